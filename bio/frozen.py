@@ -1,0 +1,98 @@
+"""Spike counts of a trained, frozen network for any batch of images.
+
+The readout, the attacks and the sweeps all call :func:`spike_counts`. As in
+Diehl & Cook's released code, an example that evokes fewer than
+``MIN_SPIKES`` exc spikes is shown again with 32 Hz more at the maximum.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from brian2 import Hz
+from tqdm.auto import tqdm
+
+from bio import parameters as P
+from bio.devices import get_runner
+from bio.network import input_rates
+from bio.parameters import NetworkConfig
+
+
+@dataclasses.dataclass
+class FrozenResult:
+    exc: np.ndarray           # (n, n_exc) exc spike counts of the accepted presentation
+    inh: np.ndarray           # (n, n_exc)
+    input: np.ndarray         # (n, n_input) input spike counts of that presentation
+    boost_hz: np.ndarray      # (n,) rate added to the maximum for that presentation
+    input_spikes: list | None  # per example (neuron index, time step) arrays, if recorded
+
+
+def chunk_seed(seed: int, *keys: int) -> int:
+    """A reproducible sampler seed for one chunk (exactly representable as a double)."""
+    state = np.random.SeedSequence([int(seed) % 2**63, *[int(k) for k in keys]]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 20) ^ int(state[1])) % 2**52
+
+
+def _chunks(n, size):
+    for start in range(0, n, size):
+        yield np.arange(start, min(start + size, n))
+
+
+def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int = 0,
+                 device: str = "cpp_standalone", chunk_size: int = 500, repeat_low: bool = True,
+                 record_input: bool = False, progress: bool = True, desc: str = "frozen") -> FrozenResult:
+    """Present ``images`` (uint8, or floats in [0, 1]) to the frozen network.
+
+    ``weights`` is (n_input, n_exc), ``theta_mV`` (n_exc,). Returns counts of
+    the presentation that was kept for each example (the first one with at
+    least ``MIN_SPIKES`` exc spikes, or the last try).
+    """
+    images = np.asarray(images)
+    n = len(images)
+    if n == 0:
+        raise ValueError("no images given")
+    flat = images.reshape(n, -1)
+    if flat.shape[1] != config.n_input:
+        raise ValueError(f"images have {flat.shape[1]} pixels, the network has {config.n_input} inputs")
+    if flat.dtype != np.uint8 and (flat.min() < 0 or flat.max() > 1):
+        raise ValueError("float images must lie in [0, 1]")
+    weights = np.asarray(weights, dtype=np.float64)
+    theta_mV = np.asarray(theta_mV, dtype=np.float64)
+    n_slots = min(chunk_size, n)
+    runner = get_runner(device, config, n_slots, mode="frozen")
+
+    out = FrozenResult(
+        exc=np.zeros((n, config.n_exc), np.int32), inh=np.zeros((n, config.n_exc), np.int32),
+        input=np.zeros((n, config.n_input), np.int32), boost_hz=np.zeros(n),
+        input_spikes=[None] * n if record_input else None)
+    todo = np.arange(n)
+    steps = config.steps_per_slot
+    bar = tqdm(total=n, desc=desc, unit="ex", disable=not progress, dynamic_ncols=True)
+    for attempt in range(P.MAX_REPEATS + 1 if repeat_low else 1):
+        boost = attempt * float(P.RATE_BOOST / Hz)
+        final = not repeat_low or attempt == P.MAX_REPEATS
+        still_low = []
+        for k, idx in enumerate(_chunks(len(todo), n_slots)):
+            ex = todo[idx]
+            rates = np.zeros((n_slots, config.n_input))
+            rates[: len(ex)] = input_rates(flat[ex], config.max_rate_hz, boost)
+            res = runner.run(rates, weights, theta_mV, seed=chunk_seed(seed, attempt, k))
+            m = len(ex)
+            out.exc[ex], out.inh[ex] = res.exc_counts[:m], res.inh_counts[:m]
+            out.boost_hz[ex] = boost
+            out.input[ex] = res.input_counts[:m]
+            if record_input:
+                i, t = res.input_spikes
+                step = np.rint(t / (config.dt_ms * 1e-3)).astype(np.int64)
+                slot = step // steps
+                for s in range(m):
+                    sel = slot == s
+                    out.input_spikes[ex[s]] = (i[sel], step[sel] - s * steps)
+            low = res.exc_counts[:m].sum(axis=1) < P.MIN_SPIKES
+            still_low.append(ex[low])
+            bar.update(m if final else int((~low).sum()))
+        todo = np.concatenate(still_low)
+        if len(todo) == 0:
+            break
+    bar.close()
+    return out

@@ -1,0 +1,237 @@
+"""The Diehl & Cook network as Brian2 objects.
+
+One network serves training (plastic input->exc weights, adaptive theta) and
+frozen evaluation (fixed weights and theta). Examples are laid end to end in
+"slots" of ``present + rest``; a 2-D ``TimedArray`` holds one row of input
+rates per slot, so a whole chunk of examples runs in a single ``run()`` and a
+compiled standalone binary can be re-run on new examples with ``run_args``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import (
+    Clock,
+    Hz,
+    Network,
+    NeuronGroup,
+    SpikeMonitor,
+    Synapses,
+    TimedArray,
+    mV,
+    ms,
+    second,
+)
+
+from bio import parameters as P
+from bio.parameters import NetworkConfig
+from bio.seeded_random import make_seeded_uniform
+
+# --- equations ----------------------------------------------------------
+# Conductances ge, gi are in units of the leak conductance. theta is frozen
+# (a constant) at test time; during training it decays only while a real
+# example is shown (``active``), so padding slots at the end of the last
+# chunk leave the network exactly as it was.
+EXC_EQS = """
+dv/dt = ((E_rest_exc - v) + ge*(E_exc_exc - v) + gi*(E_inh_exc - v)) / tau_exc : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+"""
+EXC_EQS_TRAIN = """
+dtheta/dt = -active(t) * theta / tau_theta : volt
+dxpost/dt = -xpost / tau_post : 1
+wsum : 1
+"""
+EXC_EQS_FROZEN = """
+theta : volt (constant)
+"""
+EXC_THRESHOLD = "v > theta - theta_offset + v_thresh_exc"
+EXC_RESET_TRAIN = "v = v_reset_exc; theta += theta_plus; xpost = 1"
+EXC_RESET_FROZEN = "v = v_reset_exc"
+
+INH_EQS = """
+dv/dt = ((E_rest_inh - v) + ge*(E_exc_inh - v)) / tau_inh : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+"""
+
+# Pixel rates for the slot that contains t; zero during the rest period.
+INPUT_EQS = """
+rate = stimulus(t, i) * int((timestep(t, dt) % steps_per_slot) < present_steps) : Hz
+"""
+# A nearest-spike trace is a function of the time since the last spike, so
+# the presynaptic trace is computed only when a post spike reads it instead
+# of being decayed for all 784 inputs every time step.
+INPUT_EQS_TRAIN = """
+tlast : second
+xpre = exp(-(t - tlast) / tau_pre) : 1
+"""
+INPUT_EQS_SEED = """
+rng_seed : 1 (shared, constant)
+"""
+
+SYN_MODEL_TRAIN = """
+w : 1
+wsum_post = w : 1 (summed)
+"""
+# Pair-based STDP with nearest-spike traces (set to 1 on a spike, as in the
+# released code): a pre spike depresses by the post trace, a post spike
+# potentiates by the pre trace.
+SYN_ON_PRE_TRAIN = "ge_post += w; w = clip(w - nu_pre * xpost_post, 0, w_max)"
+SYN_ON_POST_TRAIN = "w = clip(w + nu_post * xpre_pre, 0, w_max)"
+SYN_ON_PRE_FROZEN = "ge_post += w"
+NORMALISE = "w = w * w_norm_sum / wsum_post"
+
+
+def namespace(config: NetworkConfig) -> dict:
+    """Names the equations use, with units, from parameters and config."""
+    steps_per_slot = config.steps_per_slot
+    return {
+        "E_rest_exc": P.E_REST_EXC,
+        "v_reset_exc": P.V_RESET_EXC,
+        "v_thresh_exc": P.V_THRESH_EXC,
+        "theta_offset": P.THETA_OFFSET,
+        "tau_exc": config.tau_exc_ms * ms,
+        "E_exc_exc": P.E_EXC_FOR_EXC,
+        "E_inh_exc": P.E_INH_FOR_EXC,
+        "E_rest_inh": P.E_REST_INH,
+        "v_reset_inh": P.V_RESET_INH,
+        "v_thresh_inh": P.V_THRESH_INH,
+        "tau_inh": P.TAU_INH,
+        "E_exc_inh": P.E_EXC_FOR_INH,
+        "tau_ge": P.TAU_GE,
+        "tau_gi": P.TAU_GI,
+        "theta_plus": P.THETA_PLUS,
+        "tau_theta": P.TAU_THETA,
+        "tau_pre": P.TAU_PRE,
+        "tau_post": P.TAU_POST,
+        "nu_pre": P.NU_PRE,
+        "nu_post": P.NU_POST,
+        "w_max": P.W_MAX,
+        "w_norm_sum": P.W_NORM_SUM,
+        "w_exc_inh": P.W_EXC_INH,
+        "w_inh_exc": P.W_INH_EXC,
+        "steps_per_slot": steps_per_slot,
+        "present_steps": int(round(config.present_ms / config.dt_ms)),
+    }
+
+
+def input_threshold(standalone: bool) -> str:
+    # Zero-rate pixels (most of an MNIST image, and the whole rest period)
+    # skip the random draw; ``and`` short-circuits in the generated C++.
+    if standalone:
+        return "rate > 0*Hz and seeded_uniform(rng_seed) < rate * dt"
+    return "rand() < rate * dt"
+
+
+class DiehlCookNetwork:
+    """Brian2 objects for ``n_slots`` consecutive examples.
+
+    ``mode`` is ``"train"`` (STDP, adaptive theta, normalisation before every
+    example) or ``"frozen"`` (input spikes are recorded). ``standalone``
+    selects the input sampler that takes its seed from ``run_args``.
+    """
+
+    def __init__(self, config: NetworkConfig, n_slots: int, mode: str = "frozen",
+                 standalone: bool = True, namespace_overrides=None):
+        if mode not in ("train", "frozen"):
+            raise ValueError(f"mode must be 'train' or 'frozen', not {mode!r}")
+        if n_slots < 1:
+            raise ValueError(f"n_slots must be >= 1, got {n_slots}")
+        self.config, self.n_slots, self.mode = config, n_slots, mode
+        train = mode == "train"
+        ns = namespace(config)
+        ns.update(namespace_overrides or {})
+        slot = config.slot_ms * ms
+        dt = config.dt_ms * ms
+        clock = Clock(dt=dt)
+
+        self.stimulus = TimedArray(np.zeros((n_slots, config.n_input)) * Hz, dt=slot, name="stimulus")
+        ns["stimulus"] = self.stimulus
+        if standalone:
+            ns["seeded_uniform"] = make_seeded_uniform()
+
+        input_eqs = INPUT_EQS + (INPUT_EQS_TRAIN if train else "") + (INPUT_EQS_SEED if standalone else "")
+        self.input = NeuronGroup(
+            config.n_input, input_eqs, threshold=input_threshold(standalone),
+            reset="tlast = t" if train else "", method="exact", clock=clock,
+            namespace=ns, name="inputs")
+
+        exc_eqs = EXC_EQS + (EXC_EQS_TRAIN if train else EXC_EQS_FROZEN)
+        if train:
+            self.active = TimedArray(np.zeros(n_slots), dt=slot, name="active")
+            ns["active"] = self.active
+        if train:
+            self.input.tlast = -1e6 * second
+        self.exc = NeuronGroup(
+            config.n_exc, exc_eqs, threshold=EXC_THRESHOLD,
+            reset=EXC_RESET_TRAIN if train else EXC_RESET_FROZEN,
+            refractory=P.REFRACTORY_EXC, method="euler", clock=clock,
+            namespace=ns, name="exc")
+        self.exc.v = P.E_REST_EXC
+        self.exc.theta = P.THETA_INIT
+
+        self.inh = NeuronGroup(
+            config.n_exc, INH_EQS, threshold="v > v_thresh_inh", reset="v = v_reset_inh",
+            refractory=P.REFRACTORY_INH, method="euler", clock=clock,
+            namespace=ns, name="inh")
+        self.inh.v = P.E_REST_INH
+
+        n_in, n_exc = config.n_input, config.n_exc
+        if train:
+            self.syn = Synapses(self.input, self.exc, SYN_MODEL_TRAIN, on_pre=SYN_ON_PRE_TRAIN,
+                                on_post=SYN_ON_POST_TRAIN, clock=clock, namespace=ns, name="input_exc")
+        else:
+            self.syn = Synapses(self.input, self.exc, "w : 1", on_pre=SYN_ON_PRE_FROZEN,
+                                clock=clock, namespace=ns, name="input_exc")
+        # Explicit i-major order, so a weight matrix W[input, exc] is w = W.ravel().
+        self.syn.connect(i=np.repeat(np.arange(n_in), n_exc), j=np.tile(np.arange(n_exc), n_in))
+        self.syn.w = 0.0
+        extra = []
+        if train:
+            # Rescale every exc neuron's incoming weights to sum to w_norm_sum at
+            # the start of each slot; the summed variable is computed only then,
+            # not every time step (it touches every synapse).
+            slot_clock = Clock(dt=slot, name="slot_clock")
+            updater = self.syn.summed_updaters["wsum_post"]
+            updater._clock = slot_clock
+            updater.when, updater.order = "start", -1
+            extra.append(self.syn.run_regularly(NORMALISE, dt=slot, when="start", order=0,
+                                                name="normalise"))
+
+        self.exc_inh = Synapses(self.exc, self.inh, on_pre="ge_post += w_exc_inh", clock=clock,
+                                namespace=ns, name="exc_inh")
+        self.exc_inh.connect(j="i")
+        self.inh_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_exc", clock=clock,
+                                namespace=ns, name="inh_exc")
+        self.inh_exc.connect(condition="i != j")
+
+        self.exc_mon = SpikeMonitor(self.exc, name="exc_spikes")
+        self.inh_mon = SpikeMonitor(self.inh, name="inh_spikes")
+        objects = [self.input, self.exc, self.inh, self.syn, self.exc_inh, self.inh_exc,
+                   self.exc_mon, self.inh_mon] + extra
+        # Frozen runs report input spikes too (the twin replays them); training
+        # does not need them.
+        self.input_mon = None
+        if not train:
+            self.input_mon = SpikeMonitor(self.input, name="input_spikes")
+            objects.append(self.input_mon)
+        self.net = Network(*objects)
+        self.duration = n_slots * slot
+
+    # ------------------------------------------------------------------
+    def slot_counts(self, mon, n_neurons: int, i=None, t=None) -> np.ndarray:
+        """Spike counts per (slot, neuron) from a SpikeMonitor's i and t."""
+        i = np.asarray(mon.i[:] if i is None else i, dtype=np.int64)
+        t = np.asarray(mon.t[:] / second if t is None else t)
+        slot = np.floor(t / (self.config.slot_ms * 1e-3) + 1e-9).astype(np.int64)
+        counts = np.zeros((self.n_slots, n_neurons), dtype=np.int32)
+        np.add.at(counts, (slot, i), 1)
+        return counts
+
+
+def input_rates(images: np.ndarray, max_rate_hz: float, boost_hz=0.0) -> np.ndarray:
+    """Pixel intensities (uint8 or [0, 1] floats) to Poisson rates in Hz."""
+    x = np.asarray(images)
+    x = x.reshape(len(x), -1)
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    boost = np.broadcast_to(np.asarray(boost_hz, dtype=float), (len(x),))
+    return x.astype(np.float64) / scale * (max_rate_hz + boost)[:, None]

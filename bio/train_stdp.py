@@ -1,0 +1,249 @@
+"""Train the Diehl & Cook network with unsupervised STDP, then label and test it.
+
+    python -m bio.train_stdp --dset mnist --n-exc 100 --n-train 1000 --n-test 1000
+
+Training runs chunk by chunk on a compiled cpp_standalone binary; after every
+chunk the weights, theta and the queue of examples still to show are written
+atomically to ``checkpoint.npz``, and ``--resume`` continues from there with
+the same result as an uninterrupted run. Afterwards the frozen network labels
+its neurons on training examples, is scored on the test set, and the run
+directory gets ``metrics.json``, ``weights.npz`` and the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+import imagesets
+from bio import parameters as P
+from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from bio.devices import DEVICES, get_runner
+from bio.frozen import chunk_seed, spike_counts
+from bio.network import input_rates
+from bio.parameters import NetworkConfig
+from readout.assignment import assign_labels, predict
+
+BIO_DATASETS = ("mnist", "fashion")   # 28x28 grayscale: one Poisson input per pixel
+CHECKPOINT = "checkpoint.npz"
+WEIGHTS = "weights.npz"
+
+
+def parse_args(argv=None):
+    d = NetworkConfig()
+    p = argparse.ArgumentParser(prog="python -m bio.train_stdp", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dset", default="mnist", help="mnist or fashion")
+    p.add_argument("--n-exc", type=int, default=d.n_exc, help="excitatory (and inhibitory) neurons")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--n-train", type=int, default=None, help="training examples per epoch (default: all)")
+    p.add_argument("--n-label", type=int, default=None,
+                   help="training examples used to assign labels (default: n-train, at most 10000)")
+    p.add_argument("--n-test", type=int, default=None, help="test examples (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpp_standalone", choices=DEVICES)
+    p.add_argument("--out", default=None, help="run directory (default: runs/stdp-DSET-nN-sSEED)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--data-dir", default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
+    p.add_argument("--chunk-size", type=int, default=500, help="examples per compiled run")
+    p.add_argument("--tau-exc", type=float, default=d.tau_exc_ms, help="exc membrane time constant (ms)")
+    p.add_argument("--dt", type=float, default=d.dt_ms, help="time step (ms)")
+    p.add_argument("--present-ms", type=float, default=d.present_ms, help="presentation time (ms)")
+    p.add_argument("--rest-ms", type=float, default=d.rest_ms, help="rest between examples (ms)")
+    p.add_argument("--max-rate", type=float, default=d.max_rate_hz, help="input rate of a white pixel (Hz)")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    for name in ("epochs", "chunk_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("n_train", "n_label", "n_test"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    try:
+        args.dset = imagesets.canonical_name(args.dset)
+    except imagesets.UnknownDatasetError as e:
+        p.error(str(e))
+    if args.dset not in BIO_DATASETS:
+        p.error(f"the Diehl & Cook network takes 28x28 grayscale images ({', '.join(BIO_DATASETS)}); "
+                f"{args.dset} is for the torch models: python -m networks.train --dset {args.dset}")
+    try:
+        args.config = NetworkConfig(n_exc=args.n_exc, tau_exc_ms=args.tau_exc, dt_ms=args.dt,
+                                    present_ms=args.present_ms, rest_ms=args.rest_ms,
+                                    max_rate_hz=args.max_rate)
+    except ValueError as e:
+        p.error(str(e))
+    if args.out is None:
+        args.out = f"runs/stdp-{args.dset}-n{args.n_exc}-s{args.seed}"
+    return args
+
+
+# --- training state ------------------------------------------------------
+def initial_state(config: NetworkConfig, seed: int) -> dict:
+    rng = np.random.default_rng([seed, 0x5EED])
+    return {
+        "w": P.W_INIT_SCALE * rng.random((config.n_input, config.n_exc)),
+        "theta_mV": np.full(config.n_exc, float(P.THETA_INIT / P.mV)),
+        "epoch": np.int64(0),
+        "chunk": np.int64(0),
+        "queue": np.zeros(0, np.int64),       # examples still to show this epoch
+        "queue_rep": np.zeros(0, np.int64),   # how often each has been boosted
+        "queue_epoch": np.int64(-1),          # epoch the queue belongs to
+        "presented": np.int64(0),
+        "boosted": np.int64(0),
+        "given_up": np.int64(0),
+        "train_seconds": np.float64(0.0),
+        "exc_spikes": np.int64(0),
+    }
+
+
+def epoch_order(seed: int, epoch: int, n_train: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(n_train)
+
+
+def train(args, images, state, run_dir: Path, progress=True) -> dict:
+    """Run STDP chunks until every epoch is done; checkpoint after each chunk."""
+    cfg, n_train = args.config, len(images)
+    size = min(args.chunk_size, n_train)
+    t0 = time.perf_counter()
+    runner = get_runner(args.device, cfg, size, mode="train")
+    build_s = time.perf_counter() - t0
+    total = args.epochs * n_train
+    done = int(state["epoch"]) * n_train + (n_train - len(state["queue"]) if int(state["queue_epoch"]) == int(state["epoch"]) else 0)
+    bar = tqdm(total=total, initial=min(done, total), desc="STDP training", unit="ex",
+               disable=not progress, dynamic_ncols=True)
+    while int(state["epoch"]) < args.epochs:
+        epoch = int(state["epoch"])
+        if int(state["queue_epoch"]) != epoch:
+            state["queue"] = epoch_order(args.seed, epoch, n_train)
+            state["queue_rep"] = np.zeros(n_train, np.int64)
+            state["queue_epoch"] = np.int64(epoch)
+        queue, rep = state["queue"], state["queue_rep"]
+        ex, ex_rep = queue[:size], rep[:size]
+        m = len(ex)
+        rates = np.zeros((size, cfg.n_input))
+        rates[:m] = input_rates(images[ex], cfg.max_rate_hz, ex_rep * float(P.RATE_BOOST / P.Hz))
+        active = np.zeros(size)
+        active[:m] = 1.0   # padding slots leave theta untouched
+        t1 = time.perf_counter()
+        res = runner.run(rates, state["w"], state["theta_mV"], seed=chunk_seed(args.seed, 1, int(state["chunk"])),
+                         active=active)
+        elapsed = time.perf_counter() - t1
+        spikes = res.exc_counts[:m].sum(axis=1)
+        low = spikes < P.MIN_SPIKES
+        retry = low & (ex_rep < P.MAX_REPEATS)
+        state.update(
+            w=res.w, theta_mV=res.theta_mV, chunk=state["chunk"] + 1,
+            queue=np.concatenate([queue[m:], ex[retry]]), queue_rep=np.concatenate([rep[m:], ex_rep[retry] + 1]),
+            presented=state["presented"] + m, boosted=state["boosted"] + int(retry.sum()),
+            given_up=state["given_up"] + int((low & ~retry).sum()),
+            train_seconds=state["train_seconds"] + elapsed, exc_spikes=state["exc_spikes"] + int(spikes.sum()),
+        )
+        if len(state["queue"]) == 0:
+            state["epoch"] = np.int64(epoch + 1)
+        save_npz(run_dir / CHECKPOINT, **state)
+        bar.update(int((~retry).sum()))
+        bar.set_postfix(ex_per_s=f"{m / elapsed:.0f}", exc_spikes_per_ex=f"{spikes.mean():.1f}",
+                        boosted=int(state["boosted"]))
+    bar.close()
+    return {"build_seconds": build_s}
+
+
+def evaluate(args, weights, theta_mV, x_label, y_label, x_test, y_test, progress=True):
+    kw = dict(device=args.device, chunk_size=args.chunk_size, progress=progress)
+    t0 = time.perf_counter()
+    lab = spike_counts(x_label, weights, theta_mV, args.config, seed=chunk_seed(args.seed, 2), desc="labelling", **kw)
+    t1 = time.perf_counter()
+    tst = spike_counts(x_test, weights, theta_mV, args.config, seed=chunk_seed(args.seed, 3), desc="testing", **kw)
+    t2 = time.perf_counter()
+    assignments = assign_labels(lab.exc, y_label)
+    pred_label = predict(lab.exc, assignments)
+    pred_test = predict(tst.exc, assignments)
+    return {
+        "assignments": assignments, "label_counts": lab.exc, "test_counts": tst.exc, "test_pred": pred_test,
+        "label_accuracy": float((pred_label == y_label).mean()),
+        "test_accuracy": float((pred_test == y_test).mean()),
+        "frozen_sec_per_example": (t2 - t0) / (len(x_label) + len(x_test)),
+        "label_seconds": t1 - t0, "test_seconds": t2 - t1,
+    }
+
+
+def prepare_run_dir(args) -> tuple[Path, dict]:
+    run_dir = Path(args.out)
+    cfg_path = run_dir / "config.json"
+    record = {
+        "dset": args.dset, "epochs": args.epochs, "n_train": args.n_train, "n_label": args.n_label,
+        "n_test": args.n_test, "seed": args.seed, "device": args.device, "chunk_size": args.chunk_size,
+        "network": args.config.to_dict(),
+    }
+    if args.resume:
+        if not (run_dir / CHECKPOINT).exists():
+            raise SystemExit(f"error: --resume given but {run_dir / CHECKPOINT} does not exist; "
+                             f"start a new run without --resume")
+        old = load_json(cfg_path)
+        mismatched = [k for k in record if k != "device" and old.get(k) != record[k]]
+        if mismatched:
+            raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "
+                             + ", ".join(f"{k} was {old.get(k)!r}, now {record[k]!r}" for k in mismatched))
+        return run_dir, load_npz(run_dir / CHECKPOINT)
+    if (run_dir / CHECKPOINT).exists() or (run_dir / "metrics.json").exists():
+        raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it "
+                         f"or --out NEWDIR to start another")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_json(cfg_path, record)
+    return run_dir, initial_state(args.config, args.seed)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    progress = not args.no_progress
+    try:
+        x_train, y_train = imagesets.load(args.dset, "train", data_dir=args.data_dir)
+        x_test, y_test = imagesets.load(args.dset, "test", data_dir=args.data_dir)
+    except imagesets.DatasetError as e:
+        raise SystemExit(f"error: {e}")
+    n_train = min(args.n_train or len(x_train), len(x_train))
+    n_test = min(args.n_test or len(x_test), len(x_test))
+    n_label = min(args.n_label or min(n_train, 10000), len(x_train))
+    args.n_train, args.n_test, args.n_label = n_train, n_test, n_label
+    run_dir, state = prepare_run_dir(args)
+
+    timing = train(args, x_train[:n_train], state, run_dir, progress)
+    w, theta = state["w"], state["theta_mV"]
+    save_npz(run_dir / WEIGHTS, w=w, theta_mV=theta)
+
+    ev = evaluate(args, w, theta, x_train[:n_label], y_train[:n_label], x_test[:n_test], y_test[:n_test], progress)
+    save_npz(run_dir / "counts.npz", assignments=ev["assignments"], label_counts=ev["label_counts"],
+             label_targets=y_train[:n_label], test_counts=ev["test_counts"], test_targets=y_test[:n_test],
+             test_pred=ev["test_pred"])
+    metrics = {
+        "test_accuracy": ev["test_accuracy"], "n_test": n_test,
+        "label_accuracy": ev["label_accuracy"], "n_label": n_label,
+        "n_train": n_train, "epochs": args.epochs, "n_exc": args.config.n_exc,
+        "presentations": int(state["presented"]), "boosted_presentations": int(state["boosted"]),
+        "given_up": int(state["given_up"]),
+        "sec_per_example": float(state["train_seconds"]) / max(int(state["presented"]), 1),
+        "exc_spikes_per_presentation": int(state["exc_spikes"]) / max(int(state["presented"]), 1),
+        "frozen_sec_per_example": ev["frozen_sec_per_example"],
+        "build_seconds": timing["build_seconds"], "device": args.device,
+        "neurons_unassigned": int((ev["assignments"] < 0).sum()),
+    }
+    save_json(run_dir / "metrics.json", metrics)
+
+    from bio import figures
+    names = imagesets.class_names(args.dset)
+    figures.receptive_fields(w, run_dir / "receptive_fields",
+                             title=f"STDP weights, {args.config.n_exc} exc neurons, {n_train} x {args.epochs} examples")
+    figures.assignment_histogram(ev["assignments"], run_dir / "assignments", class_names=names)
+    print(json.dumps({k: metrics[k] for k in ("test_accuracy", "n_test", "n_train", "sec_per_example")}))
+    print(f"run directory: {run_dir}")
+    return metrics
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
