@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   install, then train / label / test a small network on real MNIST
+#   make test   install, then run the test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The shared, checksummed data copy when it is beside the project; otherwise the
+# loaders download into a user cache (or wherever SNN_DATA_DIR points).
+ifneq ($(wildcard ../shared/data/mnist),)
+export SNN_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
+.PHONY: setup demo test bench
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch pulls several GB of CUDA packages
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+demo: setup
+	rm -rf runs/demo
+	$(BIN)/python -m bio.train_stdp --dset mnist --n-exc 100 --n-train 5000 --n-test 1000 --out runs/demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m benchmarks.bio_speed

@@ -1,0 +1,129 @@
+"""Training end to end on a tiny network: resume, both devices, the CLI's errors.
+
+These compile one small cpp_standalone project for training and one for
+frozen evaluation (about 30 s each the first time; cached in SNN_BUILD_DIR).
+"""
+import json
+
+import numpy as np
+import pytest
+
+from bio import train_stdp
+from bio.checkpoint import load_npz
+from bio.devices import RuntimeRunner, get_runner
+from bio.network import input_rates
+from bio.parameters import NetworkConfig
+from tests.conftest import bars
+
+N_EXC, N_TRAIN, CHUNK = 10, 60, 20
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    xtr, ytr = bars(N_TRAIN, seed=1)
+    xte, yte = bars(20, seed=2)
+    monkeypatch.setattr(train_stdp.imagesets, "load",
+                        lambda name, split, data_dir=None: (xtr, ytr) if split == "train" else (xte, yte))
+
+
+def cli(out, *extra):
+    return ["--dset", "mnist", "--n-exc", str(N_EXC), "--n-train", str(N_TRAIN), "--n-test", "20",
+            "--chunk-size", str(CHUNK), "--seed", "3", "--out", str(out), "--no-progress", *extra]
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, monkeypatch):
+    whole = train_stdp.main(cli(tmp_path / "whole"))
+    w_whole = load_npz(tmp_path / "whole" / "weights.npz")
+
+    real = train_stdp.get_runner
+    calls = {"n": 0}
+
+    class Interrupting:
+        def __init__(self, runner):
+            self.runner = runner
+
+        def run(self, *a, **k):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+            return self.runner.run(*a, **k)
+
+    monkeypatch.setattr(train_stdp, "get_runner", lambda *a, **k: Interrupting(real(*a, **k)))
+    with pytest.raises(KeyboardInterrupt):
+        train_stdp.main(cli(tmp_path / "cut"))
+    ck = load_npz(tmp_path / "cut" / "checkpoint.npz")
+    assert int(ck["chunk"]) == 2 and not (tmp_path / "cut" / "weights.npz").exists()
+    monkeypatch.setattr(train_stdp, "get_runner", real)
+    resumed = train_stdp.main(cli(tmp_path / "cut", "--resume"))
+    w_resumed = load_npz(tmp_path / "cut" / "weights.npz")
+    assert np.array_equal(w_whole["w"], w_resumed["w"])
+    assert np.array_equal(w_whole["theta_mV"], w_resumed["theta_mV"])
+    assert resumed["presentations"] == whole["presentations"]
+
+    # the run directory holds what a user looks for
+    metrics = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    for key in ("test_accuracy", "n_test", "sec_per_example", "n_train"):
+        assert key in metrics
+    assert metrics["n_train"] == N_TRAIN and metrics["n_test"] == 20
+    for name in ("receptive_fields.png", "assignments.png", "config.json", "counts.npz"):
+        assert (tmp_path / "whole" / name).exists()
+    # STDP learned something: weights moved away from the initial 0.3*U(0,1) and
+    # every exc neuron's incoming weights still sum to about 78 (normalised
+    # before each example, STDP acts during it)
+    w = w_whole["w"]
+    assert np.all(np.abs(w.sum(axis=0) - 78) < 10)
+    assert (w > 0.5).any()
+
+
+def test_cli_refuses_to_overwrite_or_resume_with_other_settings(tmp_path, fake_mnist):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "metrics.json").write_text("{}")
+    with pytest.raises(SystemExit, match="--resume"):
+        train_stdp.main(cli(tmp_path / "r"))
+    with pytest.raises(SystemExit, match="does not exist"):
+        train_stdp.main(cli(tmp_path / "nothing", "--resume"))
+
+
+@pytest.mark.parametrize("bad", [["--dset", "svhn"], ["--dset", "cifar10"], ["--n-exc", "0"],
+                                 ["--dt", "0.3"], ["--epochs", "0"], ["--tau-exc", "-1"]])
+def test_cli_rejects_bad_parameters_with_a_message(bad, capsys):
+    with pytest.raises(SystemExit):
+        train_stdp.parse_args(bad)
+    assert "error:" in capsys.readouterr().err
+
+
+def test_standalone_and_runtime_learn_alike():
+    """Same model on both devices: different random streams, same statistics."""
+    import brian2
+
+    cfg = NetworkConfig(n_exc=N_EXC)
+    x, _ = bars(CHUNK, seed=5)
+    rates = input_rates(x, cfg.max_rate_hz)
+    rng = np.random.default_rng(0)
+    w0 = 0.3 * rng.random((784, N_EXC))
+    th0 = np.full(N_EXC, 20.0)
+    sa = get_runner("cpp_standalone", cfg, CHUNK, mode="train").run(rates, w0, th0, seed=11)
+    brian2.device.reinit()
+    brian2.set_device("runtime")
+    brian2.prefs.codegen.target = "numpy"
+    try:
+        rt = RuntimeRunner(cfg, CHUNK, mode="train").run(rates, w0, th0, seed=11)
+    finally:
+        brian2.prefs.codegen.target = "auto"
+        from bio import devices
+        devices._CACHE.clear()
+    for r in (sa, rt):
+        assert np.allclose(r.w.sum(axis=0), 78, atol=10)
+    spikes_sa, spikes_rt = sa.exc_counts.sum(), rt.exc_counts.sum()
+    assert abs(spikes_sa - spikes_rt) < 0.25 * max(spikes_sa, spikes_rt)
+    # theta: +0.05 mV per spike, minus its decay (tau 1e7 ms) over the chunk's 10 s
+    decay = th0.sum() * (1 - np.exp(-CHUNK * 0.5 / 1e4))
+    for r, spikes in ((sa, spikes_sa), (rt, spikes_rt)):
+        assert (r.theta_mV - th0).sum() == pytest.approx(0.05 * spikes - decay, rel=0.01)
+    # Which neuron wins an example is random, but where the weight goes is not:
+    # the per-pixel weight change, summed over neurons, follows the bars.
+    d_sa = (sa.w - w0 * 78 / w0.sum(axis=0)).sum(axis=1)
+    d_rt = (rt.w - w0 * 78 / w0.sum(axis=0)).sum(axis=1)
+    assert np.corrcoef(d_sa, d_rt)[0, 1] > 0.8
+    on = x.reshape(CHUNK, -1).max(axis=0) > 0
+    assert d_sa[on].mean() > 0 > d_sa[~on].mean() and d_rt[on].mean() > 0 > d_rt[~on].mean()
