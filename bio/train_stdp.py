@@ -28,6 +28,7 @@ from bio.frozen import chunk_seed, spike_counts
 from bio.network import input_rates
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
+from readout.softmax import SoftmaxReadout
 
 BIO_DATASETS = ("mnist", "fashion")   # 28x28 grayscale: one Poisson input per pixel
 CHECKPOINT = "checkpoint.npz"
@@ -164,10 +165,13 @@ def evaluate(args, weights, theta_mV, x_label, y_label, x_test, y_test, progress
     assignments = assign_labels(lab.exc, y_label)
     pred_label = predict(lab.exc, assignments)
     pred_test = predict(tst.exc, assignments)
+    softmax = SoftmaxReadout.fit(lab.exc, y_label, seed=args.seed)
     return {
         "assignments": assignments, "label_counts": lab.exc, "test_counts": tst.exc, "test_pred": pred_test,
+        "softmax": softmax,
         "label_accuracy": float((pred_label == y_label).mean()),
         "test_accuracy": float((pred_test == y_test).mean()),
+        "softmax_test_accuracy": float((softmax.predict(tst.exc) == y_test).mean()),
         "frozen_sec_per_example": (t2 - t0) / (len(x_label) + len(x_test)),
         "label_seconds": t1 - t0, "test_seconds": t2 - t1,
     }
@@ -221,8 +225,10 @@ def main(argv=None):
     save_npz(run_dir / "counts.npz", assignments=ev["assignments"], label_counts=ev["label_counts"],
              label_targets=y_train[:n_label], test_counts=ev["test_counts"], test_targets=y_test[:n_test],
              test_pred=ev["test_pred"])
+    ev["softmax"].save(run_dir / "readout_softmax.npz")
     metrics = {
         "test_accuracy": ev["test_accuracy"], "n_test": n_test,
+        "softmax_test_accuracy": ev["softmax_test_accuracy"],
         "label_accuracy": ev["label_accuracy"], "n_label": n_label,
         "n_train": n_train, "epochs": args.epochs, "n_exc": args.config.n_exc,
         "presentations": int(state["presented"]), "boosted_presentations": int(state["boosted"]),
@@ -240,7 +246,8 @@ def main(argv=None):
     figures.receptive_fields(w, run_dir / "receptive_fields",
                              title=f"STDP weights, {args.config.n_exc} exc neurons, {n_train} x {args.epochs} examples")
     figures.assignment_histogram(ev["assignments"], run_dir / "assignments", class_names=names)
-    print(json.dumps({k: metrics[k] for k in ("test_accuracy", "n_test", "n_train", "sec_per_example")}))
+    print(json.dumps({k: metrics[k] for k in ("test_accuracy", "softmax_test_accuracy", "n_test", "n_train",
+                                              "sec_per_example")}))
     print(f"run directory: {run_dir}")
     return metrics
 

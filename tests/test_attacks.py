@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.attacks import FGSM, PGD, make_attack
+from analysis.attacks import FGSM, PGD, Square, make_attack
 from analysis.metrics import robustness
 
 
@@ -63,3 +63,19 @@ def test_attack_success_rate_counts_only_clean_correct_examples():
     assert r["clean_accuracy"] == 0.75 and r["adv_accuracy"] == 0.5
     assert r["attack_success_rate"] == pytest.approx(2 / 3)
     assert np.isnan(robustness([0], [1], [1])["attack_success_rate"])
+
+
+def test_square_attack_needs_no_gradient_and_fools_a_linear_model(linear):
+    model, x, y = linear
+
+    @torch.no_grad()
+    def black_box(z):   # no autograd graph: a gradient attack could not run on it
+        return model(z.reshape(len(z), -1))
+
+    img = x.reshape(64, 1, 5, 6)
+    atk = Square(black_box, eps=0.3, queries=200, seed=0)
+    x_adv = atk(img, y)
+    assert (x_adv - img).abs().max() <= 0.3 + 1e-6
+    acc = (black_box(x_adv).argmax(1) == y).float().mean().item()
+    assert acc < 0.5
+    assert atk.queries_used.max() <= 200

@@ -10,8 +10,9 @@ average the gradient over that many forward passes.
 from analysis.attacks.base import Attack
 from analysis.attacks.fgsm import FGSM
 from analysis.attacks.pgd import PGD
+from analysis.attacks.square import Square
 
-ATTACKS = {"fgsm": FGSM, "pgd": PGD}
+ATTACKS = {"fgsm": FGSM, "pgd": PGD, "square": Square}
 
 
 def make_attack(name: str, model, eps: float, **kw) -> Attack:
@@ -22,4 +23,4 @@ def make_attack(name: str, model, eps: float, **kw) -> Attack:
     return cls(model, eps=eps, **kw)
 
 
-__all__ = ["ATTACKS", "Attack", "FGSM", "PGD", "make_attack"]
+__all__ = ["ATTACKS", "Attack", "FGSM", "PGD", "Square", "make_attack"]
