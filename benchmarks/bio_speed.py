@@ -114,7 +114,7 @@ def main(argv=None):
         rt = r.get("runtime_train", {}).get("sec_per_example")
         print(f"| {r['n_exc']} | {1e3 * r['standalone_train']['sec_per_example']:.2f} | "
               f"{'-' if rt is None else f'{1e3 * rt:.1f}'} | "
-              f"{'-' if rt is None else f'{r['ratio_runtime_over_standalone']:.1f}x'} | "
+              f"{'-' if rt is None else format(r['ratio_runtime_over_standalone'], '.1f') + 'x'} | "
               f"{1e3 * r['standalone_frozen_sec_per_example']:.2f} | {r['standalone_train']['build_s']:.0f} |")
     print(f"peak memory: python {result['peak_rss_mb_python']:.0f} MB, "
           f"standalone binary {result['peak_rss_mb_standalone_binary']:.0f} MB")

@@ -1,0 +1,263 @@
+"""Attack the Brian2 network: craft on the torch twin, score on Brian2.
+
+    python -m analysis.attack --run runs/stdp-mnist-n100-s0 --attack fgsm pgd --eps 0.05 0.1 0.2 0.3
+
+Brian2 gives no gradients, so the perturbation is crafted white-box on the
+surrogate twin (straight-through Poisson sampler, surrogate spike derivative,
+EOT over ``--eot`` Poisson draws), clipped to [0, 1], and then the Brian2
+network - the victim - classifies it with fresh Poisson draws. The twin is
+scored too (white-box on itself), and ``square`` runs a gradient-free query
+attack directly on Brian2 for ``--n-query`` images, to show whether the
+twin-crafted attack is as strong as it should be.
+
+Writes to ``--out`` (default RUN/attack): ``attack.json`` (every number and
+the settings), ``attack.md`` (a table), ``accuracy_vs_eps.png/.pdf`` and
+``gallery.png/.pdf``. Each finished (attack, eps) is cached under
+``cache/`` so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+import imagesets
+from analysis.attacks import ATTACKS, make_attack
+from analysis.metrics import robustness
+from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from bio.frozen import chunk_seed, spike_counts
+from bio.parameters import NetworkConfig
+from networks.readout import class_scores
+from networks.twin import DiehlCookTwin
+from readout.assignment import predict as assignment_predict
+from readout.softmax import SoftmaxReadout
+
+READOUTS = ("assignment", "softmax")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m analysis.attack", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--run", required=True, help="a bio.train_stdp run directory")
+    p.add_argument("--attack", nargs="+", default=["fgsm", "pgd"], help=f"any of {', '.join(ATTACKS)}")
+    p.add_argument("--eps", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3])
+    p.add_argument("--n-test", type=int, default=1000, help="test images attacked (first N of the test set)")
+    p.add_argument("--n-query", type=int, default=50, help="images for the query (square) attack")
+    p.add_argument("--queries", type=int, default=200, help="query budget per image for square")
+    p.add_argument("--eot", type=int, default=1, help="Poisson draws averaged per gradient")
+    p.add_argument("--steps", type=int, default=10, help="PGD steps")
+    p.add_argument("--alpha", type=float, default=None, help="PGD step size (default 2.5 eps / steps)")
+    p.add_argument("--restarts", type=int, default=1, help="PGD random restarts")
+    p.add_argument("--readout", default="assignment", choices=READOUTS, help="readout the twin attack ascends")
+    p.add_argument("--loss", default=None, choices=("ce", "margin"),
+                   help="attack loss (default: margin for assignment, ce for softmax)")
+    p.add_argument("--surrogate", default="fast_sigmoid", help="surrogate spike derivative of the twin")
+    p.add_argument("--slope", type=float, default=5.0, help="surrogate slope (1/mV)")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--torch-device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--out", default=None)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    for a in args.attack:
+        if a.lower() not in ATTACKS:
+            p.error(f"unknown attack {a!r}; choose from {', '.join(ATTACKS)}")
+    if any(e < 0 or e > 1 for e in args.eps):
+        p.error("--eps values must lie in [0, 1] (images are scaled to [0, 1])")
+    for name in ("n_test", "eot", "steps", "restarts", "batch_size", "queries", "n_query"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    run = Path(args.run)
+    for need in ("config.json", "weights.npz", "counts.npz"):
+        if not (run / need).exists():
+            p.error(f"{run} has no {need}: train it first with python -m bio.train_stdp --out {run}")
+    args.loss = args.loss or ("margin" if args.readout == "assignment" else "ce")
+    args.out = Path(args.out or run / "attack")
+    return args
+
+
+def torch_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --torch-device cuda but torch sees no CUDA device; use cpu or auto")
+    return torch.device(name)
+
+
+class Victim:
+    """The Brian2 network with both readouts, as numpy in, predictions out."""
+
+    def __init__(self, run: Path, seed: int, progress: bool):
+        rec = load_json(run / "config.json")
+        self.config = NetworkConfig.from_dict(rec["network"])
+        self.dset = rec["dset"]
+        z = load_npz(run / "weights.npz")
+        self.w, self.theta = z["w"], z["theta_mV"]
+        self.assignments = load_npz(run / "counts.npz")["assignments"]
+        self.softmax = SoftmaxReadout.load(run / "readout_softmax.npz") if (run / "readout_softmax.npz").exists() \
+            else None
+        self.run, self.seed, self.progress, self.calls = run, seed, progress, 0
+
+    def counts(self, x: np.ndarray, chunk_size: int = 500) -> np.ndarray:
+        self.calls += 1   # fresh Poisson draws for every call
+        return spike_counts(x, self.w, self.theta, self.config, seed=chunk_seed(self.seed, 7, self.calls),
+                            chunk_size=chunk_size, progress=self.progress, desc="Brian2").exc
+
+    def predictions(self, counts: np.ndarray) -> dict:
+        out = {"assignment": assignment_predict(counts, self.assignments)}
+        if self.softmax is not None:
+            out["softmax"] = self.softmax.predict(counts)
+        return out
+
+
+def twin_model(twin: DiehlCookTwin, readout: str, victim: Victim):
+    """Images (B, 784) in [0, 1] -> class scores, differentiable through the twin."""
+    if readout == "softmax":
+        if victim.softmax is None:
+            raise SystemExit("error: the run has no readout_softmax.npz; use --readout assignment")
+        head = SoftmaxReadout.load(victim.run / "readout_softmax.npz").to(twin.w.device, twin.w.dtype)
+        return lambda x: head(twin(x))
+    return lambda x: class_scores(twin(x), victim.assignments)
+
+
+def craft(attack, x, y, batch_size, progress, desc):
+    out = []
+    for k in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, dynamic_ncols=True):
+        out.append(attack(x[k:k + batch_size], y[k:k + batch_size]))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def twin_predict(model, x, batch_size):
+    return torch.cat([model(x[k:k + batch_size]).argmax(1) for k in range(0, len(x), batch_size)]).cpu().numpy()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    progress = not args.no_progress
+    device = torch_device(args.torch_device)
+    torch.manual_seed(args.seed)
+    run, out = Path(args.run), args.out
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    victim = Victim(run, args.seed, progress)
+    images, labels = imagesets.load(victim.dset, "test", data_dir=args.data_dir)
+    n = min(args.n_test, len(images))
+    x_np = images[:n].reshape(n, -1).astype(np.float64) / 255.0
+    y_np = labels[:n]
+    # Crafting needs no exactness, so float32 and no rest period (state starts at rest).
+    twin = DiehlCookTwin.from_run_dir(run, surrogate=args.surrogate, slope=args.slope, rest=False,
+                                      dtype=torch.float32, device=device)
+    model = twin_model(twin, args.readout, victim)
+    x = torch.tensor(x_np, dtype=torch.float32, device=device)
+    y = torch.tensor(y_np, dtype=torch.long, device=device)
+
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    clean_path = cache / "clean.npz"
+    if clean_path.exists():
+        clean = load_npz(clean_path)
+    else:
+        t0 = time.perf_counter()
+        clean = {"brian2_counts": victim.counts(x_np), "twin_pred": twin_predict(model, x, args.batch_size)}
+        clean["seconds"] = np.float64(time.perf_counter() - t0)
+        save_npz(clean_path, **clean)
+    clean_pred = victim.predictions(clean["brian2_counts"])
+
+    results = []
+    for name in [a.lower() for a in args.attack]:
+        for eps in args.eps:
+            path = cache / f"{name}_eps{eps:g}.npz"
+            if not path.exists():
+                t0 = time.perf_counter()
+                if name == "square":
+                    m = min(args.n_query, n)
+                    q_model = lambda z: torch.as_tensor(  # noqa: E731
+                        victim_scores(victim, z.reshape(len(z), -1).cpu().numpy(), args.readout, pad_to=m))
+                    atk = make_attack("square", q_model, eps, queries=args.queries, seed=args.seed)
+                    x_adv = atk(x[:m].cpu().double().reshape(m, 1, 28, 28), y[:m].cpu()).reshape(m, -1)
+                    extra = {"queries_mean": np.float64(atk.queries_used.float().mean())}
+                else:
+                    m = n
+                    kw = dict(eot=args.eot, loss=args.loss)
+                    if name == "pgd":
+                        kw.update(steps=args.steps, alpha=args.alpha, restarts=args.restarts)
+                    atk = make_attack(name, model, eps, **kw)
+                    x_adv = craft(atk, x, y, args.batch_size, progress, f"{name} eps={eps:g} on twin")
+                    extra = {}
+                craft_s = time.perf_counter() - t0
+                x_adv_np = x_adv.detach().cpu().double().numpy().clip(0, 1)
+                t1 = time.perf_counter()
+                counts = victim.counts(x_adv_np)
+                score_s = time.perf_counter() - t1
+                twin_pred = twin_predict(model, x_adv.to(device, torch.float32), args.batch_size)
+                save_npz(path, x_adv=x_adv_np.astype(np.float32), brian2_counts=counts, twin_pred=twin_pred,
+                         craft_seconds=np.float64(craft_s), score_seconds=np.float64(score_s), m=np.int64(m), **extra)
+            d = load_npz(path)
+            m = int(d["m"])
+            adv_pred = victim.predictions(d["brian2_counts"])
+            row = {"attack": name, "eps": eps, "n": m,
+                   "craft_seconds": float(d["craft_seconds"]), "score_seconds": float(d["score_seconds"]),
+                   "brian2": {r: robustness(y_np[:m], clean_pred[r][:m], adv_pred[r]) for r in adv_pred},
+                   "twin": robustness(y_np[:m], clean["twin_pred"][:m], d["twin_pred"])}
+            if "queries_mean" in d:
+                row["queries_mean"] = float(d["queries_mean"])
+            results.append(row)
+
+    summary = {"settings": settings, "n_test": n,
+               "clean": {"brian2": {r: float((p == y_np).mean()) for r, p in clean_pred.items()},
+                         "twin": float((clean["twin_pred"] == y_np).mean())},
+               "results": results}
+    save_json(out / "attack.json", summary)
+    (out / "attack.md").write_text(markdown_table(summary, args.readout))
+    from analysis import attack_figures
+    attack_figures.accuracy_vs_eps(summary, out / "accuracy_vs_eps", args.readout)
+    gallery = {}
+    for name in dict.fromkeys(r["attack"] for r in results):
+        eps = min(args.eps, key=lambda e: abs(e - 0.1))
+        gallery[f"{name} eps={eps:g}"] = load_npz(cache / f"{name}_eps{eps:g}.npz")["x_adv"][:8]
+    attack_figures.gallery(x_np[:8], gallery, out / "gallery")
+    print((out / "attack.md").read_text())
+    return summary
+
+
+def victim_scores(victim: Victim, x: np.ndarray, readout: str, pad_to: int) -> np.ndarray:
+    """Class scores of the Brian2 network (fresh Poisson draws per call).
+
+    Batches are padded with blank images to ``pad_to`` so every call re-runs
+    one compiled binary instead of compiling one per batch size.
+    """
+    blank = np.zeros((pad_to - len(x), x.shape[1]))
+    counts = victim.counts(np.concatenate([x, blank]), chunk_size=pad_to)[:len(x)]
+    if readout == "softmax" and victim.softmax is not None:
+        with torch.no_grad():
+            return victim.softmax(torch.as_tensor(counts, dtype=torch.float64)).numpy()
+    from readout.assignment import class_scores as np_scores
+    return np_scores(counts, victim.assignments)
+
+
+def markdown_table(summary: dict, readout: str) -> str:
+    lines = [f"Clean accuracy on {summary['n_test']} test images: Brian2 "
+             + ", ".join(f"{r} {100 * a:.1f}%" for r, a in summary["clean"]["brian2"].items())
+             + f"; twin {100 * summary['clean']['twin']:.1f}%.", "",
+             "| attack | eps | n | Brian2 adv acc (assignment) | Brian2 ASR | Brian2 adv acc (softmax) "
+             "| twin adv acc | twin ASR |", "|---|---|---|---|---|---|---|---|"]
+    for r in summary["results"]:
+        b = r["brian2"]["assignment"]
+        s = r["brian2"].get("softmax")
+        lines.append(f"| {r['attack']} | {r['eps']:g} | {r['n']} | {100 * b['adv_accuracy']:.1f}% | "
+                     f"{100 * b['attack_success_rate']:.1f}% | "
+                     f"{'-' if s is None else format(100 * s['adv_accuracy'], '.1f') + '%'} | "
+                     f"{100 * r['twin']['adv_accuracy']:.1f}% | {100 * r['twin']['attack_success_rate']:.1f}% |")
+    lines += ["", f"Crafted on the twin with the {readout} readout; ASR = attack success rate, the share of "
+              "correctly classified clean images that the attack turns wrong.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
