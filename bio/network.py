@@ -77,6 +77,13 @@ wsum_post = w : 1 (summed)
 # potentiates by the pre trace.
 SYN_ON_PRE_TRAIN = "ge_post += w; w = clip(w - nu_pre * xpost_post, 0, w_max)"
 SYN_ON_POST_TRAIN = "w = clip(w + nu_post * xpre_pre, 0, w_max)"
+# The released code's rule: potentiation is also scaled by a slow post trace
+# read before this spike resets it (synapses act before resets in a step).
+EXC_EQS_TRIPLET = """
+dxpost2/dt = -xpost2 / tau_post2 : 1
+"""
+EXC_RESET_TRIPLET = "; xpost2 = 1"
+SYN_ON_POST_TRIPLET = "w = clip(w + nu_post * xpre_pre * xpost2_post, 0, w_max)"
 SYN_ON_PRE_FROZEN = "ge_post += w"
 NORMALISE = "w = w * w_norm_sum / wsum_post"
 
@@ -103,6 +110,7 @@ def namespace(config: NetworkConfig) -> dict:
         "tau_theta": P.TAU_THETA,
         "tau_pre": P.TAU_PRE,
         "tau_post": P.TAU_POST,
+        "tau_post2": P.TAU_POST2,
         "nu_pre": P.NU_PRE,
         "nu_post": P.NU_POST,
         "w_max": P.W_MAX,
@@ -155,7 +163,8 @@ class DiehlCookNetwork:
             reset="tlast = t" if train else "", method="exact", clock=clock,
             namespace=ns, name="inputs")
 
-        exc_eqs = EXC_EQS + (EXC_EQS_TRAIN if train else EXC_EQS_FROZEN)
+        triplet = train and config.stdp == "triplet"
+        exc_eqs = EXC_EQS + (EXC_EQS_TRAIN if train else EXC_EQS_FROZEN) + (EXC_EQS_TRIPLET if triplet else "")
         if train:
             self.active = TimedArray(np.zeros(n_slots), dt=slot, name="active")
             ns["active"] = self.active
@@ -163,7 +172,7 @@ class DiehlCookNetwork:
             self.input.tlast = -1e6 * second
         self.exc = NeuronGroup(
             config.n_exc, exc_eqs, threshold=EXC_THRESHOLD,
-            reset=EXC_RESET_TRAIN if train else EXC_RESET_FROZEN,
+            reset=(EXC_RESET_TRAIN + (EXC_RESET_TRIPLET if triplet else "")) if train else EXC_RESET_FROZEN,
             refractory=P.REFRACTORY_EXC, method="euler", clock=clock,
             namespace=ns, name="exc")
         self.exc.v = P.E_REST_EXC
@@ -178,7 +187,7 @@ class DiehlCookNetwork:
         n_in, n_exc = config.n_input, config.n_exc
         if train:
             self.syn = Synapses(self.input, self.exc, SYN_MODEL_TRAIN, on_pre=SYN_ON_PRE_TRAIN,
-                                on_post=SYN_ON_POST_TRAIN, clock=clock, namespace=ns, name="input_exc")
+                                on_post=SYN_ON_POST_TRIPLET if triplet else SYN_ON_POST_TRAIN, clock=clock, namespace=ns, name="input_exc")
         else:
             self.syn = Synapses(self.input, self.exc, "w : 1", on_pre=SYN_ON_PRE_FROZEN,
                                 clock=clock, namespace=ns, name="input_exc")
@@ -203,6 +212,16 @@ class DiehlCookNetwork:
         self.inh_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_exc", clock=clock,
                                 namespace=ns, name="inh_exc")
         self.inh_exc.connect(condition="i != j")
+
+        if not train:
+            # Every example starts from rest, so a frozen prediction does not
+            # depend on the image shown before it (after the 150 ms rest up to
+            # ~7 mV of the previous example remained in v), and the twin can
+            # simulate examples independently.
+            extra.append(self.exc.run_regularly("v = E_rest_exc; ge = 0; gi = 0", dt=slot, when="start",
+                                                name="exc_to_rest"))
+            extra.append(self.inh.run_regularly("v = E_rest_inh; ge = 0", dt=slot, when="start",
+                                                name="inh_to_rest"))
 
         self.exc_mon = SpikeMonitor(self.exc, name="exc_spikes")
         self.inh_mon = SpikeMonitor(self.inh, name="inh_spikes")

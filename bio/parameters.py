@@ -68,6 +68,8 @@ TAU_PRE = 20 * ms              # presynaptic trace
 TAU_POST = 20 * ms             # postsynaptic trace
 NU_PRE = 1e-4                  # depression on a pre spike: w -= NU_PRE * x_post
 NU_POST = 1e-2                 # potentiation on a post spike: w += NU_POST * x_pre
+TAU_POST2 = 40 * ms            # "triplet" rule only: slow post trace of the released code
+STDP_RULES = ("pair", "triplet")
 
 N_CLASSES = 10
 
@@ -83,6 +85,7 @@ class NetworkConfig:
     rest_ms: float = float(REST / ms)
     max_rate_hz: float = float(MAX_RATE / Hz)
     n_input: int = N_INPUT
+    stdp: str = "pair"
 
     def __post_init__(self):
         checks = {
@@ -93,6 +96,7 @@ class NetworkConfig:
             "rest_ms": self.rest_ms >= 0,
             "max_rate_hz": self.max_rate_hz > 0,
             "n_input": self.n_input >= 1,
+            "stdp": self.stdp in STDP_RULES,
         }
         for name, ok in checks.items():
             if not ok:

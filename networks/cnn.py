@@ -1,0 +1,135 @@
+"""Conv nets shared by the ANN baseline, the surrogate SNN and the converted SNN.
+
+An architecture is a string of layers joined by '-': ``cN`` a 3x3 conv with N
+channels (padding 1), ``p`` a 2x2 average pool, ``fN`` a fully connected layer
+of N units; the output layer (n_classes units) is appended. Average pooling
+(not max) and optional biases keep the nets convertible to spiking ones: a
+mean of spike rates is the rate of the mean.
+
+    ARCHS["mnist"]  small net for 28x28 grayscale, ~99% on MNIST
+    ARCHS["vgg9"]   VGG-9 of Sharmin et al. (7 conv + 2 fc) for CIFAR-10
+
+Every model here and in :mod:`networks.snn` takes images in [0, 1] (float,
+differentiable) or uint8 in 0..255, as (N, H, W), (N, C, H, W) or (N, H, W, C),
+and returns class logits.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCHS = {
+    "mnist": "c32-p-c64-p-f256",
+    "vgg9": "c64-c64-p-c128-c128-p-c256-c256-c256-p-f1024",
+}
+DEFAULT_ARCH = {"mnist": "mnist", "fashion": "mnist", "cifar10": "vgg9"}
+IN_SHAPE = {"mnist": (1, 28, 28), "fashion": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+def as_images(x, in_shape) -> torch.Tensor:
+    """Float NCHW images in [0, 1]; keeps the autograd graph of a float input."""
+    x = torch.as_tensor(x)
+    if x.dtype == torch.uint8:
+        x = x.float() / 255.0
+    c, h, w = in_shape
+    if x.ndim == 3 and c == 1:
+        x = x.unsqueeze(1)
+    elif x.ndim == 4 and x.shape[1] != c and x.shape[3] == c:
+        x = x.permute(0, 3, 1, 2)
+    if tuple(x.shape[1:]) != (c, h, w):
+        raise ValueError(f"expected images of shape {(c, h, w)} (or HWC), got {tuple(x.shape)}")
+    return x
+
+
+class Backbone(nn.Module):
+    """The weight layers of an architecture; subclasses choose the neuron.
+
+    ``layers[i]`` is the i-th weight layer; ``pool_after[i]`` says whether a
+    2x2 average pool follows its nonlinearity; the first Linear flattens.
+    Dropout acts on the hidden fc layers only.
+    """
+
+    def __init__(self, arch: str = "mnist", in_shape=(1, 28, 28), n_classes: int = 10,
+                 bias: bool = False, dropout: float = 0.0):
+        super().__init__()
+        self.arch, self.in_shape, self.n_classes = ARCHS.get(arch, arch), tuple(in_shape), n_classes
+        self.dropout = float(dropout)
+        self.layers, self.pool_after = nn.ModuleList(), []
+        c, h, w = self.in_shape
+        flat = None
+        for tok in self.arch.split("-"):
+            kind, n = tok[0], tok[1:]
+            if kind == "p":
+                if not self.layers or self.pool_after[-1] or flat is not None:
+                    raise ValueError(f"bad architecture {self.arch!r}: a pool must follow a conv layer")
+                self.pool_after[-1] = True
+                h, w = h // 2, w // 2
+            elif kind == "c" and n.isdigit() and flat is None:
+                self.layers.append(nn.Conv2d(c, int(n), 3, padding=1, bias=bias))
+                self.pool_after.append(False)
+                c = int(n)
+            elif kind == "f" and n.isdigit():
+                flat = flat or c * h * w
+                self.layers.append(nn.Linear(flat, int(n), bias=bias))
+                self.pool_after.append(False)
+                flat = int(n)
+            else:
+                raise ValueError(f"bad architecture {self.arch!r}: cannot read layer {tok!r}")
+        self.layers.append(nn.Linear(flat or c * h * w, n_classes, bias=bias))
+        self.pool_after.append(False)
+        for m in self.layers:
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    @property
+    def n_hidden(self) -> int:
+        return len(self.layers) - 1
+
+    def weight_input(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        """Layer i applied to the previous layer's (pooled) output."""
+        layer = self.layers[i]
+        if isinstance(layer, nn.Linear) and h.ndim > 2:
+            h = h.flatten(1)
+        return layer(h)
+
+    def after(self, i: int, h: torch.Tensor, mask=None) -> torch.Tensor:
+        """What layer i passes on: pooled, or (fc) times a dropout mask."""
+        if self.pool_after[i]:
+            return F.avg_pool2d(h, 2)
+        return h if mask is None else h * mask
+
+    def dropout_masks(self, batch: int, like: torch.Tensor) -> list:
+        """One mask per hidden layer (None: none), drawn once per forward so a
+        spiking net drops the same units at every time step."""
+        if not (self.training and self.dropout > 0):
+            return [None] * self.n_hidden
+        keep = 1.0 - self.dropout
+        return [torch.bernoulli(like.new_full((batch, m.out_features), keep)) / keep
+                if isinstance(m, nn.Linear) else None for m in self.layers[:-1]]
+
+    def training_loss(self, x, y):
+        """(loss, logits) for one batch; models with extra loss terms override it."""
+        logits = self(x)
+        return F.cross_entropy(logits, y), logits
+
+
+class CNN(Backbone):
+    """The ANN: ReLU after every hidden layer.
+
+    ``forward(x, record=True)`` returns (logits, rec) with rec["input"] the
+    images (N, C, H, W) and rec[f"act.{i}"] layer i's ReLU output before pooling.
+    """
+
+    def forward(self, x, record: bool = False):
+        h = as_images(x, self.in_shape)
+        rec = {"input": h}
+        masks = self.dropout_masks(len(h), h)
+        for i in range(self.n_hidden):
+            a = F.relu(self.weight_input(i, h))
+            if record:
+                rec[f"act.{i}"] = a
+            h = self.after(i, a, masks[i])
+        logits = self.weight_input(self.n_hidden, h)
+        return (logits, rec) if record else logits

@@ -1,0 +1,333 @@
+"""Train a torch baseline (CNN, surrogate SNN, converted SNN, TGO SNN) and test it.
+
+    python -m networks.train --net cnn --dset mnist --epochs 2 --out /work/runs/baselines/cnn-mnist
+    python -m networks.train --net snn --dset mnist -t 8 --leak 0.99 --epochs 1
+    python -m networks.train --net converted --dset mnist --from /work/runs/baselines/cnn-mnist -t 100
+    python -m networks.train --net snn --dset cifar10 --from RUNS/cnn-cifar10   # hybrid: converted, then BPTT
+
+Adam with a cosine learning rate over all epochs; random crops and flips for
+CIFAR-10. After every epoch ``model.pt`` is written atomically, and
+``--resume`` continues from the last finished epoch exactly as an
+uninterrupted run would (each epoch's order and random draws come from the
+seed and the epoch number). ``converted`` trains no weights: it converts the
+CNN of ``--from`` (or trains one first, in OUT/cnn). ``snn`` and ``tgo`` with
+``--from`` start BPTT from the converted CNN's weights (hybrid training, as
+Sharmin et al. 2020 after Rathi et al. 2020): a deep SNN such as VGG-9 is
+silent beyond its first layers at random initialisation and cannot learn from
+there. See networks.registry for the run directory's files.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+import imagesets
+from bio.checkpoint import load_json, save_json
+from networks.cnn import DEFAULT_ARCH, IN_SHAPE, as_images
+from networks.converted import convert
+from networks.registry import (CONFIG, METRICS, MODEL, NETS, build_model, load_checkpoint, load_model,
+                               resolve_device, save_checkpoint)
+from networks.snn import ENCODINGS, READOUTS, RESETS
+from networks.surrogate import SURROGATES
+from networks.tgo import GUARD, MARGIN, NOISE
+
+SPIKING = ("snn", "tgo", "converted")
+# Per-net defaults of the options that differ between nets (None on the command line).
+NET_DEFAULTS = {
+    "cnn": dict(epochs=2, T=None, leak=None),
+    "snn": dict(epochs=1, T=10, leak=0.99),
+    "tgo": dict(epochs=1, T=10, leak=0.99),
+    "converted": dict(epochs=2, T=100, leak=1.0),   # epochs: of the CNN trained first, if any
+}
+DATA_INIT_IMAGES = 32   # training images --init data calibrates on
+# Settings that may change on --resume (more epochs continue the run).
+RESUMABLE = {"epochs", "torch_device", "threads", "no_progress", "resume", "data_dir", "out"}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m networks.train", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--net", required=True, choices=list(NETS))
+    p.add_argument("--dset", default="mnist", help="mnist, fashion or cifar10")
+    p.add_argument("--arch", default=None, help="architecture name or spec (networks.cnn; default by dataset)")
+    p.add_argument("--bias", action="store_true", help="weight layers with biases")
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout on the hidden fc layers")
+    g = p.add_argument_group("spiking nets (snn, tgo, converted)")
+    g.add_argument("-t", "--timesteps", type=int, default=None, help="time steps T (default: 10; converted 100)")
+    g.add_argument("--leak", type=float, default=None, help="membrane leak per step, 1 = IF (default: 0.99; converted 1)")
+    g.add_argument("--threshold", type=float, default=1.0, help="firing threshold (snn, tgo)")
+    g.add_argument("--encoding", default="poisson", choices=ENCODINGS)
+    g.add_argument("--surrogate", default="arctan", choices=list(SURROGATES))
+    g.add_argument("--slope", type=float, default=2.0, help="surrogate slope, per threshold")
+    g.add_argument("--readout", default="mem", choices=READOUTS, help="logits: output membrane or spike counts")
+    g.add_argument("--reset", default="subtract", choices=RESETS)
+    g.add_argument("--noise", type=float, default=None,
+                   help=f"threshold noise std in thresholds (noisy neurons; default 0, tgo {NOISE})")
+    g.add_argument("--guard", type=float, default=GUARD, help="tgo: weight of the threshold-guarding loss")
+    g.add_argument("--margin", type=float, default=MARGIN, help="tgo: guarded band around threshold, in thresholds")
+    g.add_argument("--init", choices=("kaiming", "data"), default=None,
+                   help="snn, tgo: weights at random (kaiming) or rescaled on training images so every layer "
+                        "fires (data; needed by deep nets such as vgg9; default for cifar10)")
+    g.add_argument("--from", dest="from_dir", default=None,
+                   help="a trained CNN's run directory: converted converts it, snn and tgo start from its converted weights")
+    g.add_argument("--percentile", type=float, default=99.9, help="converted: activation percentile per layer (100 = max)")
+    g.add_argument("--n-calib", type=int, default=2000, help="converted: training images for threshold balancing")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=None)
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--no-augment", action="store_true", help="no random crops and flips (CIFAR-10)")
+    g.add_argument("--n-train", type=int, default=None, help="training examples (default: all)")
+    g.add_argument("--n-test", type=int, default=None, help="test examples (default: all)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", default=None, help="run directory (default: runs/baselines/NET-DSET-sSEED)")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
+    g.add_argument("--torch-device", default="auto", choices=("auto", "cpu", "cuda"))
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    g.add_argument("--data-dir", default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
+    g.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        args.dset = imagesets.canonical_name(args.dset)
+    except imagesets.UnknownDatasetError as e:
+        p.error(str(e))
+    d = NET_DEFAULTS[args.net]
+    args.epochs = d["epochs"] if args.epochs is None else args.epochs
+    args.timesteps = d["T"] if args.timesteps is None else args.timesteps
+    args.leak = d["leak"] if args.leak is None else args.leak
+    args.noise = (NOISE if args.net == "tgo" else 0.0) if args.noise is None else args.noise
+    args.arch = args.arch or DEFAULT_ARCH[args.dset]
+    args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
+    for name in ("epochs", "batch_size", "n_train", "n_test", "n_calib", "threads"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.from_dir and (args.net == "cnn" or (args.net != "converted" and args.threshold != 1)):
+        p.error("--from is for converted, snn and tgo, the latter two with --threshold 1 (that of converted weights)")
+    args.out = args.out or f"runs/baselines/{args.net}-{args.dset}-s{args.seed}"
+    try:
+        args.device = resolve_device(args.torch_device)
+        args.model = model_kwargs(args)
+    except ValueError as e:
+        p.error(str(e))
+    return args
+
+
+def model_kwargs(args) -> dict:
+    """Constructor arguments of the model (for converted: of the SNN it becomes)."""
+    kw = dict(arch=args.arch, in_shape=list(IN_SHAPE[args.dset]), n_classes=10, bias=args.bias)
+    if args.net != "converted":
+        kw["dropout"] = args.dropout
+    if args.net in SPIKING:
+        kw.update(T=args.timesteps, leak=args.leak, encoding=args.encoding, surrogate=args.surrogate,
+                  slope=args.slope, noise=args.noise)
+    if args.net in ("snn", "tgo"):
+        kw.update(threshold=args.threshold, readout=args.readout, reset=args.reset)
+    if args.net == "tgo":
+        kw.update(guard=args.guard, margin=args.margin)
+    build_model(args.net if args.net != "converted" else "snn", **kw)   # fail early on bad values
+    return kw
+
+
+def settings(args) -> dict:
+    return {k: (str(v) if isinstance(v, torch.device) else v) for k, v in vars(args).items()
+            if k not in ("model", "device")}
+
+
+# --- data ----------------------------------------------------------------
+def load_data(args):
+    try:
+        x_train, y_train = imagesets.load(args.dset, "train", data_dir=args.data_dir)
+        x_test, y_test = imagesets.load(args.dset, "test", data_dir=args.data_dir)
+    except imagesets.DatasetError as e:
+        raise SystemExit(f"error: {e}")
+    n_train, n_test = args.n_train or len(x_train), args.n_test or len(x_test)
+    return (torch.as_tensor(x_train[:n_train]), torch.as_tensor(y_train[:n_train]),
+            torch.as_tensor(x_test[:n_test]), torch.as_tensor(y_test[:n_test]))
+
+
+def augment(x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Random 4-pixel-padded crops and horizontal flips of float NCHW images."""
+    n, _, h, w = x.shape
+    r = lambda hi: torch.randint(hi, (n,), generator=gen).to(x.device)  # noqa: E731
+    flip = r(2).bool()
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    pad = F.pad(x, (4, 4, 4, 4))
+    rows = r(9)[:, None] + torch.arange(h, device=x.device)
+    cols = r(9)[:, None] + torch.arange(w, device=x.device)
+    idx = torch.arange(n, device=x.device)[:, None, None]
+    return pad.permute(0, 2, 3, 1)[idx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+@torch.no_grad()
+def evaluate(model, x, y, batch_size: int = 500, progress: bool = False, desc: str = "testing"):
+    """(accuracy, predictions) of ``model`` on uint8 images ``x``."""
+    model.eval()
+    device = next(model.parameters()).device
+    preds = [model(x[k:k + batch_size].to(device)).argmax(1).cpu()
+             for k in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, dynamic_ncols=True)]
+    pred = torch.cat(preds)
+    return float((pred == y).float().mean()), pred
+
+
+# --- training --------------------------------------------------------------
+def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) -> dict:
+    """Run the epochs still to do from ``state`` (a loaded or fresh checkpoint)."""
+    device = args.device
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    if state.get("optimizer"):
+        opt.load_state_dict(state["optimizer"])
+    x, y = x.to(device), y.to(device)
+    steps = math.ceil(len(x) / args.batch_size)
+    use_augment = args.dset == "cifar10" and not args.no_augment
+    for epoch in range(state["epoch"], args.epochs):
+        torch.manual_seed(epoch_seed(args.seed, epoch))
+        order = torch.as_tensor(np.random.default_rng([args.seed, epoch]).permutation(len(x)), device=device)
+        model.train()
+        t0, tot_loss, tot_right, seen = time.perf_counter(), 0.0, 0, 0
+        bar = tqdm(range(steps), desc=f"{args.net} epoch {epoch + 1}/{args.epochs}", disable=not progress,
+                   dynamic_ncols=True)
+        for k in bar:
+            lr = 0.5 * args.lr * (1 + math.cos(math.pi * (epoch * steps + k) / (args.epochs * steps)))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            idx = order[k * args.batch_size:(k + 1) * args.batch_size]
+            xb = as_images(x[idx], model.in_shape)
+            if use_augment:
+                xb = augment(xb)
+            loss, logits = model.training_loss(xb, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot_loss += loss.item() * len(idx)
+            tot_right += int((logits.argmax(1) == y[idx]).sum())
+            seen += len(idx)
+            bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_right / seen:.4f}")
+        bar.close()
+        seconds = time.perf_counter() - t0
+        state["history"].append({"epoch": epoch + 1, "loss": tot_loss / seen, "train_accuracy": tot_right / seen,
+                                 "seconds": seconds})
+        state.update(epoch=epoch + 1, model=model.state_dict(), optimizer=opt.state_dict(),
+                     train_seconds=state["train_seconds"] + seconds)
+        save_checkpoint(run_dir / MODEL, state)
+    return state
+
+
+def prepare_run_dir(args) -> tuple[Path, dict | None]:
+    """The run directory and, with --resume, its checkpoint (else None)."""
+    run_dir = Path(args.out)
+    record = {"net": args.net, "dset": args.dset, "model": args.model, "train": settings(args)}
+    if args.resume:
+        if not (run_dir / MODEL).exists():
+            raise SystemExit(f"error: --resume given but {run_dir / MODEL} does not exist; start without --resume")
+        old = load_json(run_dir / CONFIG)
+        new = {**record["train"], "model": record["model"]}
+        was = {**old["train"], "model": old["model"]}
+        changed = [k for k in new if k not in RESUMABLE and was.get(k) != new[k]]
+        if changed:
+            raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "
+                             + ", ".join(f"{k} was {was.get(k)!r}, now {new[k]!r}" for k in changed))
+        save_json(run_dir / CONFIG, {**old, "train": record["train"]})
+        return run_dir, load_checkpoint(run_dir / MODEL, args.device)
+    if (run_dir / MODEL).exists() or (run_dir / METRICS).exists():
+        raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it or --out NEWDIR")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_json(run_dir / CONFIG, record)
+    return run_dir, None
+
+
+def convert_run(args, cnn_dir, x_train):
+    """(converted SNN, scales, CNN) from the CNN run in ``cnn_dir``, calibrated on training images."""
+    if load_json(Path(cnn_dir) / CONFIG)["net"] != "cnn":
+        raise SystemExit(f"error: --from {cnn_dir} is not a CNN run")
+    cnn = load_model(cnn_dir, args.device)
+    torch.manual_seed(args.seed)
+    snn, scales = convert(cnn, x_train[:args.n_calib], percentile=args.percentile, T=args.timesteps,
+                          leak=args.leak, encoding=args.encoding, surrogate=args.surrogate, slope=args.slope,
+                          noise=args.noise)
+    return snn, scales, cnn
+
+
+def run_converted(args, x_train, run_dir: Path) -> tuple[torch.nn.Module, dict]:
+    cnn_dir = Path(args.from_dir) if args.from_dir else run_dir / "cnn"
+    if not args.from_dir and not (cnn_dir / METRICS).exists():
+        cnn_argv = ["--net", "cnn", "--dset", args.dset, "--arch", args.arch, "--epochs", str(args.epochs),
+                    "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed),
+                    "--dropout", str(args.dropout), "--torch-device", args.torch_device, "--out", str(cnn_dir)]
+        cnn_argv += ["--bias"] * args.bias + ["--no-progress"] * args.no_progress
+        cnn_argv += ["--n-train", str(args.n_train)] if args.n_train else []
+        cnn_argv += ["--data-dir", args.data_dir] if args.data_dir else []
+        cnn_argv += ["--resume"] if (cnn_dir / MODEL).exists() else []
+        main(cnn_argv)
+    t0 = time.perf_counter()
+    snn, scales, cnn = convert_run(args, cnn_dir, x_train)
+    # The SNN's architecture comes from the CNN, whatever --arch/--bias said.
+    cfg = load_json(run_dir / CONFIG)
+    cfg["model"] = {**cfg["model"], "arch": snn.arch, "bias": cnn.layers[0].bias is not None}
+    cfg["converted_from"] = str(cnn_dir)
+    save_json(run_dir / CONFIG, cfg)
+    state = {"model": snn.state_dict(), "epoch": 0, "history": [], "train_seconds": time.perf_counter() - t0,
+             "scales": torch.tensor(scales)}
+    save_checkpoint(run_dir / MODEL, state)
+    return snn, {"scales": scales, "cnn_test_accuracy": load_json(cnn_dir / METRICS)["test_accuracy"]}
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    progress = not args.no_progress
+    x_train, y_train, x_test, y_test = load_data(args)
+    run_dir, state = prepare_run_dir(args)
+    extra = {}
+    if args.net == "converted":
+        model, extra = run_converted(args, x_train, run_dir)
+        state = load_checkpoint(run_dir / MODEL)
+    else:
+        torch.manual_seed(args.seed)
+        model = build_model(args.net, **args.model).to(args.device)
+        if state is None:
+            state = {"epoch": 0, "history": [], "train_seconds": 0.0}
+            if args.from_dir:
+                try:
+                    model.load_state_dict(convert_run(args, args.from_dir, x_train)[0].state_dict())
+                except RuntimeError as e:   # another architecture
+                    raise SystemExit(f"error: the CNN in {args.from_dir} does not fit --arch/--bias: {e}")
+            elif args.init == "data" and args.net != "cnn":
+                rates = model.data_init(x_train[:DATA_INIT_IMAGES].to(args.device))
+                print("data init, spike rates per layer:", " ".join(f"{r:.3f}" for r in rates))
+        else:
+            model.load_state_dict(state["model"])
+        state = train(args, model, x_train, y_train, state, run_dir, progress)
+    t0 = time.perf_counter()
+    torch.manual_seed(args.seed)   # Poisson draws of the test pass
+    acc, _ = evaluate(model, x_test, y_test, progress=progress)
+    eval_s = time.perf_counter() - t0
+    metrics = {
+        "net": args.net, "dset": args.dset, "test_accuracy": acc, "n_test": len(x_test), "n_train": len(x_train),
+        "epochs": state["epoch"], "train_seconds": state["train_seconds"], "eval_seconds": eval_s,
+        "seconds": state["train_seconds"] + eval_s, "device": str(args.device), "threads": torch.get_num_threads(),
+        "history": state["history"], **extra,
+    }
+    save_json(run_dir / METRICS, metrics)
+    print(json.dumps({k: metrics[k] for k in ("net", "dset", "test_accuracy", "n_test", "epochs", "seconds")}))
+    print(f"run directory: {run_dir}")
+    return metrics
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
