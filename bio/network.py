@@ -45,6 +45,8 @@ EXC_EQS_FROZEN = """
 theta : volt (constant)
 """
 EXC_THRESHOLD = "v > theta - theta_offset + v_thresh_exc"
+# The released code's spike block, longer than the refractory clamp of v.
+EXC_BLOCK = " and timestep(t - lastspike, dt) >= exc_block_steps"
 EXC_RESET_TRAIN = "v = v_reset_exc; theta += theta_plus; xpost = 1"
 EXC_RESET_FROZEN = "v = v_reset_exc"
 
@@ -119,6 +121,7 @@ def namespace(config: NetworkConfig) -> dict:
         "w_inh_exc": P.W_INH_EXC,
         "steps_per_slot": steps_per_slot,
         "present_steps": int(round(config.present_ms / config.dt_ms)),
+        "exc_block_steps": int(round(config.exc_block_ms / config.dt_ms)),
     }
 
 
@@ -171,7 +174,8 @@ class DiehlCookNetwork:
         if train:
             self.input.tlast = -1e6 * second
         self.exc = NeuronGroup(
-            config.n_exc, exc_eqs, threshold=EXC_THRESHOLD,
+            config.n_exc, exc_eqs,
+            threshold=EXC_THRESHOLD + (EXC_BLOCK if config.exc_block_ms > float(P.REFRACTORY_EXC / ms) else ""),
             reset=(EXC_RESET_TRAIN + (EXC_RESET_TRIPLET if triplet else "")) if train else EXC_RESET_FROZEN,
             refractory=P.REFRACTORY_EXC, method="euler", clock=clock,
             namespace=ns, name="exc")

@@ -35,6 +35,9 @@ V_THRESH_EXC = -52 * mV        # effective threshold is theta - THETA_OFFSET + V
 THETA_OFFSET = 20 * mV
 TAU_EXC = 100 * ms             # membrane leak
 REFRACTORY_EXC = 5 * ms
+# The released code also blocks exc spikes with a timer (``dtimer/dt = 100 ms/s``,
+# spike only once ``timer > 5 ms``), which lasts 50 ms after a spike. The
+# BACKGROUND table takes 5 ms; ``NetworkConfig.exc_block_ms`` sets the block.
 E_EXC_FOR_EXC = 0 * mV         # reversal potentials seen by an exc cell
 E_INH_FOR_EXC = -100 * mV
 
@@ -86,6 +89,7 @@ class NetworkConfig:
     max_rate_hz: float = float(MAX_RATE / Hz)
     n_input: int = N_INPUT
     stdp: str = "pair"
+    exc_block_ms: float = float(REFRACTORY_EXC / ms)
 
     def __post_init__(self):
         checks = {
@@ -97,6 +101,7 @@ class NetworkConfig:
             "max_rate_hz": self.max_rate_hz > 0,
             "n_input": self.n_input >= 1,
             "stdp": self.stdp in STDP_RULES,
+            "exc_block_ms": self.exc_block_ms >= float(REFRACTORY_EXC / ms),
         }
         for name, ok in checks.items():
             if not ok:

@@ -156,6 +156,8 @@ class DiehlCookTwin(torch.nn.Module):
         self.k_ge, self.k_gi = -dt / c["tau_ge"], -dt / c["tau_gi"]
         self.k_exc, self.k_inh = dt / c["tau_exc"], dt / c["tau_inh"]
         self.refr_exc = _timestep(float(P.REFRACTORY_EXC), dt)
+        # the released code's longer spike block (bio.network.EXC_BLOCK); v integrates after refr_exc
+        self.block_exc = max(self.refr_exc, int(c["exc_block_steps"]))
         self.refr_inh = _timestep(float(P.REFRACTORY_INH), dt)
         self.present_steps = int(c["present_steps"])
         self.n_steps = config.steps_per_slot if rest else self.present_steps
@@ -186,7 +188,7 @@ class DiehlCookTwin(torch.nn.Module):
 
         # Brian2 starts with lastspike = -1e4 s; a last spike R or more steps back is the same.
         return TwinState(full(c["E_rest_exc"]), full(0.0), full(0.0), full(c["E_rest_inh"]), full(0.0),
-                         full(-self.refr_exc, torch.int64), full(-self.refr_inh, torch.int64))
+                         full(-self.block_exc, torch.int64), full(-self.refr_inh, torch.int64))
 
     def forward(self, inputs, boost_hz=0.0, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.simulate(inputs, boost_hz=boost_hz, generator=generator).exc
@@ -240,7 +242,8 @@ class DiehlCookTwin(torch.nn.Module):
             ge_i = self.k_ge * ge_i + ge_i
             # (2) thresholds; v - thr > 0 exactly when v > thr, and the
             # surrogate sees the distance in mV so slopes read per mV.
-            s_e = self.spike((v_e - self.thr_exc) * 1e3) * free_e
+            can_e = free_e if self.block_exc == self.refr_exc else (n - last_e) >= self.block_exc
+            s_e = self.spike((v_e - self.thr_exc) * 1e3) * can_e
             s_i = self.spike((v_i - c["v_thresh_inh"]) * 1e3) * free_i
             # (3) synaptic propagation within the same step
             if n < steps_in:
@@ -261,7 +264,7 @@ class DiehlCookTwin(torch.nn.Module):
             count_i = count_i + s_i
         # Last-spike steps relative to the next slot; any step at least R back
         # means "not refractory", so clamp to -R: states then compare equal.
-        end = TwinState(v_e, ge_e, gi_e, v_i, ge_i, (last_e - self.n_steps).clamp(min=-self.refr_exc),
+        end = TwinState(v_e, ge_e, gi_e, v_i, ge_i, (last_e - self.n_steps).clamp(min=-self.block_exc),
                         (last_i - self.n_steps).clamp(min=-self.refr_inh))
         out = TwinOutput(count_e, count_i, end)
         if record:
