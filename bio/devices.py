@@ -23,13 +23,14 @@ DEVICES = ("cpp_standalone", "runtime")
 
 @dataclasses.dataclass
 class ChunkResult:
+    """One run's results; rows are examples (``slot * copies + copy``)."""
+
     w: np.ndarray | None          # (n_input, n_exc) after the chunk (training only)
     theta_mV: np.ndarray          # (n_exc,)
-    exc_counts: np.ndarray        # (n_slots, n_exc)
-    inh_counts: np.ndarray        # (n_slots, n_exc)
-    input_counts: np.ndarray | None   # (n_slots, n_input), frozen mode only
-    input_spikes: tuple | None    # (i, t in s) of every input spike, frozen mode only
-    exc_spikes: tuple             # (i, t in s) of every exc spike
+    exc_counts: np.ndarray        # (n_examples, n_exc)
+    inh_counts: np.ndarray        # (n_examples, n_exc)
+    input_counts: np.ndarray | None   # (n_examples, n_input), frozen mode only
+    input_spikes: tuple | None    # (example, input neuron, step in slot) per input spike, frozen only
 
 
 def build_root() -> Path:
@@ -59,33 +60,41 @@ def _quiet_brian():
 
 
 class _Runner:
-    """Shared shape of both devices: build once, then ``run`` chunks."""
+    """Shared shape of both devices: build once, then ``run`` chunks of
+    ``n_slots * copies`` examples (``copies`` > 1: frozen mode only)."""
 
-    def __init__(self, config, n_slots, mode):
-        self.config, self.n_slots, self.mode = config, n_slots, mode
-        self.record_input = mode == "frozen"
+    def __init__(self, config, n_slots, mode, copies=1):
+        self.config, self.n_slots, self.mode, self.copies = config, n_slots, mode, copies
+        self.n_examples = n_slots * copies
 
-    def _result(self, net, exc_i, exc_t, inh_i, inh_t, in_i=None, in_t=None, w=None, theta=None):
+    def _collect(self, net) -> ChunkResult:
+        from brian2 import mV, second
+
         cfg = self.config
-        input_counts = None
-        input_spikes = None
-        if self.record_input:
-            input_counts = net.slot_counts(None, cfg.n_input, in_i, in_t)
-            input_spikes = (np.asarray(in_i, dtype=np.int32), np.asarray(in_t, dtype=np.float64))
+
+        def spikes(mon):
+            return np.asarray(mon.i[:]), np.asarray(mon.t[:] / second)
+
+        input_counts = input_spikes = None
+        if net.input_mon is not None:
+            i, t = spikes(net.input_mon)
+            input_counts = net.slot_counts(i, t, cfg.n_input)
+            input_spikes = net.example_index(i, t, cfg.n_input)
+        theta = np.asarray(net.exc.theta[:] / mV, dtype=np.float64)[:cfg.n_exc]
         return ChunkResult(
-            w=None if w is None else np.asarray(w, dtype=np.float64).reshape(cfg.n_input, cfg.n_exc),
-            theta_mV=np.asarray(theta, dtype=np.float64) * 1e3,
-            exc_counts=net.slot_counts(None, cfg.n_exc, exc_i, exc_t),
-            inh_counts=net.slot_counts(None, cfg.n_exc, inh_i, inh_t),
+            w=np.asarray(net.syn.w[:], dtype=np.float64).reshape(cfg.n_input, cfg.n_exc) if self.mode == "train"
+            else None,
+            theta_mV=theta,
+            exc_counts=net.slot_counts(*spikes(net.exc_mon), cfg.n_exc),
+            inh_counts=net.slot_counts(*spikes(net.inh_mon), cfg.n_exc),
             input_counts=input_counts,
             input_spikes=input_spikes,
-            exc_spikes=(np.asarray(exc_i, dtype=np.int32), np.asarray(exc_t, dtype=np.float64)),
         )
 
     def _check(self, rates_hz, w, theta_mV, active):
         cfg = self.config
-        if rates_hz.shape != (self.n_slots, cfg.n_input):
-            raise ValueError(f"rates must have shape {(self.n_slots, cfg.n_input)}, got {rates_hz.shape}")
+        if rates_hz.shape != (self.n_examples, cfg.n_input):
+            raise ValueError(f"rates must have shape {(self.n_examples, cfg.n_input)}, got {rates_hz.shape}")
         if w.shape != (cfg.n_input, cfg.n_exc):
             raise ValueError(f"weights must have shape {(cfg.n_input, cfg.n_exc)}, got {w.shape}")
         if theta_mV.shape != (cfg.n_exc,):
@@ -93,19 +102,29 @@ class _Runner:
         if active is not None and active.shape != (self.n_slots,):
             raise ValueError(f"active must have shape {(self.n_slots,)}, got {active.shape}")
 
+    def _inputs(self, rates_hz, w, theta_mV, active):
+        """Arrays as the network holds them: copies side by side."""
+        rates_hz = np.asarray(rates_hz, dtype=np.float64)
+        w = np.asarray(w, dtype=np.float64)
+        theta_mV = np.asarray(theta_mV, dtype=np.float64)
+        self._check(rates_hz, w, theta_mV, active)
+        stimulus = rates_hz.reshape(self.n_slots, self.copies * self.config.n_input)
+        act = np.ones(self.n_slots) if active is None else np.asarray(active, float)
+        return stimulus, np.tile(w.ravel(), self.copies), np.tile(theta_mV, self.copies), act
+
 
 class StandaloneRunner(_Runner):
     """A compiled cpp_standalone project, re-run with ``run_args`` per chunk."""
 
-    def __init__(self, config, n_slots, mode="frozen", directory=None):
-        super().__init__(config, n_slots, mode)
+    def __init__(self, config, n_slots, mode="frozen", copies=1, directory=None):
+        super().__init__(config, n_slots, mode, copies)
         from brian2 import device, prefs, set_device
         from brian2.units import ms
 
         from bio.network import DiehlCookNetwork
 
         _quiet_brian()
-        name = f"{mode}-{config.key()}-s{n_slots}"
+        name = f"{mode}-{config.key()}-s{n_slots}" + (f"x{copies}" if copies > 1 else "")
         self.directory = Path(directory) if directory else build_root() / name
         if device.__class__.__name__ != "CPPStandaloneDevice" or getattr(device, "has_been_run", False) \
                 or getattr(device, "build_on_run", True) or device.code_objects:
@@ -115,39 +134,31 @@ class StandaloneRunner(_Runner):
         prefs.devices.cpp_standalone.openmp_threads = 0
         # Unbounded parallel make ran out of memory on small machines.
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
-        self.net = DiehlCookNetwork(config, n_slots, mode=mode, standalone=True)
+        self.net = DiehlCookNetwork(config, n_slots, mode=mode, standalone=True, copies=copies)
         self.net.net.run(n_slots * config.slot_ms * ms, namespace={})
         with _file_lock(self.directory.with_suffix(".lock")):
             device.build(directory=str(self.directory), compile=True, run=False, with_output=False)
         self.device = device
 
     def run(self, rates_hz, w, theta_mV, seed, active=None) -> ChunkResult:
-        from brian2 import Hz, mV, second
+        from brian2 import Hz, mV
 
-        rates_hz = np.asarray(rates_hz, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
-        theta_mV = np.asarray(theta_mV, dtype=np.float64)
-        self._check(rates_hz, w, theta_mV, active)
+        stimulus, w, theta_mV, active = self._inputs(rates_hz, w, theta_mV, active)
         net = self.net
         args = {
-            net.stimulus: rates_hz * Hz,
-            net.syn.w: w.ravel(),
+            net.stimulus: stimulus * Hz,
+            net.syn.w: w,
             net.exc.theta: theta_mV * mV,
             # The sampler's seed must be a double exactly equal to an integer.
             net.input.rng_seed: float(int(seed) % (2 ** 52)),
         }
         if self.mode == "train":
-            args[net.active] = np.ones(self.n_slots) if active is None else np.asarray(active, float)
+            args[net.active] = active
         results = tempfile.mkdtemp(prefix="results_", dir=self.directory)
         try:
             self.device.run(directory=str(self.directory), results_directory=os.path.basename(results),
                             with_output=False, run_args=args)
-            out = self._result(
-                net, net.exc_mon.i[:], net.exc_mon.t[:] / second, net.inh_mon.i[:], net.inh_mon.t[:] / second,
-                *((net.input_mon.i[:], net.input_mon.t[:] / second) if self.record_input else (None, None)),
-                w=net.syn.w[:] if self.mode == "train" else None,
-                theta=net.exc.theta[:] / mV * 1e-3,
-            )
+            out = self._collect(net)
         finally:
             shutil.rmtree(results, ignore_errors=True)
             for name in list(self.device.run_args_arrays):
@@ -160,8 +171,8 @@ class StandaloneRunner(_Runner):
 class RuntimeRunner(_Runner):
     """The same network in Brian2's runtime mode; rebuilt for every chunk."""
 
-    def __init__(self, config, n_slots, mode="frozen"):
-        super().__init__(config, n_slots, mode)
+    def __init__(self, config, n_slots, mode="frozen", copies=1):
+        super().__init__(config, n_slots, mode, copies)
         from brian2 import device, set_device
 
         _quiet_brian()
@@ -170,42 +181,33 @@ class RuntimeRunner(_Runner):
             set_device("runtime")
 
     def run(self, rates_hz, w, theta_mV, seed, active=None) -> ChunkResult:
-        from brian2 import Hz, mV, ms, second
+        from brian2 import mV, ms
         from brian2 import seed as brian_seed
 
         from bio.network import DiehlCookNetwork
 
-        rates_hz = np.asarray(rates_hz, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
-        theta_mV = np.asarray(theta_mV, dtype=np.float64)
-        self._check(rates_hz, w, theta_mV, active)
-        cfg = self.config
-        net = DiehlCookNetwork(cfg, self.n_slots, mode=self.mode, standalone=False)
-        net.stimulus.values[:] = rates_hz
+        stimulus, w, theta_mV, active = self._inputs(rates_hz, w, theta_mV, active)
+        net = DiehlCookNetwork(self.config, self.n_slots, mode=self.mode, standalone=False, copies=self.copies)
+        net.stimulus.values[:] = stimulus
         if self.mode == "train":
-            net.active.values[:] = np.ones(self.n_slots) if active is None else np.asarray(active, float)
-        net.syn.w = w.ravel()
+            net.active.values[:] = active
+        net.syn.w = w
         net.exc.theta = theta_mV * mV
         brian_seed(int(seed) % (2 ** 32))
-        net.net.run(self.n_slots * cfg.slot_ms * ms, namespace={})
-        return self._result(
-            net, net.exc_mon.i[:], net.exc_mon.t[:] / second, net.inh_mon.i[:], net.inh_mon.t[:] / second,
-            *((net.input_mon.i[:], net.input_mon.t[:] / second) if self.record_input else (None, None)),
-            w=net.syn.w[:] if self.mode == "train" else None,
-            theta=net.exc.theta[:] / mV * 1e-3,
-        )
+        net.net.run(self.n_slots * self.config.slot_ms * ms, namespace={})
+        return self._collect(net)
 
 
 _CACHE: dict = {}
 
 
-def get_runner(device: str, config, n_slots: int, mode: str = "frozen"):
+def get_runner(device: str, config, n_slots: int, mode: str = "frozen", copies: int = 1):
     """One runner per process and configuration; Brian2's device is global."""
     if device not in DEVICES:
         raise ValueError(f"unknown Brian2 device {device!r}; choose one of {', '.join(DEVICES)}")
-    key = (device, config, n_slots, mode)
+    key = (device, config, n_slots, mode, copies)
     if key not in _CACHE:
         _CACHE.clear()  # building another standalone network re-initialises the device
         cls = StandaloneRunner if device == "cpp_standalone" else RuntimeRunner
-        _CACHE[key] = cls(config, n_slots, mode=mode)
+        _CACHE[key] = cls(config, n_slots, mode=mode, copies=copies)
     return _CACHE[key]

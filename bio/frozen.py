@@ -3,10 +3,18 @@
 The readout, the attacks and the sweeps all call :func:`spike_counts`. As in
 Diehl & Cook's released code, an example that evokes fewer than
 ``MIN_SPIKES`` exc spikes is shown again with 32 Hz more at the maximum.
+
+Since every example starts from rest, no rest period is simulated. With
+``copies`` > 1, that many independent copies of the frozen network (shared
+weights, separate state) run side by side in one compiled binary; on one CPU
+core this measured no faster per example than one copy (the work is per
+synaptic event, not per time step; see benchmarks/bio_speed.py), so the
+default is one copy; it is meant for devices that gain from wide steps.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from brian2 import Hz
@@ -38,14 +46,19 @@ def _chunks(n, size):
         yield np.arange(start, min(start + size, n))
 
 
+DEFAULT_COPIES = 1
+
+
 def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int = 0,
-                 device: str = "cpp_standalone", chunk_size: int = 500, repeat_low: bool = True,
-                 record_input: bool = False, progress: bool = True, desc: str = "frozen") -> FrozenResult:
+                 device: str = "cpp_standalone", chunk_size: int = 500, copies: int = DEFAULT_COPIES,
+                 repeat_low: bool = True, record_input: bool = False, progress: bool = True,
+                 desc: str = "frozen") -> FrozenResult:
     """Present ``images`` (uint8, or floats in [0, 1]) to the frozen network.
 
     ``weights`` is (n_input, n_exc), ``theta_mV`` (n_exc,). Returns counts of
     the presentation that was kept for each example (the first one with at
-    least ``MIN_SPIKES`` exc spikes, or the last try).
+    least ``MIN_SPIKES`` exc spikes, or the last try). One compiled run
+    takes ``chunk_size`` examples (rounded up to a multiple of ``copies``).
     """
     images = np.asarray(images)
     n = len(images)
@@ -58,23 +71,27 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
         raise ValueError("float images must lie in [0, 1]")
     weights = np.asarray(weights, dtype=np.float64)
     theta_mV = np.asarray(theta_mV, dtype=np.float64)
-    n_slots = min(chunk_size, n)
-    runner = get_runner(device, config, n_slots, mode="frozen")
+    copies = max(1, min(copies, n))
+    n_slots = math.ceil(min(chunk_size, n) / copies)
+    per_run = n_slots * copies
+    # Every example starts from rest (the network resets at each slot), so
+    # frozen runs simulate the presentation only.
+    frozen_config = dataclasses.replace(config, rest_ms=0.0)
+    runner = get_runner(device, frozen_config, n_slots, mode="frozen", copies=copies)
 
     out = FrozenResult(
         exc=np.zeros((n, config.n_exc), np.int32), inh=np.zeros((n, config.n_exc), np.int32),
         input=np.zeros((n, config.n_input), np.int32), boost_hz=np.zeros(n),
         input_spikes=[None] * n if record_input else None)
     todo = np.arange(n)
-    steps = config.steps_per_slot
     bar = tqdm(total=n, desc=desc, unit="ex", disable=not progress, dynamic_ncols=True)
     for attempt in range(P.MAX_REPEATS + 1 if repeat_low else 1):
         boost = attempt * float(P.RATE_BOOST / Hz)
         final = not repeat_low or attempt == P.MAX_REPEATS
         still_low = []
-        for k, idx in enumerate(_chunks(len(todo), n_slots)):
+        for k, idx in enumerate(_chunks(len(todo), per_run)):
             ex = todo[idx]
-            rates = np.zeros((n_slots, config.n_input))
+            rates = np.zeros((per_run, config.n_input))
             rates[: len(ex)] = input_rates(flat[ex], config.max_rate_hz, boost)
             res = runner.run(rates, weights, theta_mV, seed=chunk_seed(seed, attempt, k))
             m = len(ex)
@@ -82,12 +99,12 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
             out.boost_hz[ex] = boost
             out.input[ex] = res.input_counts[:m]
             if record_input:
-                i, t = res.input_spikes
-                step = np.rint(t / (config.dt_ms * 1e-3)).astype(np.int64)
-                slot = step // steps
+                example, neuron, step = res.input_spikes
+                order = np.argsort(example, kind="stable")
+                bounds = np.searchsorted(example[order], np.arange(m + 1))
                 for s in range(m):
-                    sel = slot == s
-                    out.input_spikes[ex[s]] = (i[sel], step[sel] - s * steps)
+                    sel = order[bounds[s]:bounds[s + 1]]
+                    out.input_spikes[ex[s]] = (neuron[sel], step[sel])
             low = res.exc_counts[:m].sum(axis=1) < P.MIN_SPIKES
             still_low.append(ex[low])
             bar.update(m if final else int((~low).sum()))

@@ -139,15 +139,22 @@ class DiehlCookNetwork:
     ``mode`` is ``"train"`` (STDP, adaptive theta, normalisation before every
     example) or ``"frozen"`` (input spikes are recorded). ``standalone``
     selects the input sampler that takes its seed from ``run_args``.
+
+    A frozen network can hold ``copies`` independent copies of itself (same
+    weights, separate state) that see different examples at the same time:
+    example ``slot * copies + copy``. Per-step overheads are then shared by
+    all copies. Arrays of inputs and counts are in that example order.
     """
 
     def __init__(self, config: NetworkConfig, n_slots: int, mode: str = "frozen",
-                 standalone: bool = True, namespace_overrides=None):
+                 standalone: bool = True, namespace_overrides=None, copies: int = 1):
         if mode not in ("train", "frozen"):
             raise ValueError(f"mode must be 'train' or 'frozen', not {mode!r}")
-        if n_slots < 1:
-            raise ValueError(f"n_slots must be >= 1, got {n_slots}")
-        self.config, self.n_slots, self.mode = config, n_slots, mode
+        if n_slots < 1 or copies < 1:
+            raise ValueError(f"n_slots and copies must be >= 1, got {n_slots}, {copies}")
+        if mode == "train" and copies != 1:
+            raise ValueError("training is one network: copies must be 1")
+        self.config, self.n_slots, self.mode, self.copies = config, n_slots, mode, copies
         train = mode == "train"
         ns = namespace(config)
         ns.update(namespace_overrides or {})
@@ -155,14 +162,15 @@ class DiehlCookNetwork:
         dt = config.dt_ms * ms
         clock = Clock(dt=dt)
 
-        self.stimulus = TimedArray(np.zeros((n_slots, config.n_input)) * Hz, dt=slot, name="stimulus")
+        n_in, n_exc = config.n_input, config.n_exc
+        self.stimulus = TimedArray(np.zeros((n_slots, copies * n_in)) * Hz, dt=slot, name="stimulus")
         ns["stimulus"] = self.stimulus
         if standalone:
             ns["seeded_uniform"] = make_seeded_uniform()
 
         input_eqs = INPUT_EQS + (INPUT_EQS_TRAIN if train else "") + (INPUT_EQS_SEED if standalone else "")
         self.input = NeuronGroup(
-            config.n_input, input_eqs, threshold=input_threshold(standalone),
+            copies * n_in, input_eqs, threshold=input_threshold(standalone),
             reset="tlast = t" if train else "", method="exact", clock=clock,
             namespace=ns, name="inputs")
 
@@ -174,7 +182,7 @@ class DiehlCookNetwork:
         if train:
             self.input.tlast = -1e6 * second
         self.exc = NeuronGroup(
-            config.n_exc, exc_eqs,
+            copies * n_exc, exc_eqs,
             threshold=EXC_THRESHOLD + (EXC_BLOCK if config.exc_block_ms > float(P.REFRACTORY_EXC / ms) else ""),
             reset=(EXC_RESET_TRAIN + (EXC_RESET_TRIPLET if triplet else "")) if train else EXC_RESET_FROZEN,
             refractory=P.REFRACTORY_EXC, method="euler", clock=clock,
@@ -183,20 +191,22 @@ class DiehlCookNetwork:
         self.exc.theta = P.THETA_INIT
 
         self.inh = NeuronGroup(
-            config.n_exc, INH_EQS, threshold="v > v_thresh_inh", reset="v = v_reset_inh",
+            copies * n_exc, INH_EQS, threshold="v > v_thresh_inh", reset="v = v_reset_inh",
             refractory=P.REFRACTORY_INH, method="euler", clock=clock,
             namespace=ns, name="inh")
         self.inh.v = P.E_REST_INH
 
-        n_in, n_exc = config.n_input, config.n_exc
         if train:
             self.syn = Synapses(self.input, self.exc, SYN_MODEL_TRAIN, on_pre=SYN_ON_PRE_TRAIN,
                                 on_post=SYN_ON_POST_TRIPLET if triplet else SYN_ON_POST_TRAIN, clock=clock, namespace=ns, name="input_exc")
         else:
             self.syn = Synapses(self.input, self.exc, "w : 1", on_pre=SYN_ON_PRE_FROZEN,
                                 clock=clock, namespace=ns, name="input_exc")
-        # Explicit i-major order, so a weight matrix W[input, exc] is w = W.ravel().
-        self.syn.connect(i=np.repeat(np.arange(n_in), n_exc), j=np.tile(np.arange(n_exc), n_in))
+        # Explicit copy-major, then i-major order, so a weight matrix W[input, exc]
+        # is w = tile(W.ravel(), copies).
+        offsets = np.repeat(np.arange(copies), n_in * n_exc)
+        self.syn.connect(i=np.tile(np.repeat(np.arange(n_in), n_exc), copies) + offsets * n_in,
+                         j=np.tile(np.arange(n_exc), n_in * copies) + offsets * n_exc)
         self.syn.w = 0.0
         extra = []
         if train:
@@ -215,16 +225,17 @@ class DiehlCookNetwork:
         self.exc_inh.connect(j="i")
         self.inh_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_exc", clock=clock,
                                 namespace=ns, name="inh_exc")
-        self.inh_exc.connect(condition="i != j")
+        self.inh_exc.connect(condition="i != j and i // n_exc == j // n_exc", namespace={"n_exc": n_exc})
 
         if not train:
             # Every example starts from rest, so a frozen prediction does not
             # depend on the image shown before it (after the 150 ms rest up to
             # ~7 mV of the previous example remained in v), and the twin can
             # simulate examples independently.
-            extra.append(self.exc.run_regularly("v = E_rest_exc; ge = 0; gi = 0", dt=slot, when="start",
-                                                name="exc_to_rest"))
-            extra.append(self.inh.run_regularly("v = E_rest_inh; ge = 0", dt=slot, when="start",
+            never = "lastspike = -1e4*second"   # as at the start of a run: not refractory
+            extra.append(self.exc.run_regularly(f"v = E_rest_exc; ge = 0; gi = 0; {never}", dt=slot,
+                                                when="start", name="exc_to_rest"))
+            extra.append(self.inh.run_regularly(f"v = E_rest_inh; ge = 0; {never}", dt=slot, when="start",
                                                 name="inh_to_rest"))
 
         self.exc_mon = SpikeMonitor(self.exc, name="exc_spikes")
@@ -241,13 +252,19 @@ class DiehlCookNetwork:
         self.duration = n_slots * slot
 
     # ------------------------------------------------------------------
-    def slot_counts(self, mon, n_neurons: int, i=None, t=None) -> np.ndarray:
-        """Spike counts per (slot, neuron) from a SpikeMonitor's i and t."""
-        i = np.asarray(mon.i[:] if i is None else i, dtype=np.int64)
-        t = np.asarray(mon.t[:] / second if t is None else t)
-        slot = np.floor(t / (self.config.slot_ms * 1e-3) + 1e-9).astype(np.int64)
-        counts = np.zeros((self.n_slots, n_neurons), dtype=np.int32)
-        np.add.at(counts, (slot, i), 1)
+    def example_index(self, i, t, n_neurons: int):
+        """(example, neuron, step within the slot) of spikes (i, t in s) of a group."""
+        i = np.asarray(i, dtype=np.int64)
+        step = np.rint(np.asarray(t) / (self.config.dt_ms * 1e-3)).astype(np.int64)
+        slot, step = np.divmod(step, self.config.steps_per_slot)
+        copy, neuron = np.divmod(i, n_neurons)
+        return slot * self.copies + copy, neuron, step
+
+    def slot_counts(self, i, t, n_neurons: int) -> np.ndarray:
+        """Spike counts per (example, neuron) from a SpikeMonitor's i and t (s)."""
+        example, neuron, _ = self.example_index(i, t, n_neurons)
+        counts = np.zeros((self.n_slots * self.copies, n_neurons), dtype=np.int32)
+        np.add.at(counts, (example, neuron), 1)
         return counts
 
 

@@ -128,8 +128,8 @@ def _mnist_available():
     return bool(root) and (Path(root) / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
 
 
-@pytest.fixture(scope="module")
-def brian2_frozen():
+@pytest.fixture(scope="module", params=[1, 4], ids=["one-at-a-time", "4-copies"])
+def brian2_frozen(request):
     if not _mnist_available():
         pytest.skip("SNN_DATA_DIR unset or holds no MNIST")
     import imagesets
@@ -138,8 +138,10 @@ def brian2_frozen():
     images, _ = imagesets.load("mnist", "test", download=False)
     w, theta = tiny_net()
     config = NetworkConfig(n_exc=N_EXC)
+    # Batched evaluation (copies of the network side by side) must give each
+    # example exactly what one network alone gives for the same input spikes.
     res = spike_counts(images[:20], w, theta, config, seed=0, record_input=True, repeat_low=False,
-                       chunk_size=20, progress=False)
+                       chunk_size=20, copies=request.param, progress=False)
     twin = DiehlCookTwin(w, theta, config)
     return res, twin, spike_trains(res.input_spikes, 784, twin.present_steps)
 
