@@ -18,7 +18,6 @@ the settings), ``attack.md`` (a table), ``accuracy_vs_eps.png/.pdf`` and
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -60,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--slope", type=float, default=5.0, help="surrogate slope (1/mV)")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--torch-device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (more threads than free cores slows the twin down many times)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=None)
@@ -142,6 +143,7 @@ def main(argv=None):
     args = parse_args(argv)
     progress = not args.no_progress
     device = torch_device(args.torch_device)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     run, out = Path(args.run), args.out
     cache = out / "cache"

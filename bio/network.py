@@ -17,7 +17,6 @@ from brian2 import (
     SpikeMonitor,
     Synapses,
     TimedArray,
-    mV,
     ms,
     second,
 )

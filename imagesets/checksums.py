@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -69,3 +70,32 @@ def verify(path: Path | str, expected: str) -> None:
     actual = sha256_file(path)
     if actual != expected.lower():
         raise ChecksumError(path, expected, actual)
+
+
+def write_verified(dest: Path, sha256: str, copy, mismatch) -> None:
+    """Write ``dest`` through ``copy(out) -> hex digest`` so it appears only if verified.
+
+    The bytes go to a hidden temporary file next to ``dest`` and are renamed
+    into place only when the digest is ``sha256``; otherwise ``mismatch(actual)``
+    (an exception) is raised and nothing is left under the final name.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            actual = copy(out)
+            out.flush()
+            # Without fsync a crash just after the rename could leave a
+            # correctly named file with missing contents.
+            os.fsync(out.fileno())
+        if actual != sha256.lower():
+            raise mismatch(actual)
+        # mkstemp makes the file private; data files are meant to be shared.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    remember(dest, actual)

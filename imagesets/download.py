@@ -6,7 +6,6 @@ import hashlib
 import http.client
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -57,24 +56,8 @@ def fetch(url: str, dest: Path, sha256: str, *, timeout: float | None = None) ->
     timeout = TIMEOUT_S if timeout is None else timeout
     dest.parent.mkdir(parents=True, exist_ok=True)
     _log.info("downloading %s -> %s", url, dest)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            actual = _stream(url, out, dest, sha256, timeout)
-            out.flush()
-            # Without fsync a crash just after the rename could leave a
-            # correctly named file with missing contents.
-            os.fsync(out.fileno())
-        if actual != sha256.lower():
-            raise ChecksumError(dest, sha256, actual, source=url)
-        # mkstemp makes the file private; data files are meant to be shared.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    checksums.remember(dest, actual)
+    checksums.write_verified(dest, sha256, lambda out: _stream(url, out, dest, sha256, timeout),
+                             lambda actual: ChecksumError(dest, sha256, actual, source=url))
 
 
 def _stream(url: str, out, dest: Path, sha256: str, timeout: float) -> str:

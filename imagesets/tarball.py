@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import tarfile
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -43,29 +41,8 @@ def extract_verified(tar_path: Path, members: dict[str, tuple[Path, str]]) -> No
 
 
 def _write_member(source, dest: Path, sha256: str, tar_path: Path, name: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            actual = checksums.sha256_copy(source, out)
-            out.flush()
-            os.fsync(out.fileno())
-        if actual != sha256.lower():
-            raise ChecksumError(
-                dest,
-                sha256,
-                actual,
-                source=f"member {name} of {tar_path}",
-                advice=(
-                    "The tarball passed its own checksum, yet this member differs from the "
-                    "published batch. Point --data-dir / SNN_DATA_DIR at a directory that "
-                    "holds a good copy of the unpacked batches."
-                ),
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    checksums.remember(dest, actual)
+    advice = ("The tarball passed its own checksum, yet this member differs from the published batch. "
+              "Point --data-dir / SNN_DATA_DIR at a directory that holds a good copy of the unpacked batches.")
+    checksums.write_verified(
+        dest, sha256, lambda out: checksums.sha256_copy(source, out),
+        lambda actual: ChecksumError(dest, sha256, actual, source=f"member {name} of {tar_path}", advice=advice))

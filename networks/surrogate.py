@@ -33,26 +33,24 @@ def _heaviside(x: torch.Tensor) -> torch.Tensor:
     return (x > 0).to(x.dtype)
 
 
-class FastSigmoid(torch.autograd.Function):
+class _Spike(torch.autograd.Function):
+    """Exact Heaviside forward; each subclass names its backward."""
+
     @staticmethod
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = slope
         return _heaviside(x)
 
+
+class FastSigmoid(_Spike):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (1.0 + ctx.slope * x.abs()) ** 2, None
 
 
-class ATan(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return _heaviside(x)
-
+class ATan(_Spike):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
@@ -60,13 +58,7 @@ class ATan(torch.autograd.Function):
         return grad * (k / 2) / (1.0 + (math.pi / 2 * k * x) ** 2), None
 
 
-class Triangle(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, slope):
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return _heaviside(x)
-
+class Triangle(_Spike):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
