@@ -1,0 +1,451 @@
+"""The robustness comparison table: every trained model under white- and black-box attacks.
+
+    python -m analysis.compare --dset mnist --runs-root /work/runs/baselines --stdp-run /work/runs/full-n100
+
+For every target model: clean accuracy, and per attack (FGSM, PGD) and eps the
+adversarial accuracy and attack success rate (analysis.metrics.robustness)
+
+* white-box: crafted with the target's own gradients; spiking nets with EOT
+  over ``--eot`` Poisson draws (their straight-through sampler gives the
+  gradient); the Brian2 STDP network (``--stdp-run``, "SNN + STDP") crafted on
+  its torch twin and scored on Brian2 with fresh Poisson draws, as
+  analysis.attack does;
+* black-box (transfer): crafted white-box on each source of ``--sources``
+  (``cnn`` should be a CNN trained independently of the target CNN, with
+  another seed) and scored on every target. A source that is the target, or
+  shares its weights or training seed (a converted SNN and its CNN), is not a
+  black-box attack: that cell is skipped and marked.
+
+Targets are ``--runs``, else per net kind the lowest-seed finished run of
+``--dset`` under ``--runs-root``. Every (target, attack, eps, setting) cell is
+cached as JSON under OUT/cache (adversarial images per crafting model as npz),
+its file name carrying a hash of everything its numbers depend on, so an
+interrupted run resumes and a changed setting recomputes. Writes
+``compare.json``, ``compare.md`` and ``compare.png/.pdf`` to ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+import imagesets
+from analysis.attack import Victim, craft, torch_device, twin_model, twin_predict
+from analysis.attacks import ATTACKS, make_attack
+from analysis.metrics import robustness
+from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from networks.cnn import IN_SHAPE, as_images
+from networks.registry import CONFIG, METRICS, MODEL, load_model
+
+LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
+          "stdp": "SNN + STDP"}
+SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN"}
+DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m analysis.compare", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dset", default="mnist")
+    p.add_argument("--runs", nargs="+", default=None, help="target run directories (networks.train)")
+    p.add_argument("--runs-root", default="runs/baselines", help="where to look for runs without --runs")
+    p.add_argument("--stdp-run", default=None, help="a bio.train_stdp run directory (the SNN + STDP row)")
+    p.add_argument("--sources", nargs="+", default=["cnn", "snn"],
+                   help="black-box sources: a net kind (picks the run most independent of the targets) or KIND=DIR")
+    p.add_argument("--eps", type=float, nargs="+", default=None, help="default: 0.1 (MNIST), 8/255 (CIFAR-10)")
+    p.add_argument("--attacks", nargs="+", default=["fgsm", "pgd"], choices=[a for a in ATTACKS if a != "square"])
+    p.add_argument("--n-test", type=int, default=1000, help="the first N test images; 0 = all")
+    p.add_argument("--eot", type=int, default=4, help="Poisson draws averaged per gradient of a spiking model")
+    p.add_argument("--pgd-steps", type=int, default=7)
+    p.add_argument("--pgd-alpha", type=float, default=None,
+                   help="PGD step; default eps/4 (Sharmin et al.: 2/255 steps at eps 8/255)")
+    p.add_argument("--pgd-restarts", type=int, default=1)
+    p.add_argument("--converted-T", type=int, default=25,
+                   help="time steps of converted SNNs (trained with 100; fewer make attacks affordable); "
+                        "0 = as trained")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--out", default=None, help="default results/compare/DSET")
+    p.add_argument("--torch-device", default="auto")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        args.dset = imagesets.canonical_name(args.dset)
+    except imagesets.UnknownDatasetError as e:
+        p.error(str(e))
+    args.eps = args.eps or [DEFAULT_EPS[args.dset]]
+    if any(not 0 < e <= 1 for e in args.eps):
+        p.error("--eps values must lie in (0, 1] (images are scaled to [0, 1])")
+    for name in ("eot", "pgd_steps", "pgd_restarts", "batch_size", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.n_test < 0 or args.converted_T < 0:
+        p.error("--n-test and --converted-T must be >= 0")
+    args.out = Path(args.out or f"results/compare/{args.dset}")
+    return args
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def cell_seed(seed: int, name: str) -> int:
+    # Each cell draws its own Poisson spikes whatever ran before it, so a resumed run gives the same numbers.
+    return (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**31
+
+
+# --- models ------------------------------------------------------------------
+@dataclass
+class Model:
+    key: str                                     # unique name, used in cache file names
+    kind: str                                    # cnn, snn, converted, tgo, stdp
+    label: str
+    path: Path
+    scores: Callable                             # differentiable: images (N, C, H, W) in [0, 1] -> class scores
+    predict: Callable                            # images -> numpy predictions (Brian2 for stdp)
+    random: bool                                 # Poisson input: attack with EOT
+    loss: str = "ce"
+    info: dict = field(default_factory=dict)     # what the numbers depend on, and facts for the table
+    lineage: set = field(default_factory=set)    # run dirs whose weights it derives from, and (net, seed)
+
+
+def finished_runs(root: Path, dset: str) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if all((d / f).exists() for f in (CONFIG, MODEL, METRICS))
+                  and load_json(d / CONFIG).get("dset") == dset)
+
+
+def lineage(run: Path, cfg: dict) -> set:
+    tr = cfg.get("train", {})
+    links = {run.resolve()} | {Path(p).resolve() for p in (cfg.get("converted_from"), tr.get("from_dir")) if p}
+    # Same net and seed: same initial weights and data order, so not independent either.
+    return links | {(cfg["net"], tr.get("seed"))} if cfg["net"] != "converted" else links
+
+
+def torch_model(run: Path, args, device) -> Model:
+    cfg = load_json(run / CONFIG)
+    net, overrides = cfg["net"], {}
+    if net == "converted" and args.converted_T and args.converted_T != cfg["model"]["T"]:
+        overrides["T"] = args.converted_T
+    model = load_model(run, device, **overrides)
+    T = getattr(model, "T", None)
+    label = LABELS.get(net, net)
+    label = (label[:-1] + f", T={T})" if label.endswith(")") else f"{label} (T={T})") if T else label
+
+    @torch.no_grad()
+    def predict(x):
+        return torch.cat([model(x[k:k + args.batch_size]).argmax(1) for k in range(0, len(x), args.batch_size)]
+                         ).cpu().numpy()
+
+    info = {"path": str(run.resolve()), "net": net, "T": T, "overrides": overrides,
+            "train_seed": cfg["train"].get("seed"),
+            "trained_test_accuracy": load_json(run / METRICS)["test_accuracy"],
+            "model_mtime_ns": (run / MODEL).stat().st_mtime_ns}
+    return Model(run.name, net, label, run, model, predict, random=T is not None and model.encoding == "poisson",
+                 info=info, lineage=lineage(run, cfg))
+
+
+def stdp_model(run: Path, args, device) -> Model:
+    from networks.twin import DiehlCookTwin   # imports Brian2: only when the STDP row is asked for
+    for need in ("config.json", "weights.npz", "counts.npz"):
+        if not (run / need).exists():
+            raise SystemExit(f"error: {run} has no {need}: train it first with python -m bio.train_stdp --out {run}")
+    victim = Victim(run, args.seed, progress=not args.no_progress)
+    if victim.dset != args.dset:
+        raise SystemExit(f"error: --stdp-run {run} was trained on {victim.dset}, not {args.dset}")
+    # As analysis.attack: float32 and no rest period for crafting; the assignment readout's scores.
+    twin = DiehlCookTwin.from_run_dir(run, surrogate="fast_sigmoid", slope=5.0, rest=False, dtype=torch.float32,
+                                      device=device)
+    head = twin_model(twin, "assignment", victim)
+    flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
+
+    def predict(x, draw: int = 0):
+        victim.calls = draw   # Victim.counts seeds its Poisson draws from the call number
+        counts = victim.counts(flat(x).detach().cpu().double().numpy().clip(0, 1))
+        return victim.predictions(counts)["assignment"]
+
+    metrics = load_json(run / "metrics.json") if (run / "metrics.json").exists() else {}
+    info = {"path": str(run.resolve()), "net": "stdp", "n_exc": victim.config.n_exc,
+            "trained_test_accuracy": metrics.get("test_accuracy"),
+            "model_mtime_ns": (run / "weights.npz").stat().st_mtime_ns, "twin": twin.extra_repr()}
+    m = Model(f"stdp-{run.name}", "stdp", LABELS["stdp"], run, lambda x: head(flat(x)), predict, random=True,
+              loss="margin", info=info, lineage={run.resolve()})
+    m.twin_predict = lambda x: twin_predict(m.scores, x, args.batch_size)
+    return m
+
+
+def pick_targets(args) -> list[Path]:
+    if args.runs:
+        runs = [Path(r) for r in args.runs]
+        for r in runs:
+            if not all((r / f).exists() for f in (CONFIG, MODEL)):
+                raise SystemExit(f"error: {r} is not a finished networks.train run (no {CONFIG} or {MODEL})")
+            if load_json(r / CONFIG).get("dset") != args.dset:
+                raise SystemExit(f"error: {r} was trained on {load_json(r / CONFIG).get('dset')}, not {args.dset}")
+        return runs
+    best = {}
+    for r in finished_runs(Path(args.runs_root), args.dset):
+        cfg = load_json(r / CONFIG)
+        key = (cfg["train"].get("seed", 0), r.name)
+        if cfg["net"] not in best or key < best[cfg["net"]][0]:
+            best[cfg["net"]] = (key, r)
+    return [r for _, r in sorted(best.values(), key=lambda kv: list(LABELS).index(load_json(kv[1] / CONFIG)["net"]))]
+
+
+def pick_sources(args, targets: list[Model]) -> dict[str, Path]:
+    """{role: run dir}; a bare kind picks the run sharing lineage with the fewest targets."""
+    pool = {p.resolve(): p for p in finished_runs(Path(args.runs_root), args.dset)}
+    pool.update({t.path.resolve(): t.path for t in targets if t.kind != "stdp"})
+    out = {}
+    for spec in args.sources:
+        kind, _, path = spec.partition("=")
+        if path:
+            out[kind] = Path(path)
+            continue
+        cands = [p for p in pool.values() if load_json(p / CONFIG)["net"] == kind]
+        if not cands:
+            raise SystemExit(f"error: no finished {kind} run for {args.dset} to craft black-box attacks on; train one, "
+                             f"e.g. python -m networks.train --net {kind} --dset {args.dset} --seed 1 "
+                             f"--out {Path(args.runs_root) / f'{kind}-{args.dset}-s1'}")
+        related = lambda p: sum(bool(lineage(p, load_json(p / CONFIG)) & t.lineage) for t in targets)  # noqa: E731
+        out[kind] = min(cands, key=lambda p: (related(p), str(p)))
+    return out
+
+
+# --- cells ---------------------------------------------------------------------
+class Runner:
+    def __init__(self, args, x, y, device):
+        self.args, self.x, self.y, self.device = args, x, y, device
+        self.y_np = y.cpu().numpy()
+        self.cache = args.out / "cache"
+        self.computed = self.cached = 0
+
+    def common(self) -> dict:
+        a = self.args
+        return {"dset": a.dset, "n": len(self.x), "seed": a.seed}
+
+    def attack_settings(self, model: Model, name: str, eps: float) -> dict:
+        a = self.args
+        kw = {"eot": a.eot if model.random else 1, "loss": model.loss}
+        if name == "pgd":
+            kw.update(steps=a.pgd_steps, alpha=a.pgd_alpha or eps / 4, restarts=a.pgd_restarts)
+        return kw
+
+    def adversarial(self, model: Model, name: str, eps: float) -> tuple[torch.Tensor, float]:
+        """Images crafted white-box on ``model`` (shared by its white-box cell and its transfers)."""
+        kw = self.attack_settings(model, name, eps)
+        tag = f"{model.key}_{name}_eps{eps:g}"
+        path = self.cache / "adv" / f"{tag}-{digest([self.common(), model.info, name, eps, kw])}.npz"
+        if not path.exists():
+            torch.manual_seed(cell_seed(self.args.seed, "craft " + tag))
+            t0 = time.perf_counter()
+            atk = make_attack(name, model.scores, eps, **kw)
+            x_adv = craft(atk, self.x, self.y, self.args.batch_size, not self.args.no_progress,
+                          f"{name} on {model.key}")
+            save_npz(path, x_adv=x_adv.cpu().numpy().astype(np.float32),
+                     seconds=np.float64(time.perf_counter() - t0))
+        d = load_npz(path)
+        return torch.as_tensor(d["x_adv"], device=self.device), float(d["seconds"])
+
+    def score(self, model: Model, x: torch.Tensor, name: str) -> np.ndarray:
+        seed = cell_seed(self.args.seed, name)
+        torch.manual_seed(seed)
+        return model.predict(x, seed) if model.kind == "stdp" else model.predict(x)
+
+    def cell(self, name: str, deps, compute: Callable[[], dict]) -> dict:
+        path = self.cache / f"{name}-{digest([self.common(), deps])}.json"
+        if path.exists():
+            self.cached += 1
+            return load_json(path)
+        t0 = time.perf_counter()
+        rec = compute()
+        rec["seconds"] = rec.get("seconds", 0.0) + time.perf_counter() - t0
+        save_json(path, rec)
+        self.computed += 1
+        print(f"{name}: {json.dumps({k: v for k, v in rec.items() if k != 'pred'})}", flush=True)
+        return rec
+
+    def clean(self, model: Model) -> dict:
+        def compute():
+            pred = self.score(model, self.x, f"clean {model.key}")
+            rec = {"pred": "".join(map(str, pred)), "accuracy": float((pred == self.y_np).mean())}
+            if model.kind == "stdp":
+                rec["twin_accuracy"] = float((model.twin_predict(self.x) == self.y_np).mean())
+            return rec
+        return self.cell(f"clean_{model.key}", model.info, compute)
+
+    def attack_cell(self, target: Model, name: str, eps: float, source: Model | None, role: str | None) -> dict:
+        setting = "white" if source is None else f"black-{role}"
+        base = {"target": target.key, "attack": name, "eps": eps, "setting": setting, "n": len(self.x)}
+        if source is not None:
+            base["source"] = source.info["path"]
+            shared = source.lineage & target.lineage
+            if shared:
+                why = "self" if source.path.resolve() == target.path.resolve() else "shares weights or seed"
+                return {**base, "black_box": False, "skipped": f"not black-box: source and target {why}"}
+        crafter = source or target
+        clean = self.clean(target)
+        cell_name = f"{target.key}_{name}_eps{eps:g}_{setting}"
+        deps = [target.info, crafter.info, name, eps, self.attack_settings(crafter, name, eps)]
+
+        def compute():
+            x_adv, craft_s = self.adversarial(crafter, name, eps)
+            t0 = time.perf_counter()
+            pred = self.score(target, x_adv, cell_name)
+            rec = {**base, "black_box": source is not None, "craft_seconds": craft_s,
+                   "score_seconds": time.perf_counter() - t0, "pred": "".join(map(str, pred)),
+                   **robustness(self.y_np, np.array(list(clean["pred"]), int), pred)}
+            if target.kind == "stdp" and source is None:
+                tw = robustness(self.y_np, target.twin_predict(self.x), target.twin_predict(x_adv))
+                rec["twin"] = {k: tw[k] for k in ("adv_accuracy", "attack_success_rate")}
+            return rec
+        return self.cell(cell_name, deps, compute)
+
+
+# --- outputs -------------------------------------------------------------------
+def pct(v) -> str:
+    return "-" if v is None or v != v else f"{100 * v:.1f}"
+
+
+def markdown(summary: dict) -> str:
+    s, roles = summary["settings"], list(summary["sources"])
+    lines = [f"# Robustness on {s['dset']}: n = {summary['n_test']} (the first {summary['n_test']} test images)", ""]
+    for name in s["attacks"]:
+        for eps in s["eps"]:
+            head = ["model", "clean %", "white-box adv %", "white-box ASR %"] + \
+                   [f"black-box from {summary['sources'][r]['label']} adv %" for r in roles]
+            title = f"## {name.upper()}, eps = {eps:g}" + (f" ({eps * 255:.0f}/255)" if s["dset"] == "cifar10" else "")
+            lines += [title,
+                      "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+            for m in summary["models"]:
+                cells = {c["setting"]: c for c in summary["cells"]
+                         if c["target"] == m["key"] and c["attack"] == name and c["eps"] == eps}
+                w = cells["white"]
+                row = [m["label"], pct(m["clean_accuracy"]), pct(w["adv_accuracy"]), pct(w["attack_success_rate"])]
+                for r in roles:
+                    c = cells[f"black-{r}"]
+                    row.append(pct(c.get("adv_accuracy")) if c["black_box"] else
+                               "self" if "self" in c["skipped"] else "n/a (related)")
+                lines.append("| " + " | ".join(row) + " |")
+            lines.append("")
+    pgd = f"PGD: {s['pgd_steps']} steps of " + ("eps/4" if s["pgd_alpha"] is None else f"{s['pgd_alpha']:g}") + \
+          f", random start, {s['pgd_restarts']} restart(s)."
+    lines += ["ASR (attack success rate): the share of correctly classified clean images that the attack turns wrong.",
+              f"White-box: each model's own input gradients; spiking models averaged over {s['eot']} Poisson draws "
+              "(EOT) through their straight-through sampler. " + pgd,
+              "Black-box: crafted white-box on the source, scored on the target; 'self' / 'n/a (related)': the "
+              "source is the target or shares its weights or training seed, so the transfer is not black-box."]
+    for r, src in summary["sources"].items():
+        lines.append(f"- source {src['label']}: {src['path']} (train seed {src.get('train_seed')})")
+    for m in summary["models"]:
+        extra = (f", {m['n_exc']} exc neurons, assignment readout; attacks crafted on its torch twin (clean "
+                 f"{pct(m['twin_clean_accuracy'])}%), scored on Brian2 with fresh Poisson draws"
+                 ) if m["net"] == "stdp" else ""
+        lines.append(f"- {m['label']}: {m['path']}{extra}")
+    return "\n".join(lines) + "\n"
+
+
+def figure(summary: dict, path) -> None:
+    import textwrap
+
+    from analysis.plotting import plt, save
+    s, models, roles = summary["settings"], summary["models"], list(summary["sources"])
+    panels = [(a, e) for a in s["attacks"] for e in s["eps"]]
+    bars = ["clean", "white-box"] + [f"black-box from {summary['sources'][r]['label']}" for r in roles]
+    fig, axes = plt.subplots(1, len(panels), figsize=(0.6 + 1.5 * len(models) * len(panels), 3.6), squeeze=False)
+    width = 0.8 / len(bars)
+    for ax, (name, eps) in zip(axes[0], panels):
+        for i, m in enumerate(models):
+            cells = {c["setting"]: c for c in summary["cells"]
+                     if c["target"] == m["key"] and c["attack"] == name and c["eps"] == eps}
+            for j, bar in enumerate(bars):
+                c = m if j == 0 else cells["white" if j == 1 else f"black-{roles[j - 2]}"]
+                v, xpos = c.get("clean_accuracy" if j == 0 else "adv_accuracy"), i + (j - (len(bars) - 1) / 2) * width
+                if v is None:   # a transfer that is not black-box
+                    ax.text(xpos, 2, "self" if "self" in c["skipped"] else "n/a", rotation=90, ha="center",
+                            va="bottom", fontsize=7, color=f"C{j}")
+                    continue
+                ax.bar(xpos, 100 * v, width, color=f"C{j}" if j else "0.6", label=bar if i == 0 else None)
+        ax.set_xticks(np.arange(len(models)), [textwrap.fill(m["label"], 16) for m in models], fontsize=8)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{name.upper()}, eps = {eps:g}, n = {summary['n_test']}")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(bars),
+               bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def no_runs_message(args) -> str:
+    d, root = args.dset, Path(args.runs_root)
+    return (f"error: no trained {d} runs in {root} (or --runs); train them first, e.g.\n"
+            f"  python -m networks.train --net cnn --dset {d} --out {root / f'cnn-{d}-s0'}\n"
+            f"  python -m networks.train --net snn --dset {d} --out {root / f'snn-{d}-s0'}"
+            + (f" --from {root / f'cnn-{d}-s0'}" if d == "cifar10" else "") + "\n"
+            f"  python -m networks.train --net cnn --dset {d} --seed 1 --out {root / f'cnn-{d}-s1'}"
+            "   # the independent black-box source\n"
+            f"then: python -m analysis.compare --dset {d} --runs-root {root}")
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch_device(args.torch_device)
+    target_runs = pick_targets(args)
+    if not target_runs and not args.stdp_run:
+        raise SystemExit(no_runs_message(args))
+    t_start = time.perf_counter()
+    targets = [torch_model(r, args, device) for r in target_runs]
+    if args.stdp_run:
+        targets.append(stdp_model(Path(args.stdp_run), args, device))
+    if len({t.key for t in targets}) < len(targets):
+        raise SystemExit("error: two target runs share a directory name; their cache files would collide")
+    sources = {role: next((t for t in targets if t.path.resolve() == p.resolve()), None) or torch_model(p, args, device)
+               for role, p in pick_sources(args, targets).items()}
+
+    images, labels = imagesets.load(args.dset, "test", data_dir=args.data_dir)
+    n = len(images) if args.n_test == 0 else min(args.n_test, len(images))
+    x = as_images(torch.as_tensor(images[:n]), IN_SHAPE[args.dset]).to(device)
+    y = torch.as_tensor(labels[:n], dtype=torch.long, device=device)
+    run = Runner(args, x, y, device)
+
+    cells = []
+    for t in targets:
+        for name in args.attacks:
+            for eps in args.eps:
+                cells.append(run.attack_cell(t, name, eps, None, None))
+                cells += [run.attack_cell(t, name, eps, src, role) for role, src in sources.items()]
+    models = []
+    for t in targets:
+        c = run.clean(t)
+        models.append({"key": t.key, "label": t.label, **t.info, "clean_accuracy": c["accuracy"],
+                       **({"twin_clean_accuracy": c["twin_accuracy"]} if "twin_accuracy" in c else {})})
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    summary = {"settings": settings, "n_test": n, "device": str(device), "models": models,
+               "sources": {r: {"label": SHORT.get(s.kind, s.kind) + (f" (seed {s.info.get('train_seed')})"
+                                                                      if r == "cnn" else ""), **s.info}
+                           for r, s in sources.items()},
+               "cells": [{k: v for k, v in c.items() if k != "pred"} for c in cells],
+               "run": {"cells_computed": run.computed, "cells_cached": run.cached,
+                       "seconds": time.perf_counter() - t_start,
+                       "cell_seconds_total": sum(c.get("seconds", 0.0) for c in cells)}}
+    save_json(args.out / "compare.json", summary)
+    (args.out / "compare.md").write_text(markdown(summary))
+    figure(summary, args.out / "compare")
+    print((args.out / "compare.md").read_text())
+    return summary
+
+
+if __name__ == "__main__":
+    main()

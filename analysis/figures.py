@@ -1,0 +1,667 @@
+"""Every figure of the robustness analysis from saved JSON/NPZ, and ``results/REPORT.md``.
+
+    python -m analysis.figures                   # after analysis.damping / leak_sweep / timestep_sweep
+    python -m analysis.figures --results results --bio-run ../runs/exp-pair-10k
+
+Nothing is trained or attacked here. Read: ``RESULTS/damping/`` (damping.json,
+examples.npz, raster.npz), ``RESULTS/sweeps/{leak,timestep}_sweep.json``,
+``RESULTS/compare/*/compare.json`` (analysis.compare), every analysis.attack
+``attack.json`` under the runs folder and RESULTS, and the receptive fields
+of ``--bio-run``. A missing input is skipped with a note in the report.
+Figures go to ``RESULTS/figures`` as PNG and PDF, in the style of
+analysis.plotting; each seed claim of Sharmin et al. is judged in the report
+(reproduced / partly / not reproduced) with its numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from analysis.damping import DEFAULT_RUNS, RUNS
+from analysis.leak_sweep import REF
+from analysis.plotting import plt, save
+from bio.checkpoint import load_json, load_npz
+
+DELTAS = {"fgsm": ("C3", "o", "white-box FGSM (own gradient, EOT)"),
+          "transfer": ("C0", "s", "FGSM transferred from the source CNN (black-box)"),
+          "random": ("C2", "^", "random sign (control)")}
+MODEL_ORDER = ("cnn", "converted", "snn", "bio")
+CHANGE_LABEL = "relative change ||f(x+d) - f(x)||$_1$ / ||f(x)||$_1$"
+
+
+# --- reading results --------------------------------------------------------------------
+def _v(summary):
+    return np.nan if summary is None or summary.get("value") is None else summary["value"]
+
+
+def changes(res: dict, delta: str):
+    d = res["deltas"][delta]["change"]
+    return np.array([_v(d.get(s)) for s in res["stages"]])
+
+
+def main_delta(res: dict) -> str:
+    """The perturbation compared across models: the same d for all (transfer) when there is one."""
+    return "transfer" if "transfer" in res["deltas"] else "fgsm"
+
+
+def stage_ratio(res: dict, stage: str, delta: str | None = None) -> float:
+    """Change at ``stage`` over change at the first stage (what the network was given)."""
+    c = dict(zip(res["stages"], changes(res, delta or main_delta(res))))
+    return c[stage] / c[res["stages"][0]] if c[res["stages"][0]] else np.nan
+
+
+def last_hidden(res: dict) -> str:
+    hidden = [s for s in res["stages"] if s.startswith("L") or s == "exc counts"]
+    rates = [s for s in hidden if not s.endswith("mem")]
+    return (rates or hidden or [res["stages"][-1]])[-1]
+
+
+def adv(res: dict, delta: str, key: str = "adv_accuracy") -> float:
+    d = res["deltas"].get(delta)
+    return np.nan if d is None else d[key]
+
+
+def pct(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+
+
+def num(v, fmt=".2f") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+
+# --- damping ----------------------------------------------------------------------------
+def positive(v):
+    """Zeros (a deterministic stage has no noise floor) cannot sit on a log axis."""
+    v = np.asarray(v, float)
+    return np.where(v > 0, v, np.nan)
+
+
+def figure_legend(fig, axes, ncol=4) -> None:
+    """One legend for the whole figure, every label once."""
+    seen = {}
+    for ax in np.ravel(axes):
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=ncol, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+
+
+def damping_panel(ax, res: dict, title: str, deltas=None) -> None:
+    xs = np.arange(len(res["stages"]))
+    for name in deltas or res["deltas"]:
+        if name not in res["deltas"]:
+            continue
+        color, marker, label = DELTAS[name]
+        v = changes(res, name)
+        ci = [res["deltas"][name]["change"][s].get("ci95") or [np.nan, np.nan] for s in res["stages"]]
+        lo, hi = np.array([c[0] for c in ci], float), np.array([c[1] for c in ci], float)
+        ax.errorbar(xs, v, yerr=[np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)], color=color, marker=marker,
+                    ls="-" if name != "random" else "--", capsize=2, label=label)
+    if res.get("noise_floor"):
+        ax.plot(xs, positive([_v(res["noise_floor"].get(s)) for s in res["stages"]]), ":", color="0.3", marker=".",
+                label="Poisson noise floor (two clean draws)")
+    ax.set_yscale("log")
+    ax.set_xticks(xs, res["stages"], rotation=40, ha="right", fontsize=8)
+    ax.set_title(title, fontsize=10)
+
+
+def damping_figure(data: dict, path) -> None:
+    """Change per stage, one panel per model (columns) and eps (rows)."""
+    kinds = [k for k in MODEL_ORDER if k in data["models"]]
+    eps_list = sorted({e for k in kinds for e in data["models"][k]}, key=float)
+    if not kinds:
+        return
+    fig, axes = plt.subplots(len(eps_list), len(kinds), figsize=(3.6 * len(kinds), 3.6 * len(eps_list)),
+                             squeeze=False, sharey=True)
+    for r, eps in enumerate(eps_list):
+        for c, kind in enumerate(kinds):
+            res = data["models"][kind].get(eps)
+            if res is None:
+                axes[r, c].set_axis_off()
+                continue
+            damping_panel(axes[r, c], res, f"{res['label']}\neps = {eps}, n = {res['n']}")
+        axes[r, 0].set_ylabel(CHANGE_LABEL, fontsize=8)
+    fig.suptitle("How far a perturbation gets: relative change per stage (bars: bootstrap 95% CI)")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    figure_legend(fig, axes, ncol=4 if len(kinds) > 2 else 2)
+    save(fig, path)
+
+
+# --- sweeps -----------------------------------------------------------------------------
+def points_of(summary: dict, kind: str, key: str, fixed: dict) -> list[dict]:
+    """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``."""
+    pts = [p for p in summary["points"] if p["job"]["kind"] == kind
+           and all(p["job"].get(k) == v for k, v in fixed.items())]
+    return sorted(pts, key=lambda p: p["job"][key])
+
+
+def accuracy_panel(ax, pts, key, xlabel, refs=(), log2=False, invert=False) -> None:
+    x = [p["job"][key] for p in pts]
+    if pts:
+        ax.plot(x, [100 * p["eval"]["clean_accuracy"] for p in pts], "o-", color="0.2", label="clean")
+        for name in ("fgsm", "transfer", "random"):
+            y = [100 * adv(p["eval"], name) for p in pts]
+            if not all(np.isnan(y)):
+                color, marker, label = DELTAS[name]
+                ax.plot(x, y, marker=marker, color=color, ls="-" if name != "random" else "--", label=label)
+    for ref_label, ref in refs:
+        ax.axhline(100 * ref["eval"]["clean_accuracy"], color="0.2", ls=":", lw=1.2, label=f"{ref_label}: clean")
+        for name in ("fgsm", "transfer"):
+            if name in ref["eval"]["deltas"]:
+                ax.axhline(100 * adv(ref["eval"], name), color=DELTAS[name][0], ls=":", lw=1.2,
+                           label=f"{ref_label}: {name}")
+    if log2:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+    if invert:
+        ax.invert_xaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+
+
+def change_panel(ax, pts, key, fmt) -> None:
+    """Change per stage, one line per sweep value (the same d for all: transfer, else own FGSM)."""
+    cmap = plt.get_cmap("viridis")
+    for k, p in enumerate(pts):
+        res = p["eval"]
+        delta = main_delta(res)
+        color = cmap(k / max(1, len(pts) - 1))
+        xs = np.arange(len(res["stages"]))
+        ax.plot(xs, changes(res, delta), "o-", color=color, label=fmt.format(p["job"][key]))
+        if res.get("noise_floor"):
+            ax.plot(xs, positive([_v(res["noise_floor"].get(s)) for s in res["stages"]]), ":", color=color, lw=1)
+        ax.set_xticks(xs, res["stages"], rotation=40, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel(CHANGE_LABEL, fontsize=8)
+    if pts:
+        ax.set_title(f"change per stage under {main_delta(pts[0]['eval'])} d (dotted: Poisson noise floor)",
+                     fontsize=9)
+        ax.legend(fontsize=7)
+
+
+def _eps_title(summary):
+    s = summary["settings"]
+    return f"eps = {s['eps']:g}, n = {s['n_test']}; {summary['scale']}"
+
+
+def leak_figure(summary: dict, path) -> None:
+    snn = points_of(summary, "snn", "leak", {"levels": 256})
+    bio = points_of(summary, "bio", "tau_exc_ms", {"levels": 256})
+    cnn = points_of(summary, "cnn", "levels", {"levels": 256})
+    refs = [("CNN", cnn[0])] if cnn else []
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    accuracy_panel(axes[0, 0], snn, "leak", "membrane leak per time step (1 = IF; right: more leak)", refs,
+                   invert=True)
+    axes[0, 0].set_title("surrogate-gradient SNN")
+    accuracy_panel(axes[0, 1], bio, "tau_exc_ms", "exc membrane time constant (ms; right: more leak)", invert=True)
+    axes[0, 1].set_title("Brian2 STDP network")
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    change_panel(axes[1, 0], snn, "leak", "leak {:g}")
+    change_panel(axes[1, 1], bio, "tau_exc_ms", "tau {:g} ms")
+    fig.suptitle(f"Leak sweep ({_eps_title(summary)})", fontsize=9)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def timestep_figure(summary: dict, path) -> None:
+    path = Path(path)
+    snn = points_of(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
+    bio = points_of(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    accuracy_panel(axes[0, 0], snn, "T", "time steps T", log2=True)
+    axes[0, 0].set_title(f"surrogate-gradient SNN (leak {summary['leak']:g})")
+    accuracy_panel(axes[0, 1], bio, "present_ms", "presentation time (ms)")
+    axes[0, 1].set_title("Brian2 STDP network")
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    change_panel(axes[1, 0], snn, "T", "T = {}")
+    change_panel(axes[1, 1], bio, "present_ms", "{:g} ms")
+    fig.suptitle(f"Time-step sweep ({_eps_title(summary)})", fontsize=9)
+    fig.tight_layout()
+    save(fig, path)
+    quantization_figure(summary, path.with_name("quantization_sweep"))
+
+
+QUANT_MODELS = {"snn": ("C3", "SNN"), "bio": ("C4", "Brian2 STDP"), "cnn": ("C7", "CNN")}
+
+
+def quant_points(summary, kind):
+    fixed = {"snn": {"T": REF["T"], "leak": summary["leak"]},
+             "bio": {"present_ms": REF["present_ms"], "tau_exc_ms": REF["tau_exc_ms"]},
+             "cnn": {}}[kind]
+    return points_of(summary, kind, "levels", fixed)
+
+
+def quantization_figure(summary: dict, path) -> None:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for kind, (color, label) in QUANT_MODELS.items():
+        pts = quant_points(summary, kind)
+        if len(pts) < 2:
+            continue
+        x = [p["job"]["levels"] for p in pts]
+        a.plot(x, [100 * p["eval"]["clean_accuracy"] for p in pts], "o:", color=color, label=f"{label}: clean")
+        a.plot(x, [100 * adv(p["eval"], "fgsm") for p in pts], "o-", color=color, label=f"{label}: white-box FGSM")
+        if "transfer" in pts[0]["eval"]["deltas"]:
+            a.plot(x, [100 * adv(p["eval"], "transfer") for p in pts], "s--", color=color,
+                   label=f"{label}: transfer")
+            b.plot(x, [changes(p["eval"], "transfer")[p["eval"]["stages"].index("input")] for p in pts], "s--",
+                   color=color, label=f"{label}: transfer d")
+        b.plot(x, [changes(p["eval"], "fgsm")[p["eval"]["stages"].index("input")] for p in pts], "o-",
+               color=color, label=f"{label}: own FGSM d")
+    for ax in (a, b):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([2, 4, 8, 16, 256], ["2", "4", "8", "16", "256\n(none)"])
+        ax.set_xlabel("input quantization levels")
+    a.set_ylabel("test accuracy (%)")
+    a.set_ylim(0, 100)
+    a.legend(fontsize=7)
+    b.set_ylabel("relative change of the quantized input")
+    b.set_title("how much of d survives quantization", fontsize=9)
+    b.legend(fontsize=7)
+    fig.suptitle(f"Input pre-quantization ({_eps_title(summary)})", fontsize=9)
+    fig.tight_layout()
+    save(fig, path)
+
+
+SWEEP_FIGURES = {"leak_sweep": leak_figure, "timestep_sweep": timestep_figure}
+
+
+# --- the Brian2 network ---------------------------------------------------------------------
+def raster_figure(r: dict, path) -> None:
+    fig = plt.figure(figsize=(10, 6.5))
+    gs = fig.add_gridspec(3, 2, width_ratios=[1, 5], height_ratios=[2, 1.3, 1.3])
+    ax_img = fig.add_subplot(gs[0, 0])
+    ax_img.imshow(r["image"].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+    ax_img.set_axis_off()
+    ax_img.set_title("input image", fontsize=9)
+    axes = [fig.add_subplot(gs[k, 1]) for k in range(3)]
+    assigned, tab = r["assignments"], plt.get_cmap("tab10")
+    sizes = {"input": r["image"].size, "exc": int(r["n_exc"]), "inh": int(r["n_exc"])}
+    for ax, group, ylabel in zip(axes, ("input", "exc", "inh"), ("input neuron (pixel)", "exc neuron", "inh neuron")):
+        i, t = r[f"{group}_i"], r[f"{group}_t"]
+        if group == "exc":
+            for c in np.unique(assigned[i]):
+                sel = assigned[i] == c
+                ax.scatter(t[sel], i[sel], s=14, color=tab(int(c) % 10), label=f"class {c}" if c >= 0 else "none")
+            ax.legend(title="assigned", fontsize=7, title_fontsize=7, loc="upper right")
+        else:
+            ax.scatter(t, i, s=2 if group == "input" else 12, c="k", marker="|" if group == "input" else "o", lw=0.6)
+        ax.set_xlim(0, float(r["present_ms"]))
+        ax.set_ylim(-0.5, sizes[group] - 0.5)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{group}: {len(i)} spikes", fontsize=9, loc="left")
+    axes[-1].set_xlabel("time (ms)")
+    fig.suptitle(f"Brian2 network on one test image ({int(r['n_exc'])} exc neurons"
+                 + (f"; shown again with the input boosted by {float(r['boost_hz']):g} Hz, as the readout does"
+                    if float(r["boost_hz"]) else "") + ")", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def gallery_figure(examples: dict, data: dict, path) -> None:
+    from analysis.attack_figures import gallery
+    labels = {k: data["models"][k][next(iter(data["models"][k]))]["label"] for k in data["models"]}
+    adv_sets = {}
+    for key, x_adv in examples.items():
+        if key == "x":
+            continue
+        kind, name, eps = key.split("__")
+        eps = eps.removeprefix("eps")
+        if name == "fgsm":
+            adv_sets[f"{labels.get(kind, kind)}\nwhite-box FGSM, eps {eps}"] = x_adv
+        elif kind == next(iter(data["models"])):   # the shared perturbations once
+            adv_sets[{"transfer": "FGSM on the source CNN", "random": "random sign"}[name] + f"\neps {eps}"] = x_adv
+    gallery(examples["x"], adv_sets, path)
+
+
+def compare_figure(summary: dict, path) -> None:
+    """Accuracy against eps from analysis.compare: white-box solid, black-box dashed."""
+    s = summary["settings"]
+    fig, axes = plt.subplots(1, len(s["attacks"]), figsize=(5.5 * len(s["attacks"]), 4), squeeze=False)
+    for ax, name in zip(axes[0], s["attacks"]):
+        for k, m in enumerate(summary["models"]):
+            cells = [c for c in summary["cells"] if c["target"] == m["key"] and c["attack"] == name]
+            for setting, ls in (("white", "-"), *((f"black-{r}", "--") for r in summary["sources"])):
+                pts = sorted((c["eps"], c["adv_accuracy"]) for c in cells
+                             if c["setting"] == setting and c.get("adv_accuracy") is not None)
+                if pts:
+                    ax.plot([0] + [p[0] for p in pts], [100 * m["clean_accuracy"]] + [100 * p[1] for p in pts],
+                            ls=ls, marker="o", color=f"C{k}",
+                            label=f"{m['label']}: " + ("white-box" if setting == "white" else setting))
+        ax.axhline(10, color="0.5", lw=1, ls=":")
+        ax.set_xlabel("epsilon (L-inf, pixel scale [0, 1])")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
+        ax.set_title(f"{name.upper()}, n = {summary['n_test']} (analysis.compare)")
+        ax.legend(fontsize=6)
+    save(fig, path)
+
+
+# --- the report -----------------------------------------------------------------------------
+def se_diff(a: float, b: float, n: int) -> float:
+    return math.sqrt(max(a * (1 - a) + b * (1 - b), 1e-12) / n)
+
+
+def compare_two(a: float, b: float, n: int) -> int:
+    """+1 if a > b beyond two standard errors of the difference, -1 if below, 0 if neither."""
+    if any(v is None or math.isnan(v) for v in (a, b)):
+        return 0
+    return int(np.sign(a - b)) if abs(a - b) > 2 * se_diff(a, b, n) else 0
+
+
+def verdict(signs: list[int]) -> str:
+    """Sub-findings that agree with the claim (+1), contradict it (-1) or are unclear (0)."""
+    if signs and all(s > 0 for s in signs):
+        return "reproduced"
+    if any(s > 0 for s in signs):
+        return "partly"
+    return "not reproduced"
+
+
+def blackbox_verdict(snn_vs_cnn_black: int, gap_larger_black: bool) -> str:
+    """Reproduced: the SNN beats the CNN under transfer, by more than under white-box attack.
+    Partly: one of the two, with the SNN at least level under transfer."""
+    if snn_vs_cnn_black > 0 and gap_larger_black:
+        return "reproduced"
+    if snn_vs_cnn_black > 0 or (snn_vs_cnn_black == 0 and gap_larger_black):
+        return "partly"
+    return "not reproduced"
+
+
+class Report:
+    def __init__(self, out: Path, figdir: Path):
+        self.lines, self.notes, self.claims, self.out, self.figdir = [], [], [], out, figdir
+
+    def fig(self, name: str, sentence: str) -> None:
+        rel = os.path.relpath(self.figdir / f"{name}.png", self.out.parent)
+        self.lines += [f"![{name}]({rel})", "", f"*{sentence}*", ""]
+
+    def table(self, head: list[str], rows: list[list[str]], sentence: str) -> None:
+        self.lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        self.lines += ["| " + " | ".join(r) + " |" for r in rows]
+        self.lines += ["", sentence, ""]
+
+
+def sweep_rows(pts: list[dict], label) -> list[list[str]]:
+    rows = []
+    for p in pts:
+        e = p["eval"]
+        floor = (e.get("noise_floor") or {}).get("input spikes")
+        rows.append([label(p["job"]), pct(e["clean_accuracy"]), pct(adv(e, "fgsm")),
+                     pct(adv(e, "fgsm", "attack_success_rate")), pct(adv(e, "transfer")),
+                     pct(adv(e, "transfer", "attack_success_rate")), pct(adv(e, "random")),
+                     num(stage_ratio(e, last_hidden(e))), num(stage_ratio(e, "output")),
+                     num(changes(e, main_delta(e))[e["stages"].index("input spikes")]) if "input spikes" in e[
+                         "stages"] else "-", num(_v(floor))])
+    return rows
+
+
+SWEEP_HEAD = ["model", "clean %", "FGSM adv %", "FGSM ASR %", "transfer adv %", "transfer ASR %", "random adv %",
+              "last hidden / input change", "output / input change", "input-spike change", "input-spike noise floor"]
+
+
+def trend(pts: list[dict], delta: str, n: int, lo_first: bool) -> tuple[int, str]:
+    """+1 if the ASR is lower at the first point than at the last (the claim's direction)."""
+    if len(pts) < 2 or delta not in pts[0]["eval"]["deltas"]:
+        return 0, "n/a"
+    a, b = (adv(p["eval"], delta, "attack_success_rate") for p in (pts[0], pts[-1]))
+    return compare_two(b, a, n) if lo_first else compare_two(a, b, n), f"{pct(a)}% -> {pct(b)}%"
+
+
+def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> Path:
+    out = res_dir / "REPORT.md"
+    R = Report(out, fig_dir)
+    damp = made.get("damping")
+    leak = made.get("leak_sweep")
+    ts = made.get("timestep_sweep")
+    comp = made.get("compare")
+
+    # --- damping
+    if damp:
+        eps = sorted({e for k in damp["models"] for e in damp["models"][k]}, key=float)[0]
+        res = {k: damp["models"][k][eps] for k in MODEL_ORDER if k in damp["models"] and eps in damp["models"][k]}
+        rows = []
+        for k, r in res.items():
+            floor = (r.get("noise_floor") or {}).get("input spikes")
+            rows.append([r["label"], pct(r["clean_accuracy"]), pct(adv(r, "fgsm")), pct(adv(r, "transfer")),
+                         pct(adv(r, "random")), num(changes(r, main_delta(r))[0]),
+                         num(stage_ratio(r, last_hidden(r))), num(stage_ratio(r, "output")), num(_v(floor))])
+        R.lines += [f"## 1. Where a perturbation dies out (analysis.damping, eps = {eps}, n = {damp['n']})", ""]
+        src = damp.get("source") or "none"
+        R.table(["model", "clean %", "white-box FGSM adv %", "transfer adv %", "random adv %",
+                 "input change", "last hidden / input", "output / input", "input-spike noise floor"], rows,
+                f"Change ratios use the transfer perturbation (FGSM on the source CNN {src}), the same d for every "
+                "model; a ratio below 1 means the network shrinks the perturbation, above 1 that it amplifies it.")
+        R.fig("damping", "Relative L1 change per stage for the three perturbations; the dotted line is the change "
+              "between two Poisson draws of the clean image.")
+        if "gallery" in made:
+            R.fig("gallery", "Clean test images, the perturbations and the perturbed images.")
+        c, s = res.get("cnn"), res.get("snn")
+        if c and s:
+            hc, hs = stage_ratio(c, last_hidden(c)), stage_ratio(s, last_hidden(s))
+            oc, os_ = stage_ratio(c, "output"), stage_ratio(s, "output")
+            signs = [1 if hs < hc else -1, 1 if os_ < oc else -1, 1 if hs < 1 else -1]
+            extra = ""
+            if "bio" in res:   # conductance-based LIF neurons too: the claim predicts damping there as well
+                b = res["bio"]
+                signs.append(1 if stage_ratio(b, "exc counts") < 1 else -1)
+                extra = (f"; Brian2 network: exc counts / input {num(stage_ratio(b, 'exc counts'))}, "
+                         f"output / input {num(stage_ratio(b, 'output'))} (exc-count noise floor "
+                         f"{num(_v(b['noise_floor'].get('exc counts')))})")
+            if "converted" in res:
+                v = res["converted"]
+                extra += (f"; converted IF SNN: last hidden / input {num(stage_ratio(v, last_hidden(v)))}, "
+                          f"output / input {num(stage_ratio(v, 'output'))}")
+            R.claims.append(("ReLU passes a perturbation on, LIF neurons damp it layer by layer", verdict(signs),
+                             f"same d (transfer, eps {eps}): last hidden layer / input change CNN {num(hc)} vs SNN "
+                             f"{num(hs)} ({last_hidden(s)}); output / input CNN {num(oc)} vs SNN {num(os_)}{extra}"))
+        if c and s and "transfer" in s["deltas"]:
+            n = damp["n"]
+            white = adv(s, "fgsm") - adv(c, "fgsm")
+            black = adv(s, "transfer") - adv(c, "transfer")
+            self_src = damp.get("source") and Path(damp["source"]).resolve() == Path(c["run"]).resolve()
+            R.claims.append(("SNNs resist mostly black-box (transfer) attacks" + (" [damping data]" if comp else ""),
+                             blackbox_verdict(compare_two(adv(s, "transfer"), adv(c, "transfer"), n), black > white),
+                             f"eps {eps}, n {n}: SNN - CNN adversarial accuracy white-box {100 * white:+.1f} points, "
+                             f"black-box {100 * black:+.1f} points" + (
+                                 " (the source is the target CNN itself, so its 'black-box' is white-box)"
+                                 if self_src else "")))
+    else:
+        notes.append("no results/damping/damping.json: run python -m analysis.damping")
+
+    # --- leak sweep
+    if leak:
+        n = leak["settings"]["n_test"]
+        snn = points_of(leak, "snn", "leak", {"levels": 256})
+        bio = points_of(leak, "bio", "tau_exc_ms", {"levels": 256})
+        cnn = points_of(leak, "cnn", "levels", {"levels": 256})
+        R.lines += [f"## 2. Leak sweep (eps = {leak['settings']['eps']:g}, n = {n}; {leak['scale']})", ""]
+        rows = sweep_rows(cnn, lambda j: "CNN") + sweep_rows(snn[::-1], lambda j: f"SNN leak {j['leak']:g}") \
+            + sweep_rows(bio[::-1], lambda j: f"Brian2 tau {j['tau_exc_ms']:g} ms")
+        R.table(SWEEP_HEAD, rows, "Rows run from least to most leak; ASR is the share of correctly classified "
+                "images the attack turns wrong; change ratios as in section 1.")
+        R.fig("leak_sweep", "Accuracy against leak (top) and the change per stage at each leak (bottom).")
+        snn_desc = snn[::-1]   # IF first
+        bio_desc = sorted(bio, key=lambda p: -p["job"]["tau_exc_ms"])
+        parts, signs = [], []
+        for label, pts in (("SNN leak", snn_desc), ("Brian2 tau_exc", bio_desc)):
+            if len(pts) < 2:
+                continue
+            key = "leak" if label.startswith("SNN") else "tau_exc_ms"
+            for delta in ("fgsm", "transfer"):
+                sgn, txt = trend(pts, delta, n, lo_first=False)
+                signs.append(sgn)
+                parts.append(f"{label} {pts[0]['job'][key]:g} -> {pts[-1]['job'][key]:g}: {delta} ASR {txt}")
+            parts.append(f"clean {pct(pts[0]['eval']['clean_accuracy'])}% -> {pct(pts[-1]['eval']['clean_accuracy'])}%")
+        if signs:
+            R.claims.append(("More leak gives more robustness", verdict(signs), "; ".join(parts)))
+    else:
+        notes.append("no sweeps/leak_sweep.json: run python -m analysis.leak_sweep")
+
+    # --- time steps and quantization
+    if ts:
+        n = ts["settings"]["n_test"]
+        snn = points_of(ts, "snn", "T", {"levels": 256, "leak": ts["leak"]})
+        bio = points_of(ts, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
+        R.lines += [f"## 3. Time steps and input quantization (eps = {ts['settings']['eps']:g}, n = {n}; "
+                    f"{ts['scale']})", ""]
+        R.table(SWEEP_HEAD, sweep_rows(snn, lambda j: f"SNN T = {j['T']}")
+                + sweep_rows(bio, lambda j: f"Brian2 {j['present_ms']:g} ms"),
+                "Fewer time steps (shorter presentation) mean coarser Poisson discretization of the input.")
+        R.fig("timestep_sweep", "Accuracy against time steps / presentation time (top) and the change per stage "
+              "(bottom).")
+        rows = []
+        for kind, (_, label) in QUANT_MODELS.items():
+            rows += sweep_rows(quant_points(ts, kind), lambda j, label=label: f"{label}, {j['levels']} levels")
+        R.table(SWEEP_HEAD, rows, "Models trained and tested on images pre-quantized to the given number of levels "
+                "(256: the 8-bit originals); the attacker perturbs the original image.")
+        R.fig("quantization_sweep", "Accuracy against quantization levels (left) and the part of the perturbation "
+              "left after quantization (right).")
+        parts, signs = [], []
+        for label, pts in (("SNN T", snn), ("Brian2 presentation ms", bio)):
+            if len(pts) >= 2:
+                key = "T" if label.startswith("SNN") else "present_ms"
+                for delta in ("fgsm", "transfer"):
+                    sgn, txt = trend(pts, delta, n, lo_first=True)
+                    signs.append(sgn)
+                    parts.append(f"{label} {pts[0]['job'][key]:g} -> {pts[-1]['job'][key]:g}: {delta} ASR {txt}")
+        for kind in ("snn", "bio"):
+            pts = quant_points(ts, kind)
+            if len(pts) >= 2:
+                sgn, txt = trend(pts, "fgsm", n, lo_first=True)
+                signs.append(sgn)
+                parts.append(f"{QUANT_MODELS[kind][1]} levels {pts[0]['job']['levels']} -> {pts[-1]['job']['levels']}: "
+                             f"fgsm ASR {txt}")
+        cq = quant_points(ts, "cnn")
+        if len(cq) >= 2:
+            parts.append(f"control, CNN levels {cq[0]['job']['levels']} -> {cq[-1]['job']['levels']}: fgsm ASR "
+                         f"{trend(cq, 'fgsm', n, True)[1]}")
+        if signs:
+            R.claims.append(("Poisson discretization: fewer time steps and pre-quantized inputs give more "
+                             "robustness", verdict(signs), "; ".join(parts)))
+    else:
+        notes.append("no sweeps/timestep_sweep.json: run python -m analysis.timestep_sweep")
+
+    # --- compare (black-box vs white-box, fuller)
+    if comp:
+        R.lines += ["## 4. White-box against black-box (analysis.compare)", ""]
+        for name, summary in comp.items():
+            R.fig(f"compare_{name}", f"Accuracy against eps for every model of analysis.compare ({name}); solid "
+                  "white-box, dashed black-box.")
+            cells = summary["cells"]
+            eps0 = sorted(summary["settings"]["eps"])[0]
+            get = {}
+            for m in summary["models"]:
+                for c in cells:
+                    if c["target"] == m["key"] and c["attack"] == "fgsm" and c["eps"] == eps0 \
+                            and c.get("adv_accuracy") is not None:
+                        get[(m["net"], c["setting"])] = c["adv_accuracy"]
+            black = next((r for r in summary["sources"] if ("cnn", f"black-{r}") in get
+                          and ("snn", f"black-{r}") in get), None)
+            if ("cnn", "white") in get and ("snn", "white") in get and black:
+                w = get[("snn", "white")] - get[("cnn", "white")]
+                b = get[("snn", f"black-{black}")] - get[("cnn", f"black-{black}")]
+                nn = summary["n_test"]
+                sign = compare_two(get[("snn", f"black-{black}")], get[("cnn", f"black-{black}")], nn)
+                R.claims.append(("SNNs resist mostly black-box (transfer) attacks [analysis.compare]",
+                                 blackbox_verdict(sign, b > w),
+                                 f"FGSM eps {eps0:g}, n {nn}: SNN - CNN adversarial accuracy white-box "
+                                 f"{100 * w:+.1f} points, black-box (source {black}) {100 * b:+.1f} points"))
+    # --- the rest
+    if made.get("attack"):
+        R.lines += ["## 5. Attacks on the Brian2 network (analysis.attack)", ""]
+        for name in made["attack"]:
+            R.fig(f"accuracy_vs_eps_{name}", f"Accuracy against eps of the Brian2 run {name}: crafted on the twin, "
+                  "scored on Brian2.")
+    if made.get("receptive_fields") or made.get("raster"):
+        R.lines += ["## 6. The Brian2 network", ""]
+        if made.get("receptive_fields"):
+            R.fig("receptive_fields", f"Input weights learned by STDP ({made['receptive_fields']}) and their "
+                  "sparsity.")
+        if made.get("raster"):
+            R.fig("raster", "Input, excitatory and inhibitory spikes of the frozen network on one test image.")
+
+    head = ["# Why spiking networks resist attacks: results", "",
+            f"Generated by `python -m analysis.figures` on {datetime.date.today().isoformat()} from saved JSON/NPZ. "
+            "Seed claims are from Sharmin et al. (2019, 2020); a difference counts only when it exceeds two standard "
+            "errors of the difference of two proportions on the test set used.", "",
+            "## Seed claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
+    head += [f"| {c} | **{v}** | {t} |" for c, v, t in R.claims] or ["| (no results yet) | - | - |"]
+    tail = (["", "## Skipped inputs", ""] + [f"- {n}" for n in notes]) if notes else []
+    out.write_text("\n".join(head + [""] + R.lines + tail) + "\n")
+    return out
+
+
+# --- CLI --------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m analysis.figures", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--results", default="results", help="results folder (damping/, sweeps/, compare/)")
+    p.add_argument("--bio-run", default=str(DEFAULT_RUNS["bio"]), help="a bio run for the receptive fields")
+    p.add_argument("--runs", default=str(RUNS), help="where to look for analysis.attack's attack.json files")
+    p.add_argument("--out", default=None, help="figure folder (default RESULTS/figures)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    res = Path(args.results)
+    figdir = Path(args.out) if args.out else res / "figures"
+    made, notes = {}, []
+
+    def attempt(what, fn):
+        try:
+            fn()
+        except Exception as e:   # one unreadable input must not stop the others
+            notes.append(f"{what}: {type(e).__name__}: {e}")
+
+    damping_json = res / "damping" / "damping.json"
+    if damping_json.exists():
+        made["damping"] = load_json(damping_json)
+        attempt("damping figure", lambda: damping_figure(made["damping"], figdir / "damping"))
+        if (res / "damping" / "examples.npz").exists():
+            attempt("gallery", lambda: (gallery_figure(load_npz(res / "damping" / "examples.npz"), made["damping"],
+                                                       figdir / "gallery"), made.__setitem__("gallery", True)))
+        if (res / "damping" / "raster.npz").exists():
+            attempt("raster", lambda: (raster_figure(load_npz(res / "damping" / "raster.npz"), figdir / "raster"),
+                                       made.__setitem__("raster", True)))
+        else:
+            notes.append("no damping/raster.npz (analysis.damping writes it when it measures a Brian2 run)")
+    for name, fn in SWEEP_FIGURES.items():
+        path = res / "sweeps" / f"{name}.json"
+        if path.exists():
+            made[name] = load_json(path)
+            attempt(name, lambda fn=fn, name=name: fn(made[name], figdir / name))
+    comp = {p.parent.name: load_json(p) for p in sorted(res.glob("compare/*/compare.json"))}
+    for name, summary in comp.items():
+        attempt(f"compare {name}", lambda s=summary, n=name: compare_figure(s, figdir / f"compare_{n}"))
+    if comp:
+        made["compare"] = comp
+    else:
+        notes.append("no compare/*/compare.json (analysis.compare)")
+    attacks = sorted({*Path(args.runs).glob("*/attack*/attack.json"), *res.glob("**/attack.json")})
+    from analysis.attack_figures import accuracy_vs_eps
+    for path in attacks:
+        name = path.parent.parent.name
+        attempt(f"attack {path}", lambda p=path, n=name: (accuracy_vs_eps(load_json(p), figdir / f"accuracy_vs_eps_{n}"),
+                                                         made.setdefault("attack", []).append(n)))
+    if not attacks:
+        notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
+    weights = Path(args.bio_run) / "weights.npz"
+    if weights.exists():
+        from bio.figures import receptive_fields
+        attempt("receptive fields", lambda: (receptive_fields(load_npz(weights)["w"], figdir / "receptive_fields"),
+                                             made.__setitem__("receptive_fields", args.bio_run)))
+    else:
+        notes.append(f"no {weights}: no receptive fields")
+    report = write_report(res, figdir, made, notes)
+    print(f"figures in {figdir}; report {report}" + (f"; {len(notes)} note(s)" if notes else ""))
+    return made
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Robustness and perturbation damping against the membrane leak.
+
+    python -m analysis.leak_sweep                               # small defaults, under 30 min on 2 cores
+    python -m analysis.leak_sweep --leaks 1 0.9 --tau-exc 100 20 --n-train 60000 --n-test 1000 --jobs 2
+
+The surrogate-gradient SNN is trained at each per-step leak (1 = IF, lower =
+stronger leak), the Brian2 Diehl & Cook network is retrained with STDP at each
+exc membrane time constant, and a CNN (ReLU) with the same training budget is
+the reference. Every model gets, at ``--eps``: clean accuracy, white-box FGSM
+on itself (EOT over Poisson draws; the Brian2 network's crafted on its torch
+twin), FGSM transferred from the source CNN (black-box), a random-sign control,
+and the relative change per layer of :mod:`analysis.damping`.
+
+Each point is an independent job, a plain dict (:func:`make_job`); ``--jobs N``
+runs N at a time in separate processes, and :func:`run_job` is all a cluster
+engine needs. A finished point is cached as ``OUT/points/NAME.json`` (NAME
+carries a hash of the job) and trained models are kept in ``OUT/runs/``, so an
+interrupted sweep resumes; analysis.timestep_sweep writes to the same folder
+and shares its points. Writes ``OUT/leak_sweep.json`` and the figure
+``OUT/leak_sweep.png/.pdf``.
+
+This module also holds the sweep engine analysis.timestep_sweep uses.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+import imagesets
+from analysis.damping import BRIAN_CHUNK, FULL_LEVELS, SOURCES, evaluate, load_test, quantize_uint8, shared_deltas, \
+    subject
+from bio.checkpoint import load_json, save_json
+
+# Small defaults: every sweep's default run finishes in under 30 min on 2 cores.
+DEFAULTS = dict(n_train=4000, bio_n_train=3000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
+REF = dict(T=8, leak=0.99, tau_exc_ms=100.0, present_ms=350.0)   # the baselines' settings, held fixed elsewhere
+N_EXC = 100
+TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
+
+
+# --- jobs --------------------------------------------------------------------------
+def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> dict:
+    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write)."""
+    if kind not in TRAIN_KEYS:
+        raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
+    job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
+    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out")})
+    if kind == "bio":
+        job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC)
+    else:
+        job.update(n_train=settings["n_train"], epochs=settings["epochs"])
+    return job
+
+
+def _hash(d: dict) -> str:
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def model_name(job: dict) -> str:
+    """Names the trained model: everything training depends on, nothing else."""
+    train = {k: v for k, v in job.items() if k not in ("n_test", "eps", "eot", "source", "out", "data_dir")}
+    tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}"}[job["kind"]]
+    return f"{tag.format(**job)}-L{job['levels']}-{_hash(train)}"
+
+
+def point_name(job: dict) -> str:
+    return f"{model_name(job)}-{_hash({k: v for k, v in job.items() if k not in ('out', 'data_dir')})}"
+
+
+@contextlib.contextmanager
+def quantized_data(levels: int):
+    """Both trainers read images through ``imagesets.load``: pre-quantized training
+    data is that one function, wrapped for the duration of the job."""
+    if levels >= FULL_LEVELS:
+        yield
+        return
+    original = imagesets.load
+
+    def load(*args, **kwargs):
+        x, y = original(*args, **kwargs)
+        return quantize_uint8(x, levels), y
+
+    imagesets.load = load
+    try:
+        yield
+    finally:
+        imagesets.load = original
+
+
+def train(job: dict, run_dir: Path) -> dict:
+    """Train the job's model into ``run_dir`` unless it is there; its metrics."""
+    if (run_dir / "metrics.json").exists():
+        return load_json(run_dir / "metrics.json")
+    common = ["--dset", "mnist", "--seed", str(job["seed"]), "--out", str(run_dir), "--no-progress",
+              "--n-train", str(job["n_train"])] + (["--data-dir", job["data_dir"]] if job["data_dir"] else [])
+    with quantized_data(job["levels"]):
+        if job["kind"] == "bio":
+            from bio import train_stdp
+            chunk = min(BRIAN_CHUNK, job["n_label"])
+            argv = common + ["--n-exc", str(job["n_exc"]), "--tau-exc", str(job["tau_exc_ms"]),
+                             "--present-ms", str(job["present_ms"]), "--n-label", str(job["n_label"]),
+                             "--n-test", str(chunk), "--chunk-size", str(chunk)]
+            return train_stdp.main(argv + (["--resume"] if (run_dir / "checkpoint.npz").exists() else []))
+        from networks import train as torch_train
+        argv = common + ["--net", job["kind"], "--epochs", str(job["epochs"]), "--threads", "1",
+                         "--n-test", str(job["n_test"])]
+        if job["kind"] == "snn":
+            argv += ["-t", str(job["T"]), "--leak", str(job["leak"])]
+        return torch_train.main(argv + (["--resume"] if (run_dir / "model.pt").exists() else []))
+
+
+def run_job(job: dict) -> dict:
+    """Train (or reuse) the model of one point, evaluate it, cache and return the result."""
+    torch.set_num_threads(1)
+    path = Path(job["out"]) / "points" / f"{point_name(job)}.json"
+    if path.exists():
+        return load_json(path)
+    t0 = time.perf_counter()
+    run_dir = Path(job["out"]) / "runs" / model_name(job)
+    metrics = train(job, run_dir)
+    train_s = time.perf_counter() - t0
+    x, y = load_test(job["n_test"], job["data_dir"])
+    source = subject("cnn", job["source"]) if job["source"] else None
+    subj = subject(job["kind"], run_dir, levels=job["levels"])
+    res, _ = evaluate(subj, x, y, job["eps"], eot=job["eot"], seed=job["seed"],
+                      shared=shared_deltas(x, y, job["eps"], job["seed"], source))
+    result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,
+              "train": {k: metrics.get(k) for k in ("test_accuracy", "n_test", "n_train", "train_seconds",
+                                                     "sec_per_example", "softmax_test_accuracy")},
+              "train_seconds": train_s, "seconds": time.perf_counter() - t0}
+    save_json(path, result)
+    return result
+
+
+def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True) -> list[dict]:
+    """Every job's result (cached ones read back), ``n_jobs`` at a time; failed jobs
+    are reported and left out, the others still finish and are cached."""
+    results: dict[int, dict] = {}
+    todo = []
+    for i, job in enumerate(jobs):
+        path = Path(job["out"]) / "points" / f"{point_name(job)}.json"
+        if path.exists():
+            results[i] = load_json(path)
+        else:
+            todo.append(i)
+    bar = tqdm(total=len(jobs), initial=len(results), desc=desc, unit="point", disable=not progress,
+               dynamic_ncols=True)
+    failed = []
+
+    def done(i, fn):
+        try:
+            results[i] = fn()
+        except Exception:   # one bad point must not sink the sweep: report it, keep the rest
+            failed.append((point_name(jobs[i]), traceback.format_exc()))
+            tqdm.write(f"FAILED {failed[-1][0]}:\n{failed[-1][1]}")
+        bar.update()
+
+    if n_jobs <= 1:
+        for i in todo:
+            done(i, lambda i=i: run_job(jobs[i]))
+    else:
+        # spawn: Brian2's device and torch's threads are process-global state
+        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(run_job, jobs[i]): i for i in todo}
+            for f in as_completed(futures):
+                done(futures[f], f.result)
+    bar.close()
+    if failed:
+        print(f"{len(failed)} point(s) failed: " + ", ".join(n for n, _ in failed))
+    return [results[i] for i in sorted(results)]
+
+
+# --- the shared command line -----------------------------------------------------------
+def add_common(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    p.add_argument("--n-train", type=int, default=d["n_train"], help="training examples, torch models")
+    p.add_argument("--bio-n-train", type=int, default=d["bio_n_train"], help="STDP training examples, Brian2")
+    p.add_argument("--n-label", type=int, default=d["n_label"], help="examples labelling the Brian2 neurons")
+    p.add_argument("--n-test", type=int, default=d["n_test"], help="test images evaluated (the first N)")
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="epochs, torch models")
+    p.add_argument("--eps", type=float, default=d["eps"], help="L-inf size of every perturbation")
+    p.add_argument("--eot", type=int, default=d["eot"], help="Poisson draws averaged per white-box gradient")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
+                   + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
+    p.add_argument("--jobs", type=int, default=1, help="points run at once, one process each")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def settings(args) -> dict:
+    for name in ("n_train", "bio_n_train", "n_label", "n_test", "epochs", "eot", "jobs"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be at least 1")
+    if args.source is None:
+        source = next((s for s in SOURCES if (s / "model.pt").exists()), None)
+    else:
+        source = None if args.source.lower() == "none" else Path(args.source)
+    return {**{k: getattr(args, k) for k in DEFAULTS}, "source": source and str(source.resolve()),
+            "data_dir": args.data_dir, "out": str(Path(args.out).resolve())}
+
+
+def scale_note(s: dict) -> str:
+    small = all(s[k] == v for k, v in DEFAULTS.items() if k not in ("eps", "eot", "seed"))
+    return (("small defaults" if small else "custom scale")
+            + f": torch models {s['n_train']} training images x {s['epochs']} epoch(s), Brian2 {N_EXC} exc neurons, "
+              f"{s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images")
+
+
+def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
+    """Run the jobs, write OUT/NAME.json and the figure; the summary."""
+    t0 = time.perf_counter()
+    unique = list({point_name(j): j for j in jobs}.values())
+    note = scale_note(s)
+    points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} [{note.split(':')[0]}]",
+                      progress=not args.no_progress)
+    summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
+               "n_jobs": len(unique), "n_failed": len(unique) - len(points), "seconds": time.perf_counter() - t0}
+    out = Path(s["out"])
+    save_json(out / f"{name}.json", summary)
+    from analysis import figures
+    figures.SWEEP_FIGURES[name](summary, out / name)
+    print(f"{name}: {len(points)}/{len(unique)} points in {summary['seconds']:.0f} s ({note}); wrote {out / name}.json")
+    return summary
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m analysis.leak_sweep", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--leaks", type=float, nargs="*", default=[1.0, 0.99, 0.95, 0.9, 0.8],
+                   help="per-step leak of the surrogate SNN (1 = IF)")
+    p.add_argument("--tau-exc", type=float, nargs="*", default=[100.0, 50.0, 20.0],
+                   help="exc membrane time constants of the Brian2 network (ms); none: --tau-exc with no value")
+    p.add_argument("-t", "--timesteps", type=int, default=REF["T"], help="time steps of the SNN")
+    add_common(p)
+    args = p.parse_args(argv)
+    if any(not 0 < v <= 1 for v in args.leaks) or any(v <= 0 for v in args.tau_exc):
+        p.error("leaks must lie in (0, 1] and --tau-exc values be > 0")
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    s = settings(args)
+    jobs = [make_job("cnn", s)] + [make_job("snn", s, leak=v, T=args.timesteps) for v in args.leaks]
+    jobs += [make_job("bio", s, tau_exc_ms=v) for v in args.tau_exc]
+    return sweep("leak_sweep", jobs, args, s, {"leaks": args.leaks, "tau_exc_ms": args.tau_exc, "T": args.timesteps})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Robustness and perturbation damping against time steps and input pre-quantization.
+
+    python -m analysis.timestep_sweep                           # small defaults, under 30 min on 2 cores
+    python -m analysis.timestep_sweep -t 2 4 8 16 32 --present-ms 50 100 350 --bio-levels 2 4 8 16 256 --jobs 2
+
+Sharmin et al.'s first cause of SNN robustness is the discretization of the
+Poisson input: stronger with fewer time steps, and with inputs quantized to
+few levels before encoding. Swept here, each against the baselines' settings
+of the others (analysis.leak_sweep.REF):
+
+* the surrogate SNN trained with T time steps; the Brian2 network retrained
+  with STDP at each presentation time (its analogue of T);
+* the SNN, the Brian2 network and a CNN (is it the spikes, or just the
+  quantization?) trained and tested on images pre-quantized to ``--levels``
+  (``--bio-levels``) levels (256: the 8-bit originals); attacks perturb the
+  original image and the quantizer, part of the model, passes their gradient
+  straight through.
+
+Points, their evaluation, caching, ``--jobs`` and the output folder are those
+of analysis.leak_sweep (points shared with it). Writes
+``OUT/timestep_sweep.json`` and ``OUT/timestep_sweep.png/.pdf`` (time steps)
+and ``OUT/quantization_sweep.png/.pdf``.
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from analysis.damping import FULL_LEVELS
+from analysis.leak_sweep import REF, add_common, make_job, settings, sweep
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m analysis.timestep_sweep", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("-t", "--timesteps", type=int, nargs="*", default=[2, 4, 8, 16], help="SNN time steps")
+    p.add_argument("--present-ms", type=float, nargs="*", default=[100.0, 200.0, 350.0],
+                   help="Brian2 presentation times (ms)")
+    p.add_argument("--levels", type=int, nargs="*", default=[2, 4, 8, 16, 256],
+                   help="input quantization levels of the SNN and the CNN (256: none)")
+    # A white pixel gives the Brian2 network ~22 +- 4.7 Poisson spikes in 350 ms: 8 or 16 levels
+    # (1.5 to 3 spikes apart) are below its resolution, so the default run leaves them out.
+    p.add_argument("--bio-levels", type=int, nargs="*", default=[2, 4, 256],
+                   help="input quantization levels of the Brian2 network")
+    p.add_argument("--quantize", nargs="*", default=["snn", "bio", "cnn"], choices=["snn", "bio", "cnn"],
+                   help="models trained and tested at each --levels")
+    p.add_argument("--leak", type=float, default=REF["leak"], help="leak of the SNN")
+    add_common(p)
+    args = p.parse_args(argv)
+    if any(t < 1 for t in args.timesteps) or any(v <= 0 for v in args.present_ms) \
+            or any(not 2 <= v <= FULL_LEVELS for v in args.levels + args.bio_levels):
+        p.error(f"need time steps >= 1, presentation times > 0 and levels in 2..{FULL_LEVELS}")
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    s = settings(args)
+    jobs = [make_job("snn", s, T=t, leak=args.leak) for t in args.timesteps]
+    jobs += [make_job("bio", s, present_ms=v) for v in args.present_ms]
+    jobs += [make_job(kind, s, levels=q, leak=args.leak) for kind in args.quantize
+             for q in (args.bio_levels if kind == "bio" else args.levels)]
+    return sweep("timestep_sweep", jobs, args, s, {"timesteps": args.timesteps, "present_ms": args.present_ms,
+                                                   "levels": args.levels, "bio_levels": args.bio_levels,
+                                                   "leak": args.leak})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""analysis.damping, the sweeps and analysis.figures on tiny synthetic data (no Brian2, no MNIST)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import imagesets
+from analysis import damping, figures, leak_sweep
+from networks.snn import SpikingNet
+from tests.conftest import bars
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def fake_load(name, split, data_dir=None):
+    return bars(48 if split == "train" else 12, seed=0 if split == "train" else 1)
+
+
+@pytest.fixture
+def tiny_mnist(monkeypatch):
+    """imagesets.load answers with synthetic bars: both trainers and the evaluation read through it."""
+    monkeypatch.setattr(imagesets, "load", fake_load)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """A tiny leak sweep (a CNN and one SNN, a few training steps), run once for the module."""
+    out = tmp_path_factory.mktemp("results") / "sweeps"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(imagesets, "load", fake_load)
+        return out, leak_sweep.main(sweep_argv(out))
+
+
+def test_measure_is_zero_without_delta_and_grows_with_it_through_a_linear_layer():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(20, 5)
+    x, d = torch.rand(30, 20), torch.randn(30, 20).sign()
+    with torch.no_grad():
+        assert damping.relative_change(layer(x), layer(x)) == 0
+        vals = [damping.relative_change(layer(x), layer(x + e * d)) for e in (0.01, 0.05, 0.1, 0.2)]
+    assert all(b > a for a, b in zip(vals, vals[1:]))
+    assert vals[-1] / vals[0] == pytest.approx(20, rel=1e-6)     # linear layer: change proportional to |d|
+    # on spike trains as event sets it is the share of spikes that changed
+    assert damping.relative_change([np.array([1, 2, 3, 7])], [np.array([2, 3, 4, 7])]) == pytest.approx(0.5)
+
+
+def test_shared_draws_give_zero_change_and_the_noise_floor_is_not():
+    torch.manual_seed(0)
+    subj = damping.TorchSubject(SpikingNet("c4-p-f16", T=4), "snn")
+    x = torch.rand(6, 1, 28, 28)            # grey levels: a Poisson draw of them is random
+    a, b, c = subj.stages(x, 3), subj.stages(x, 3), subj.stages(x, 4)
+    assert all(damping.relative_change(a[s], b[s]) == 0 for s in a)
+    assert damping.relative_change(a["input spikes"], c["input spikes"]) > 0.05
+    q = damping.quantize(torch.tensor([0.1, 0.4, 0.6, 0.9], requires_grad=True), 2)
+    assert q.tolist() == [0, 0, 1, 1]
+    q.sum().backward()                       # straight-through: the attack still sees a gradient
+
+
+def sweep_argv(out):
+    return ["--leaks", "0.9", "--tau-exc", "-t", "2", "--n-train", "48", "--n-test", "12", "--eot", "1",
+            "--source", "none", "--out", str(out), "--no-progress"]
+
+
+def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_mnist, monkeypatch):
+    (out, s), real_run_job = swept, leak_sweep.run_job
+    data = json.loads((out / "leak_sweep.json").read_text())
+    assert data["n_jobs"] == 2 and data["n_failed"] == 0 and "scale" in data
+    assert {p["job"]["kind"] for p in data["points"]} == {"cnn", "snn"}
+    for p in data["points"]:
+        e = p["eval"]
+        assert 0 <= e["clean_accuracy"] <= 1 and set(e["deltas"]) == {"fgsm", "random"}
+        assert e["stages"][0] == "input" and e["stages"][-1] == "output"
+        change = e["deltas"]["fgsm"]["change"]       # None where a layer is silent on clean images
+        assert change["input"]["value"] > 0 and all(c["value"] is None or c["value"] >= 0 for c in change.values())
+    assert (out / "leak_sweep.png").exists() and (out / "leak_sweep.pdf").exists()
+    assert len(list((out / "points").glob("*.json"))) == 2
+
+    # resume: every point is cached, nothing runs again (and no figure is redrawn, to save time)
+    monkeypatch.setitem(figures.SWEEP_FIGURES, "leak_sweep", lambda summary, path: None)
+    monkeypatch.setattr(leak_sweep, "run_job", lambda job: pytest.fail("a cached point ran again"))
+    again = leak_sweep.main(sweep_argv(out))
+    assert [p["name"] for p in again["points"]] == [p["name"] for p in s["points"]]
+
+    # an interrupted sweep: the missing point is the only one computed, its model reused
+    snn_point = next(p for p in s["points"] if p["job"]["kind"] == "snn")
+    (out / "points" / f"{snn_point['name']}.json").unlink()
+    ran = []
+    monkeypatch.setattr(leak_sweep, "run_job", lambda job: ran.append(job["kind"]) or real_run_job(job))
+    monkeypatch.setattr(leak_sweep, "train", lambda job, run_dir: json.loads((run_dir / "metrics.json").read_text()))
+    leak_sweep.main(sweep_argv(out))
+    assert ran == ["snn"]
+
+
+def test_figures_and_report_regenerate_from_saved_json_alone(swept, tmp_path, tiny_mnist):
+    res = swept[0].parent
+    runs = sorted((res / "sweeps" / "runs").iterdir())
+    cnn, snn = (next(r for r in runs if r.name.startswith(k)) for k in ("cnn", "snn"))
+    damping.main(["--models", "cnn", "snn", "--cnn", str(cnn), "--snn", str(snn), "--source", str(cnn),
+                  "--n", "12", "--eot", "1", "--out", str(res / "damping")])
+    import shutil
+    shutil.rmtree(res / "sweeps" / "runs")              # no model is needed to redraw
+    figures.main(["--results", str(res), "--bio-run", str(tmp_path / "none"), "--runs", str(tmp_path / "none")])
+    figs = res / "figures"
+    for name in ("damping", "leak_sweep", "gallery"):
+        assert (figs / f"{name}.png").exists() and (figs / f"{name}.pdf").exists(), name
+    report = (res / "REPORT.md").read_text()
+    assert "## Seed claims" in report and "ReLU passes a perturbation on" in report
+    assert "Skipped inputs" in report and "timestep_sweep" in report    # missing inputs: a note, not an error

@@ -1,0 +1,111 @@
+"""analysis.compare on tiny CNN/SNN runs and synthetic bars (no Brian2): the JSON, black-box marking, resume."""
+import json
+
+import pytest
+import torch
+
+import imagesets
+from analysis import compare
+from bio.checkpoint import save_json
+from networks.registry import build_model, save_checkpoint
+from tests.conftest import bars
+
+TINY = "c4-p-f16"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def make_run(root, name, net, seed, **kw):
+    """A networks.train-style run directory of a tiny model fitted for a few steps on bars."""
+    torch.manual_seed(seed)
+    model_kw = dict(arch=TINY, in_shape=[1, 28, 28], n_classes=10, **kw)
+    model = build_model(net, **model_kw)
+    x, y = (torch.as_tensor(a) for a in bars(64, seed))
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(15):
+        loss, _ = model.training_loss(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    run = root / name
+    save_json(run / "config.json", {"net": net, "dset": "mnist", "model": model_kw, "train": {"seed": seed}})
+    save_checkpoint(run / "model.pt", {"model": model.state_dict(), "epoch": 1, "history": []})
+    save_json(run / "metrics.json", {"test_accuracy": 1.0})
+    return run
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    make_run(root, "cnn-s0", "cnn", 0)
+    make_run(root, "cnn-s1", "cnn", 1)
+    make_run(root, "snn-s0", "snn", 0, T=4)
+    monkeypatch.setattr(imagesets, "load", lambda *a, **k: bars(50, seed=7))
+    return root
+
+
+def argv(root, out):
+    return ["--dset", "mnist", "--runs-root", str(root), "--n-test", "50", "--eot", "2", "--pgd-steps", "3",
+            "--batch-size", "25", "--out", str(out), "--no-progress"]
+
+
+def test_table_json_black_box_marking_and_resume(runs, tmp_path):
+    out = tmp_path / "out"
+    s = compare.main(argv(runs, out))
+    data = json.loads((out / "compare.json").read_text())
+    assert data["n_test"] == 50 and data["settings"]["eps"] == [0.1]
+    # targets: the lowest-seed run per kind; the CNN source is the independent seed-1 CNN
+    assert [m["key"] for m in data["models"]] == ["cnn-s0", "snn-s0"]
+    assert data["sources"]["cnn"]["path"].endswith("cnn-s1") and data["sources"]["snn"]["path"].endswith("snn-s0")
+    assert len(data["cells"]) == 2 * 2 * 3   # targets x attacks x (white, black from cnn, black from snn)
+    for m in data["models"]:
+        assert 0 <= m["clean_accuracy"] <= 1
+    for c in data["cells"]:
+        if c["setting"] == "black-snn" and c["target"] == "snn-s0":
+            assert c["black_box"] is False and "self" in c["skipped"] and "adv_accuracy" not in c
+            continue
+        assert c["black_box"] == c["setting"].startswith("black")
+        assert c["n"] == 50 and c["seconds"] >= 0
+        for k in ("clean_accuracy", "adv_accuracy", "attack_success_rate"):
+            assert 0 <= c[k] <= 1
+    md = (out / "compare.md").read_text()
+    assert "n = 50" in md and "| self |" in md and "black-box from CNN (seed 1) adv %" in md
+    assert (out / "compare.png").exists() and (out / "compare.pdf").exists()
+    assert s["run"]["cells_computed"] > 0
+
+    # resume: nothing is recomputed; a lost cell is recomputed alone, with the same numbers (seeded per cell)
+    again = compare.main(argv(runs, out))
+    assert again["run"]["cells_computed"] == 0 and again["cells"] == s["cells"]
+    lost = next((out / "cache").glob("snn-s0_pgd_eps0.1_white-*.json"))
+    lost.unlink()
+    third = compare.main(argv(runs, out))
+    assert third["run"]["cells_computed"] == 1
+    strip = lambda cs: [{k: v for k, v in c.items() if "seconds" not in k} for c in cs]  # noqa: E731
+    assert strip(third["cells"]) == strip(s["cells"])
+
+
+def test_a_converted_or_same_seed_source_is_not_black_box(runs, tmp_path):
+    conv = make_run(runs, "conv-s0", "converted", 0, T=4, encoding="direct")
+    save_json(conv / "config.json", {**json.loads((conv / "config.json").read_text()),
+                                     "converted_from": str(runs / "cnn-s0")})
+    # the seed-0 CNN as the source: itself for the CNN, the origin of the converted SNN's weights
+    s = compare.main(argv(runs, tmp_path / "o") + ["--attacks", "fgsm", "--sources", f"cnn={runs / 'cnn-s0'}"])
+    black = {c["target"]: c for c in s["cells"] if c["setting"] == "black-cnn"}
+    assert not black["cnn-s0"]["black_box"] and "self" in black["cnn-s0"]["skipped"]
+    assert not black["conv-s0"]["black_box"] and "shares" in black["conv-s0"]["skipped"]
+    assert black["snn-s0"]["black_box"]
+    # picked by kind, the CNN source is the one independent of every target
+    s = compare.main(argv(runs, tmp_path / "o") + ["--attacks", "fgsm"])
+    assert all(c["black_box"] for c in s["cells"] if c["setting"] == "black-cnn")
+
+
+def test_no_runs_names_the_training_command(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        compare.main(["--dset", "cifar10", "--runs-root", str(tmp_path)])
+    assert "python -m networks.train --net cnn --dset cifar10" in str(e.value)
