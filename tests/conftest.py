@@ -1,5 +1,15 @@
 import numpy as np
 import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: more threads than free cores slow small models down many times."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def bars(n, seed=0):

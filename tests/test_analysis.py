@@ -11,14 +11,6 @@ from networks.snn import SpikingNet
 from tests.conftest import bars
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def fake_load(name, split, data_dir=None):
     return bars(48 if split == "train" else 12, seed=0 if split == "train" else 1)
 

@@ -16,14 +16,6 @@ from tests.conftest import bars
 TINY = "c4-p-f16"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def teacher_task(n=256, seed=0):
     """8x8 images labelled by a random linear teacher: 4 well-populated classes."""
     g = torch.Generator().manual_seed(seed)

@@ -13,14 +13,6 @@ from tests.conftest import bars
 TINY = "c4-p-f16"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make_run(root, name, net, seed, **kw):
     """A networks.train-style run directory of a tiny model fitted for a few steps on bars."""
     torch.manual_seed(seed)
