@@ -342,15 +342,14 @@ def compare_figure(summary: dict, path) -> None:
 
 
 # --- the report -----------------------------------------------------------------------------
-def se_diff(a: float, b: float, n: int) -> float:
-    return math.sqrt(max(a * (1 - a) + b * (1 - b), 1e-12) / n)
-
-
-def compare_two(a: float, b: float, n: int) -> int:
-    """+1 if a > b beyond two standard errors of the difference, -1 if below, 0 if neither."""
-    if any(v is None or math.isnan(v) for v in (a, b)):
+def compare_two(a: float, b: float, n: float, m: float | None = None) -> int:
+    """+1 if proportion a (of n) exceeds b (of m, default n) by more than two standard errors
+    of the difference, -1 if it falls short by as much, 0 if neither."""
+    m = n if m is None else m
+    if any(v is None or math.isnan(v) for v in (a, b)) or min(n, m) <= 0:
         return 0
-    return int(np.sign(a - b)) if abs(a - b) > 2 * se_diff(a, b, n) else 0
+    se = math.sqrt(max(a * (1 - a), 1e-6) / n + max(b * (1 - b), 1e-6) / m)
+    return int(np.sign(a - b)) if abs(a - b) > 2 * se else 0
 
 
 def verdict(signs: list[int]) -> str:
@@ -409,7 +408,8 @@ def trend(pts: list[dict], delta: str, n: int, lo_first: bool) -> tuple[int, str
     if len(pts) < 2 or delta not in pts[0]["eval"]["deltas"]:
         return 0, "n/a"
     a, b = (adv(p["eval"], delta, "attack_success_rate") for p in (pts[0], pts[-1]))
-    return compare_two(b, a, n) if lo_first else compare_two(a, b, n), f"{pct(a)}% -> {pct(b)}%"
+    na, nb = (n * p["eval"]["clean_accuracy"] for p in (pts[0], pts[-1]))   # ASR counts clean-correct images
+    return compare_two(b, a, nb, na) if lo_first else compare_two(a, b, na, nb), f"{pct(a)}% -> {pct(b)}%"
 
 
 def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> Path:
@@ -646,9 +646,14 @@ def main(argv=None) -> dict:
     attacks = sorted({*Path(args.runs).glob("*/attack*/attack.json"), *res.glob("**/attack.json")})
     from analysis.attack_figures import accuracy_vs_eps
     for path in attacks:
-        name = path.parent.parent.name
-        attempt(f"attack {path}", lambda p=path, n=name: (accuracy_vs_eps(load_json(p), figdir / f"accuracy_vs_eps_{n}"),
-                                                         made.setdefault("attack", []).append(n)))
+        def one(path=path):
+            summary = load_json(path)
+            name = Path(summary["settings"]["run"]).name
+            while name in made.get("attack", []):
+                name += "+"
+            accuracy_vs_eps(summary, figdir / f"accuracy_vs_eps_{name}")
+            made.setdefault("attack", []).append(name)
+        attempt(f"attack {path}", one)
     if not attacks:
         notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
     weights = Path(args.bio_run) / "weights.npz"

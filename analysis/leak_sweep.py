@@ -45,6 +45,11 @@ from bio.checkpoint import load_json, save_json
 DEFAULTS = dict(n_train=4000, bio_n_train=3000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
 REF = dict(T=8, leak=0.99, tau_exc_ms=100.0, present_ms=350.0)   # the baselines' settings, held fixed elsewhere
 N_EXC = 100
+# Forward Euler at the released dt (0.5 ms) fails at short tau_exc: one inh spike adds 17 to gi,
+# and v moves by dt/tau * gi * (E - v) per step, past the reversal potential (v reached +0.18 V
+# at 50 ms, +7 V at 20 ms); in STDP training theta then ran away to ~93 mV and the network fell
+# silent (chance accuracy). So the Brian2 points keep the released dt/tau.
+DT_PER_TAU = 0.5 / 100.0
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
 
 
@@ -56,7 +61,8 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> 
     job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
     job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out")})
     if kind == "bio":
-        job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC)
+        job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
+                   dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
     else:
         job.update(n_train=settings["n_train"], epochs=settings["epochs"])
     return job
@@ -108,7 +114,8 @@ def train(job: dict, run_dir: Path) -> dict:
             from bio import train_stdp
             chunk = min(BRIAN_CHUNK, job["n_label"])
             argv = common + ["--n-exc", str(job["n_exc"]), "--tau-exc", str(job["tau_exc_ms"]),
-                             "--present-ms", str(job["present_ms"]), "--n-label", str(job["n_label"]),
+                             "--present-ms", str(job["present_ms"]), "--dt", str(job["dt_ms"]),
+                             "--n-label", str(job["n_label"]),
                              "--n-test", str(chunk), "--chunk-size", str(chunk)]
             return train_stdp.main(argv + (["--resume"] if (run_dir / "checkpoint.npz").exists() else []))
         from networks import train as torch_train
