@@ -31,6 +31,7 @@ from analysis.metrics import robustness
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from bio.frozen import chunk_seed, spike_counts
 from bio.parameters import NetworkConfig
+from networks.devices import add_torch_device_option, torch_device
 from networks.readout import class_scores
 from networks.twin import DiehlCookTwin
 from readout.assignment import predict as assignment_predict
@@ -58,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--surrogate", default="fast_sigmoid", help="surrogate spike derivative of the twin")
     p.add_argument("--slope", type=float, default=5.0, help="surrogate slope (1/mV)")
     p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--torch-device", default="auto", help="auto, cpu or cuda")
+    add_torch_device_option(p)
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (more threads than free cores slows the twin down many times)")
     p.add_argument("--seed", type=int, default=0)
@@ -81,14 +82,6 @@ def parse_args(argv=None):
     args.loss = args.loss or ("margin" if args.readout == "assignment" else "ce")
     args.out = Path(args.out or run / "attack")
     return args
-
-
-def torch_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --torch-device cuda but torch sees no CUDA device; use cpu or auto")
-    return torch.device(name)
 
 
 class Victim:

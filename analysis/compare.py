@@ -38,11 +38,12 @@ import numpy as np
 import torch
 
 import imagesets
-from analysis.attack import Victim, craft, torch_device, twin_model, twin_predict
+from analysis.attack import Victim, craft, twin_model, twin_predict
 from analysis.attacks import ATTACKS, make_attack
 from analysis.metrics import robustness
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from networks.cnn import IN_SHAPE, as_images
+from networks.devices import add_torch_device_option, torch_device
 from networks.registry import CONFIG, METRICS, MODEL, load_model
 
 LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
@@ -73,7 +74,7 @@ def parse_args(argv=None):
                         "0 = as trained")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--out", default=None, help="default results/compare/DSET")
-    p.add_argument("--torch-device", default="auto")
+    add_torch_device_option(p)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)

@@ -28,11 +28,13 @@ twin), ``transfer`` (FGSM crafted on a source CNN, the same d for every model:
 the fair comparison between models, and a black-box attack), and ``random``
 (random signs, the control). Writes ``damping.json``, ``examples.npz`` (images
 for the gallery), ``raster.npz`` (one Brian2 example) and the figure
-``damping.png/.pdf`` to ``--out``.
+``damping.png/.pdf`` to ``--out``; each (model, eps) is cached under ``cache/``.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -44,7 +46,7 @@ import imagesets
 from analysis.attack import Victim, craft, twin_model
 from analysis.attacks import make_attack
 from analysis.metrics import robustness
-from bio.checkpoint import load_json, save_json, save_npz
+from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from networks.registry import load_model
 
 RUNS = Path(os.environ.get("SNN_RUNS_DIR", "../runs"))   # trained runs, relative to the project root
@@ -55,6 +57,12 @@ SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist")
 FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
 LIFT = 1e-9           # Brian2 pixels at zero get this intensity so that they too draw each step (see BrianSubject)
 BRIAN_CHUNK = 200     # examples per compiled Brian2 run; one binary per configuration and chunk size
+EVAL_VERSION = 2      # bump when evaluate() changes: cached sweep points and damping results are redone
+
+
+def digest(d: dict) -> str:
+    """Short hash of a JSON-able dict: names cached results by everything they depend on."""
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 # --- the measure -------------------------------------------------------------
@@ -161,13 +169,26 @@ class BrianSubject:
         self.victim = Victim(self.run, eot_seed, progress=False)
         cfg = self.victim.config
         self.label = label or f"Brian2 STDP ({cfg.n_exc} exc, tau {cfg.tau_exc_ms:g} ms, {cfg.present_ms:g} ms)"
-        twin = DiehlCookTwin.from_run_dir(self.run, rest=False, dtype=torch.float32)
-        self._scores = twin_model(twin, "assignment", self.victim)
+        # Two twins: with the lateral-inhibition loop in the backward pass (the stronger attack at
+        # the released dt) and with it cut (a stable gradient at any dt; the loop's gain grows with
+        # the number of steps and gave NaN gradients at dt = 0.1 ms). See white_box.
+        self.twins = [twin_model(DiehlCookTwin.from_run_dir(self.run, rest=False, dtype=torch.float32,
+                                                            detach_inhibition=cut), "assignment", self.victim)
+                      for cut in (False, True)]
         self.batch_size = 100      # twin examples per attack batch
         self.stage_batch = None    # stages: all examples in one set of compiled runs
 
-    def scores(self, x):
-        return self._scores(quantize(x, self.levels).reshape(len(x), -1))
+    def scores(self, x, twin: int = 0):
+        return self.twins[twin](quantize(x, self.levels).reshape(len(x), -1))
+
+    def white_box(self, x, y, eps: float, eot: int, seed: int) -> torch.Tensor:
+        """FGSM through each twin; per example the first that fools a Brian2 draw (as PGD restarts)."""
+        cands = [fgsm(self, x, y, eps, eot, seed, scores=lambda z, k=k: self.scores(z, k)) for k in range(2)]
+        fooled = [torch.as_tensor(self.predict(c, seed + 50 + k) != y.numpy()) for k, c in enumerate(cands)]
+        use_cut = ~fooled[0] & fooled[1]
+        self.white_box_info = {"fooled_with_loop": int(fooled[0].sum()), "fooled_loop_cut": int(fooled[1].sum()),
+                               "took_loop_cut": int(use_cut.sum())}
+        return torch.where(use_cut.reshape(-1, *[1] * (x.dim() - 1)), cands[1], cands[0])
 
     def _counts(self, x, seed: int, coupled: bool):
         from bio.frozen import spike_counts
@@ -212,10 +233,11 @@ def subject(kind: str, run, levels: int = FULL_LEVELS, **kw):
 
 
 # --- attacks and the measurement -------------------------------------------------
-def fgsm(subj, x, y, eps: float, eot: int, seed: int) -> torch.Tensor:
+def fgsm(subj, x, y, eps: float, eot: int, seed: int, scores=None) -> torch.Tensor:
     torch.manual_seed(seed)
-    atk = make_attack("fgsm", subj.scores, eps, eot=eot if subj.stochastic else 1, loss=subj.loss)
-    return craft(atk, x, y, subj.batch_size, False, "")
+    atk = make_attack("fgsm", scores or subj.scores, eps, eot=eot if subj.stochastic else 1, loss=subj.loss)
+    x_adv = craft(atk, x, y, subj.batch_size, False, "")
+    return torch.where(torch.isfinite(x_adv), x_adv, x)   # an exploded (NaN) gradient leaves a pixel as it was
 
 
 def random_sign(x, eps: float, seed: int) -> torch.Tensor:
@@ -233,12 +255,17 @@ def shared_deltas(x, y, eps: float, seed: int, source=None) -> dict:
 def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dict | None = None) -> tuple[dict, dict]:
     """(result, adversarial images) of one model at one eps: accuracy and change per stage."""
     t0 = time.perf_counter()
-    deltas = {"fgsm": fgsm(subj, x, y, eps, eot, seed), **(shared or {})}
+    white_box = getattr(subj, "white_box", None) or (lambda *a: fgsm(subj, *a))
+    deltas = {"fgsm": white_box(x, y, eps, eot, seed), **(shared or {})}
     craft_s = time.perf_counter() - t0
     y_np = y.numpy()
     pred_clean = subj.predict(x, seed + 1)
     res = {"label": subj.label, "run": str(subj.run), "levels": subj.levels, "eps": eps, "n": len(x),
-           "eot": eot if subj.stochastic else 1, "clean_accuracy": float((pred_clean == y_np).mean()), "deltas": {}}
+           "eot": eot if subj.stochastic else 1, "clean_accuracy": float((pred_clean == y_np).mean()), "deltas": {},
+           "eval_version": EVAL_VERSION, **({"white_box": subj.white_box_info} if hasattr(subj, "white_box_info")
+                                            else {})}
+    if subj.stochastic:   # a fresh draw of the clean image alone flips some predictions: the ASR's floor
+        res["redraw"] = robustness(y_np, pred_clean, subj.predict(x, seed + 99))
     for k, (name, xa) in enumerate(deltas.items()):
         res["deltas"][name] = {**robustness(y_np, pred_clean, subj.predict(xa, seed + 2 + k)),
                                "linf": float((xa - x).abs().flatten(1).amax(1).mean())}
@@ -351,7 +378,7 @@ def main(argv=None) -> dict:
     examples = {"x": x[:8].numpy()}
     t_start = time.perf_counter()
     for eps in args.eps:
-        shared = shared_deltas(x, y, eps, args.seed, source)
+        shared = None
         for kind in args.models:
             run = Path(getattr(args, kind))
             need = "weights.npz" if kind == "bio" else "model.pt"
@@ -359,13 +386,22 @@ def main(argv=None) -> dict:
                 notes.append(f"{kind}: {run} has no {need}; skipped")
                 print(notes[-1])
                 continue
-            subj = subject(kind, run, levels=args.levels)
-            print(f"{subj.label}, eps {eps:g} ...", flush=True)
-            res, deltas = evaluate(subj, x, y, eps, eot=args.eot, seed=args.seed, shared=shared)
+            # each (model, eps) is cached, so models can be added to a finished run
+            name = f"{kind}-eps{eps:g}-" + digest({"run": run.resolve(), "eps": eps, "n": len(x), "eot": args.eot,
+                                                   "levels": args.levels, "seed": args.seed, "source": source_dir,
+                                                   "eval_version": EVAL_VERSION})
+            cached = out / "cache" / name
+            if not cached.with_suffix(".json").exists():
+                shared = shared or shared_deltas(x, y, eps, args.seed, source)
+                subj = subject(kind, run, levels=args.levels)
+                print(f"{subj.label}, eps {eps:g} ...", flush=True)
+                res, deltas = evaluate(subj, x, y, eps, eot=args.eot, seed=args.seed, shared=shared)
+                save_npz(cached.with_suffix(".npz"), **{k: v[:8].numpy() for k, v in deltas.items()})
+                save_json(cached.with_suffix(".json"), res)
+            res = load_json(cached.with_suffix(".json"))
             data["models"].setdefault(kind, {})[f"{eps:g}"] = res
-            for name, xa in deltas.items():
-                examples[f"{kind}__{name}__eps{eps:g}"] = xa[:8].numpy()
-            print(f"  clean {100 * res['clean_accuracy']:.1f}%, " + ", ".join(
+            examples.update({f"{kind}__{k}__eps{eps:g}": v for k, v in load_npz(cached.with_suffix(".npz")).items()})
+            print(f"{res['label']}: clean {100 * res['clean_accuracy']:.1f}%, " + ", ".join(
                 f"{n} {100 * d['adv_accuracy']:.1f}%" for n, d in res["deltas"].items())
                 + f"; gain {gain(res) or float('nan'):.2f}; {res['seconds']:.0f} s", flush=True)
     data["seconds"] = time.perf_counter() - t_start

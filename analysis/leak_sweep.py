@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import json
 import multiprocessing
 import time
 import traceback
@@ -37,8 +35,8 @@ import torch
 from tqdm.auto import tqdm
 
 import imagesets
-from analysis.damping import BRIAN_CHUNK, FULL_LEVELS, SOURCES, evaluate, load_test, quantize_uint8, shared_deltas, \
-    subject
+from analysis.damping import BRIAN_CHUNK, EVAL_VERSION, FULL_LEVELS, SOURCES, digest, evaluate, load_test, \
+    quantize_uint8, shared_deltas, subject
 from bio.checkpoint import load_json, save_json
 
 # Small defaults: every sweep's default run finishes in under 30 min on 2 cores.
@@ -51,6 +49,7 @@ N_EXC = 100
 # silent (chance accuracy). So the Brian2 points keep the released dt/tau.
 DT_PER_TAU = 0.5 / 100.0
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
+EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
 
 
 # --- jobs --------------------------------------------------------------------------
@@ -59,7 +58,8 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> 
     if kind not in TRAIN_KEYS:
         raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
     job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
-    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out")})
+    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out")},
+               eval_version=EVAL_VERSION)
     if kind == "bio":
         job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
                    dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
@@ -68,19 +68,15 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> 
     return job
 
 
-def _hash(d: dict) -> str:
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
-
-
 def model_name(job: dict) -> str:
     """Names the trained model: everything training depends on, nothing else."""
-    train = {k: v for k, v in job.items() if k not in ("n_test", "eps", "eot", "source", "out", "data_dir")}
+    train = {k: v for k, v in job.items() if k not in EVAL_KEYS + ("out", "data_dir")}
     tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}"}[job["kind"]]
-    return f"{tag.format(**job)}-L{job['levels']}-{_hash(train)}"
+    return f"{tag.format(**job)}-L{job['levels']}-{digest(train)}"
 
 
 def point_name(job: dict) -> str:
-    return f"{model_name(job)}-{_hash({k: v for k, v in job.items() if k not in ('out', 'data_dir')})}"
+    return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in ('out', 'data_dir')})}"
 
 
 @contextlib.contextmanager

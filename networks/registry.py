@@ -28,16 +28,6 @@ NETS = {"cnn": CNN, "snn": SpikingNet, "tgo": TGONet, "converted": SpikingNet}
 CONFIG, MODEL, METRICS = "config.json", "model.pt", "metrics.json"
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--torch-device cuda asked for, but torch sees no CUDA device")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"torch device must be auto, cpu or cuda, not {name!r}")
-    return torch.device(name)
-
-
 def build_model(net: str, **model_kwargs) -> torch.nn.Module:
     if net not in NETS:
         raise ValueError(f"unknown net {net!r}; choose from {', '.join(NETS)}")

@@ -34,8 +34,9 @@ import imagesets
 from bio.checkpoint import load_json, save_json
 from networks.cnn import DEFAULT_ARCH, IN_SHAPE, as_images
 from networks.converted import convert
+from networks.devices import add_torch_device_option, torch_device
 from networks.registry import (CONFIG, METRICS, MODEL, NETS, build_model, load_checkpoint, load_model,
-                               resolve_device, save_checkpoint)
+                               save_checkpoint)
 from networks.snn import ENCODINGS, READOUTS, RESETS
 from networks.surrogate import SURROGATES
 from networks.tgo import GUARD, MARGIN, NOISE
@@ -92,7 +93,7 @@ def parse_args(argv=None):
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", default=None, help="run directory (default: runs/baselines/NET-DSET-sSEED)")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
-    g.add_argument("--torch-device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_torch_device_option(g)
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     g.add_argument("--data-dir", default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
     g.add_argument("--no-progress", action="store_true")
@@ -116,7 +117,7 @@ def parse_args(argv=None):
         p.error("--from is for converted, snn and tgo, the latter two with --threshold 1 (that of converted weights)")
     args.out = args.out or f"runs/baselines/{args.net}-{args.dset}-s{args.seed}"
     try:
-        args.device = resolve_device(args.torch_device)
+        args.device = torch_device(args.torch_device)
         args.model = model_kwargs(args)
     except ValueError as e:
         p.error(str(e))
