@@ -6,7 +6,10 @@
     python -m networks.train --net snn --dset cifar10 --from RUNS/cnn-cifar10   # hybrid: converted, then BPTT
 
 Adam with a cosine learning rate over all epochs; random crops and flips for
-CIFAR-10. After every epoch ``model.pt`` is written atomically, and
+CIFAR-10. For CIFAR-10 the defaults are the GPU configuration of GPU_DEFAULTS
+(CNN: 100 epochs, batch 128, lr 1e-3, dropout 0.2; SNN/TGO from the converted
+CNN: 30 epochs, lr 1e-4, T 10), which this project has not run: on a 2-core CPU
+pass fewer --epochs and, for the SNN, --n-train and a smaller -t. After every epoch ``model.pt`` is written atomically, and
 ``--resume`` continues from the last finished epoch exactly as an
 uninterrupted run would (each epoch's order and random draws come from the
 seed and the epoch number). ``converted`` trains no weights: it converts the
@@ -49,6 +52,18 @@ NET_DEFAULTS = {
     "tgo": dict(epochs=1, T=10, leak=0.99),
     "converted": dict(epochs=2, T=100, leak=1.0),   # epochs: of the CNN trained first, if any
 }
+# The configuration meant to reach the CIFAR-10 targets (CNN >= 85 %, SNN >= 75 %) on a GPU. It was NOT run
+# on this project's 2-core CPU machines (an epoch of VGG-9 takes 20-40 min there): see the README. The SNN is
+# meant to start from the converted CNN (--from), as the seed's backprop SNN does; seed 000 uses T = 10.
+GPU_DEFAULTS = {
+    "cifar10": {
+        "cnn": dict(epochs=100, batch_size=128, lr=1e-3, dropout=0.2),
+        "snn": dict(epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.99),
+        "tgo": dict(epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.99),
+        "converted": dict(epochs=100, batch_size=128, lr=1e-3, dropout=0.2),   # of the CNN trained first
+    },
+}
+TRAIN_DEFAULTS = dict(batch_size=64, lr=1e-3, dropout=0.0)
 DATA_INIT_IMAGES = 32   # training images --init data calibrates on
 # Settings that may change on --resume (more epochs continue the run).
 RESUMABLE = {"epochs", "torch_device", "threads", "no_progress", "resume", "data_dir", "out"}
@@ -61,7 +76,7 @@ def parse_args(argv=None):
     p.add_argument("--dset", default="mnist", help="mnist, fashion or cifar10")
     p.add_argument("--arch", default=None, help="architecture name or spec (networks.cnn; default by dataset)")
     p.add_argument("--bias", action="store_true", help="weight layers with biases")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout on the hidden fc layers")
+    p.add_argument("--dropout", type=float, default=None, help="dropout on the hidden fc layers (default 0; cifar10 cnn 0.2)")
     g = p.add_argument_group("spiking nets (snn, tgo, converted)")
     g.add_argument("-t", "--timesteps", type=int, default=None, help="time steps T (default: 10; converted 100)")
     g.add_argument("--leak", type=float, default=None, help="membrane leak per step, 1 = IF (default: 0.99; converted 1)")
@@ -83,9 +98,10 @@ def parse_args(argv=None):
     g.add_argument("--percentile", type=float, default=99.9, help="converted: activation percentile per layer (100 = max)")
     g.add_argument("--n-calib", type=int, default=2000, help="converted: training images for threshold balancing")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=None)
-    g.add_argument("--batch-size", type=int, default=64)
-    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--epochs", type=int, default=None,
+                   help="default: cnn 2, snn 1, tgo 1; cifar10: the GPU configuration (cnn 100, snn 30)")
+    g.add_argument("--batch-size", type=int, default=None, help="default 64; cifar10 cnn 128")
+    g.add_argument("--lr", type=float, default=None, help="peak Adam learning rate (default 1e-3; cifar10 snn, tgo 1e-4)")
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--no-augment", action="store_true", help="no random crops and flips (CIFAR-10)")
     g.add_argument("--n-train", type=int, default=None, help="training examples (default: all)")
@@ -102,10 +118,13 @@ def parse_args(argv=None):
         args.dset = imagesets.canonical_name(args.dset)
     except imagesets.UnknownDatasetError as e:
         p.error(str(e))
-    d = NET_DEFAULTS[args.net]
+    d = {**NET_DEFAULTS[args.net], **TRAIN_DEFAULTS, **GPU_DEFAULTS.get(args.dset, {}).get(args.net, {})}
     args.epochs = d["epochs"] if args.epochs is None else args.epochs
     args.timesteps = d["T"] if args.timesteps is None else args.timesteps
     args.leak = d["leak"] if args.leak is None else args.leak
+    for name in ("batch_size", "lr", "dropout"):
+        if getattr(args, name) is None:
+            setattr(args, name, d[name])
     args.noise = (NOISE if args.net == "tgo" else 0.0) if args.noise is None else args.noise
     args.arch = args.arch or DEFAULT_ARCH[args.dset]
     args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
