@@ -54,10 +54,12 @@ dv/dt = ((E_rest_inh - v) + ge*(E_exc_inh - v)) / tau_inh : volt (unless refract
 dge/dt = -ge / tau_ge : 1
 """
 
-# Pixel rates for the slot that contains t; zero during the rest period.
+# Spike probability per time step of the slot's pixel (rate * dt), read from
+# the stimulus once per slot rather than in every step; no spikes in the rest period.
 INPUT_EQS = """
-rate = stimulus(t, i) * int((timestep(t, dt) % steps_per_slot) < present_steps) : Hz
+p_spike : 1
 """
+LOAD_STIMULUS = "p_spike = stimulus(t, i) * dt_step"
 # A nearest-spike trace is a function of the time since the last spike, so
 # the presynaptic trace is computed only when a post spike reads it instead
 # of being decayed for all 784 inputs every time step.
@@ -118,6 +120,7 @@ def namespace(config: NetworkConfig) -> dict:
         "w_norm_sum": P.W_NORM_SUM,
         "w_exc_inh": P.W_EXC_INH,
         "w_inh_exc": P.W_INH_EXC,
+        "dt_step": config.dt_ms * ms,   # a run_regularly's own dt is its period, not the time step
         "steps_per_slot": steps_per_slot,
         "present_steps": int(round(config.present_ms / config.dt_ms)),
         "exc_block_steps": int(round(config.exc_block_ms / config.dt_ms)),
@@ -125,11 +128,10 @@ def namespace(config: NetworkConfig) -> dict:
 
 
 def input_threshold(standalone: bool) -> str:
-    # Zero-rate pixels (most of an MNIST image, and the whole rest period)
-    # skip the random draw; ``and`` short-circuits in the generated C++.
-    if standalone:
-        return "rate > 0*Hz and seeded_uniform(rng_seed) < rate * dt"
-    return "rand() < rate * dt"
+    # Zero-rate pixels (most of an MNIST image) and the rest period skip the
+    # random draw: ``and`` short-circuits in the generated code.
+    presenting = "p_spike > 0 and timestep(t, dt) % steps_per_slot < present_steps"
+    return f"{presenting} and {'seeded_uniform(rng_seed)' if standalone else 'rand()'} < p_spike"
 
 
 class DiehlCookNetwork:
@@ -173,6 +175,8 @@ class DiehlCookNetwork:
             reset="tlast = t" if train else "", method="exact", clock=clock,
             namespace=ns, name="inputs")
 
+        extra = [self.input.run_regularly(LOAD_STIMULUS, dt=slot, when="start", name="load_stimulus")]
+
         triplet = train and config.stdp == "triplet"
         exc_eqs = EXC_EQS + (EXC_EQS_TRAIN if train else EXC_EQS_FROZEN) + (EXC_EQS_TRIPLET if triplet else "")
         if train:
@@ -207,7 +211,6 @@ class DiehlCookNetwork:
         self.syn.connect(i=np.tile(np.repeat(np.arange(n_in), n_exc), copies) + offsets * n_in,
                          j=np.tile(np.arange(n_exc), n_in * copies) + offsets * n_exc)
         self.syn.w = 0.0
-        extra = []
         if train:
             # Rescale every exc neuron's incoming weights to sum to w_norm_sum at
             # the start of each slot; the summed variable is computed only then,
@@ -224,7 +227,10 @@ class DiehlCookNetwork:
         self.exc_inh.connect(j="i")
         self.inh_exc = Synapses(self.inh, self.exc, on_pre="gi_post += w_inh_exc", clock=clock,
                                 namespace=ns, name="inh_exc")
-        self.inh_exc.connect(condition="i != j and i // n_exc == j // n_exc", namespace={"n_exc": n_exc})
+        # Explicit pairs: a connect condition would test all (copies * n_exc)^2 pairs in the binary.
+        pre = np.repeat(np.arange(copies * n_exc), n_exc)
+        post = (pre // n_exc) * n_exc + np.tile(np.arange(n_exc), copies * n_exc)
+        self.inh_exc.connect(i=pre[pre != post], j=post[pre != post])
 
         if not train:
             # Every example starts from rest, so a frozen prediction does not
