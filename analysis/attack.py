@@ -29,8 +29,7 @@ import imagesets
 from analysis.attacks import ATTACKS, make_attack
 from analysis.metrics import robustness
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
-from bio.frozen import chunk_seed, spike_counts
-from bio.parameters import NetworkConfig
+from bio.frozen import chunk_seed, load_trained, spike_counts
 from networks.devices import add_torch_device_option, torch_device
 from networks.readout import class_scores
 from networks.twin import DiehlCookTwin
@@ -88,11 +87,8 @@ class Victim:
     """The Brian2 network with both readouts, as numpy in, predictions out."""
 
     def __init__(self, run: Path, seed: int, progress: bool):
-        rec = load_json(run / "config.json")
-        self.config = NetworkConfig.from_dict(rec["network"])
-        self.dset = rec["dset"]
-        z = load_npz(run / "weights.npz")
-        self.w, self.theta = z["w"], z["theta_mV"]
+        self.config, self.w, self.theta = load_trained(run)
+        self.dset = load_json(run / "config.json")["dset"]
         self.assignments = load_npz(run / "counts.npz")["assignments"]
         self.softmax = SoftmaxReadout.load(run / "readout_softmax.npz") if (run / "readout_softmax.npz").exists() \
             else None

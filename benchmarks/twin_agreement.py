@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 import imagesets
-from bio.checkpoint import load_json, load_npz
-from bio.frozen import spike_counts
+from bio.checkpoint import load_json
+from bio.frozen import load_trained, spike_counts
 from networks.readout import class_scores, load_assignments
 from networks.twin import DiehlCookTwin, spike_trains
 from readout.assignment import predict
@@ -139,8 +139,8 @@ def main(argv=None):
     cfg, assignments = twin.config, load_assignments(run)
 
     t0 = time.perf_counter()
-    weights = load_npz(run / "weights.npz")
-    brian = spike_counts(x, weights["w"], weights["theta_mV"], cfg, seed=args.seed,
+    _, w, theta_mV = load_trained(run)
+    brian = spike_counts(x, w, theta_mV, cfg, seed=args.seed,
                          chunk_size=args.chunk_size, repeat_low=False, record_input=True, desc="Brian2")
     brian_s = time.perf_counter() - t0
     exc, inh, replay_rate = replay(twin, brian, cfg.n_input, args.batch)

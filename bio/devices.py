@@ -3,8 +3,9 @@
 ``cpp_standalone`` compiles the network once per configuration into a cache
 directory and re-runs the binary for every chunk, passing the chunk's input
 rates, the weights, theta and the sampler seed with ``run_args``; ``runtime``
-builds the same network in Brian2's runtime mode (slow; for debugging).
-Both return a :class:`ChunkResult`.
+builds the same network in Brian2's runtime mode (slow; for debugging);
+``cuda_standalone`` is the cpp_standalone runner on brian2cuda's GPU device
+(optional extra, set up by :mod:`bio.cuda`). All return a :class:`ChunkResult`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEVICES = ("cpp_standalone", "runtime")
+DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
 
 @dataclasses.dataclass
@@ -102,51 +103,72 @@ class _Runner:
         if active is not None and active.shape != (self.n_slots,):
             raise ValueError(f"active must have shape {(self.n_slots,)}, got {active.shape}")
 
-    def _inputs(self, rates_hz, w, theta_mV, active):
+    def _inputs(self, rates_hz, w, theta_mV, active, keys):
         """Arrays as the network holds them: copies side by side."""
+        keys = np.arange(self.n_examples) if keys is None else np.asarray(keys)
+        if keys.shape != (self.n_examples,) or keys.min() < 0 or keys.max() >= 2 ** 52:
+            raise ValueError(f"keys must be {self.n_examples} integers in [0, 2**52)")
         rates_hz = np.asarray(rates_hz, dtype=np.float64)
         w = np.asarray(w, dtype=np.float64)
         theta_mV = np.asarray(theta_mV, dtype=np.float64)
         self._check(rates_hz, w, theta_mV, active)
         stimulus = rates_hz.reshape(self.n_slots, self.copies * self.config.n_input)
         act = np.ones(self.n_slots) if active is None else np.asarray(active, float)
-        return stimulus, np.tile(w.ravel(), self.copies), np.tile(theta_mV, self.copies), act
+        return (stimulus, np.tile(w.ravel(), self.copies), np.tile(theta_mV, self.copies), act,
+                keys.astype(np.float64).reshape(self.n_slots, self.copies))
 
 
 class StandaloneRunner(_Runner):
     """A compiled cpp_standalone project, re-run with ``run_args`` per chunk."""
 
-    def __init__(self, config, n_slots, mode="frozen", copies=1, directory=None):
+    device_name, device_class, prefix = "cpp_standalone", "CPPStandaloneDevice", ""
+
+    def __init__(self, config, n_slots, mode="frozen", copies=1, directory=None, run=True):
+        """``run=False`` generates and compiles the project only (no GPU needed for brian2cuda)."""
         super().__init__(config, n_slots, mode, copies)
-        from brian2 import device, prefs, set_device
+        from brian2 import device, set_device
         from brian2.units import ms
 
         from bio.network import DiehlCookNetwork
 
         _quiet_brian()
-        name = f"{mode}-{config.key()}-s{n_slots}" + (f"x{copies}" if copies > 1 else "")
+        tag = self._set_prefs(run)
+        name = f"{self.prefix}{tag}{mode}-{config.key()}-s{n_slots}" + (f"x{copies}" if copies > 1 else "")
         self.directory = Path(directory) if directory else build_root() / name
-        if device.__class__.__name__ != "CPPStandaloneDevice" or getattr(device, "has_been_run", False) \
+        if device.__class__.__name__ != self.device_class or getattr(device, "has_been_run", False) \
                 or getattr(device, "build_on_run", True) or device.code_objects:
             device.reinit()
-        set_device("cpp_standalone", build_on_run=False)
-        # One thread: OpenMP with 2 threads was 3x slower on 2-vCPU machines.
-        prefs.devices.cpp_standalone.openmp_threads = 0
-        # Unbounded parallel make ran out of memory on small machines.
-        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
+        set_device(self.device_name, build_on_run=False)
         self.net = DiehlCookNetwork(config, n_slots, mode=mode, standalone=True, copies=copies)
+        self._adapt(self.net)
         self.net.net.run(n_slots * config.slot_ms * ms, namespace={})
         with _file_lock(self.directory.with_suffix(".lock")):
             device.build(directory=str(self.directory), compile=True, run=False, with_output=False)
         self.device = device
 
-    def run(self, rates_hz, w, theta_mV, seed, active=None) -> ChunkResult:
+    def _adapt(self, net):
+        """Device-specific changes to the Brian2 objects before code generation."""
+
+    def _set_prefs(self, run) -> str:
+        """Set the device's build preferences; returns a tag for the build directory."""
+        from brian2 import prefs
+
+        # One thread: OpenMP with 2 threads was 3x slower on 2-vCPU machines.
+        prefs.devices.cpp_standalone.openmp_threads = 0
+        # Unbounded parallel make ran out of memory on small machines.
+        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
+        return ""
+
+    def run(self, rates_hz, w, theta_mV, seed, active=None, keys=None) -> ChunkResult:
+        """``keys`` (one integer per example, default its position) and ``seed``
+        choose the example's input spike trains (see bio.seeded_random)."""
         from brian2 import Hz, mV
 
-        stimulus, w, theta_mV, active = self._inputs(rates_hz, w, theta_mV, active)
+        stimulus, w, theta_mV, active, keys = self._inputs(rates_hz, w, theta_mV, active, keys)
         net = self.net
         args = {
             net.stimulus: stimulus * Hz,
+            net.example_key: keys,
             net.syn.w: w,
             net.exc.theta: theta_mV * mV,
             # The sampler's seed must be a double exactly equal to an integer.
@@ -168,6 +190,42 @@ class StandaloneRunner(_Runner):
         return out
 
 
+class CudaStandaloneRunner(StandaloneRunner):
+    """The same compiled project on the GPU with brian2cuda (bio.cuda sets it up).
+
+    brian2cuda 1.0a7 subclasses brian2's CPPStandaloneDevice: ``device.run``
+    with ``run_args`` is brian2's, and the generated main.cu copies every
+    variable and TimedArray set from the command line to the GPU before the
+    run, so the chunk-by-chunk re-runs work unchanged.
+    """
+
+    device_name, device_class, prefix = "cuda_standalone", "CUDAStandaloneDevice", "cuda-"
+
+    def _set_prefs(self, run) -> str:
+        from bio import cuda
+
+        chosen = cuda.configure(need_gpu=run)
+        # Code compiled for one architecture does not run on another.
+        return "sm" + str(chosen["compute_capability"]).replace(".", "") + "-"
+
+    def _adapt(self, net):
+        from brian2 import NeuronGroup, defaultclock, ms
+
+        # brian2cuda 1.0a7 writes a clock's name into the generated code as a
+        # C identifier: a Clock named "clock" becomes libc's clock() there.
+        for clock in {obj.clock for obj in net.net.objects}:
+            if clock.name == "clock":
+                clock._name = "step_clock"
+        # Its synapse template reads ``defaultclock.timestep`` (scalar-delay
+        # pathways), which is declared only if some object runs on
+        # defaultclock: an inactive placeholder adds it with no kernel, and
+        # with the network's dt it ticks in step with the network.
+        defaultclock.dt = self.config.dt_ms * ms
+        placeholder = NeuronGroup(1, "", name="defaultclock_placeholder", clock=defaultclock)
+        placeholder.active = False
+        net.net.add(placeholder)
+
+
 class RuntimeRunner(_Runner):
     """The same network in Brian2's runtime mode; rebuilt for every chunk."""
 
@@ -180,13 +238,13 @@ class RuntimeRunner(_Runner):
             device.reinit()
             set_device("runtime")
 
-    def run(self, rates_hz, w, theta_mV, seed, active=None) -> ChunkResult:
+    def run(self, rates_hz, w, theta_mV, seed, active=None, keys=None) -> ChunkResult:
         from brian2 import mV, ms
         from brian2 import seed as brian_seed
 
         from bio.network import DiehlCookNetwork
 
-        stimulus, w, theta_mV, active = self._inputs(rates_hz, w, theta_mV, active)
+        stimulus, w, theta_mV, active, keys = self._inputs(rates_hz, w, theta_mV, active, keys)
         net = DiehlCookNetwork(self.config, self.n_slots, mode=self.mode, standalone=False, copies=self.copies)
         net.stimulus.values[:] = stimulus
         if self.mode == "train":
@@ -208,6 +266,6 @@ def get_runner(device: str, config, n_slots: int, mode: str = "frozen", copies: 
     key = (device, config, n_slots, mode, copies)
     if key not in _CACHE:
         _CACHE.clear()  # building another standalone network re-initialises the device
-        cls = StandaloneRunner if device == "cpp_standalone" else RuntimeRunner
+        cls = {"cpp_standalone": StandaloneRunner, "cuda_standalone": CudaStandaloneRunner}.get(device, RuntimeRunner)
         _CACHE[key] = cls(config, n_slots, mode=mode, copies=copies)
     return _CACHE[key]

@@ -5,22 +5,24 @@ Diehl & Cook's released code, an example that evokes fewer than
 ``MIN_SPIKES`` exc spikes is shown again with 32 Hz more at the maximum.
 
 Since every example starts from rest, no rest period is simulated. With
-``copies`` > 1, that many independent copies of the frozen network (shared
-weights, separate state) run side by side in one compiled binary; on one CPU
-core this measured no faster per example than one copy (the work is per
-synaptic event, not per time step; see benchmarks/bio_speed.py), so the
-default is one copy; it is meant for devices that gain from wide steps.
+``copies`` > 1, that many independent copies of the frozen network (same
+weights, separate state) run side by side in one compiled binary. An
+example's input spikes are a function of (seed, attempt, its index in
+``images``) alone, so the counts do not depend on ``chunk_size`` or
+``copies``: batched and one at a time give the same numbers.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 from brian2 import Hz
 from tqdm.auto import tqdm
 
 from bio import parameters as P
+from bio.checkpoint import load_json, load_npz
 from bio.devices import get_runner
 from bio.network import input_rates
 from bio.parameters import NetworkConfig
@@ -35,6 +37,18 @@ class FrozenResult:
     input_spikes: list | None  # per example (neuron index, time step) arrays, if recorded
 
 
+def load_trained(run_dir) -> tuple[NetworkConfig, np.ndarray, np.ndarray]:
+    """(config, w[input, exc], theta_mV) of a ``bio.train_stdp`` run directory, loaded without pickle."""
+    run_dir = Path(run_dir)
+    for need in ("config.json", "weights.npz"):
+        if not (run_dir / need).is_file():
+            raise FileNotFoundError(f"{run_dir} has no {need}: train it first with "
+                                    f"python -m bio.train_stdp --out {run_dir}")
+    config = NetworkConfig.from_dict(load_json(run_dir / "config.json")["network"])
+    z = load_npz(run_dir / "weights.npz")
+    return config, z["w"], z["theta_mV"]
+
+
 def chunk_seed(seed: int, *keys: int) -> int:
     """A reproducible sampler seed for one chunk (exactly representable as a double)."""
     state = np.random.SeedSequence([int(seed) % 2**63, *[int(k) for k in keys]]).generate_state(2, np.uint32)
@@ -47,6 +61,17 @@ def _chunks(n, size):
 
 
 DEFAULT_COPIES = 1
+
+
+def frozen_runner(config: NetworkConfig, n: int, chunk_size: int, copies: int, device: str):
+    """The compiled frozen network that evaluates ``n`` examples in runs of ``chunk_size``
+    (rounded up to a multiple of ``copies``)."""
+    copies = max(1, min(copies, n))
+    n_slots = math.ceil(min(chunk_size, n) / copies)
+    # Every example starts from rest (the network resets at each slot), so
+    # frozen runs simulate the presentation only.
+    frozen_config = dataclasses.replace(config, rest_ms=0.0)
+    return get_runner(device, frozen_config, n_slots, mode="frozen", copies=copies)
 
 
 def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int = 0,
@@ -71,13 +96,8 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
         raise ValueError("float images must lie in [0, 1]")
     weights = np.asarray(weights, dtype=np.float64)
     theta_mV = np.asarray(theta_mV, dtype=np.float64)
-    copies = max(1, min(copies, n))
-    n_slots = math.ceil(min(chunk_size, n) / copies)
-    per_run = n_slots * copies
-    # Every example starts from rest (the network resets at each slot), so
-    # frozen runs simulate the presentation only.
-    frozen_config = dataclasses.replace(config, rest_ms=0.0)
-    runner = get_runner(device, frozen_config, n_slots, mode="frozen", copies=copies)
+    runner = frozen_runner(config, n, chunk_size, copies, device)
+    per_run = runner.n_examples
 
     out = FrozenResult(
         exc=np.zeros((n, config.n_exc), np.int32), inh=np.zeros((n, config.n_exc), np.int32),
@@ -93,7 +113,10 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
             ex = todo[idx]
             rates = np.zeros((per_run, config.n_input))
             rates[: len(ex)] = input_rates(flat[ex], config.max_rate_hz, boost)
-            res = runner.run(rates, weights, theta_mV, seed=chunk_seed(seed, attempt, k))
+            # Spikes depend on (seed, attempt, example index) only: not on chunk size or copies.
+            keys = np.zeros(per_run, np.int64)
+            keys[: len(ex)] = ex
+            res = runner.run(rates, weights, theta_mV, seed=chunk_seed(seed, attempt), keys=keys)
             m = len(ex)
             out.exc[ex], out.inh[ex] = res.exc_counts[:m], res.inh_counts[:m]
             out.boost_hz[ex] = boost

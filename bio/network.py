@@ -23,7 +23,7 @@ from brian2 import (
 
 from bio import parameters as P
 from bio.parameters import NetworkConfig
-from bio.seeded_random import make_seeded_uniform
+from bio.seeded_random import make_counter_uniform
 
 # --- equations ----------------------------------------------------------
 # Conductances ge, gi are in units of the leak conductance. theta is frozen
@@ -55,11 +55,13 @@ dge/dt = -ge / tau_ge : 1
 """
 
 # Spike probability per time step of the slot's pixel (rate * dt), read from
-# the stimulus once per slot rather than in every step; no spikes in the rest period.
+# the stimulus once per slot rather than in every step; no spikes in the rest
+# period. ``key`` names the slot's example for the sampler (bio.seeded_random).
 INPUT_EQS = """
 p_spike : 1
+key : 1
 """
-LOAD_STIMULUS = "p_spike = stimulus(t, i) * dt_step"
+LOAD_STIMULUS = "p_spike = stimulus(t, i) * dt_step; key = example_key(t, i // n_input)"
 # A nearest-spike trace is a function of the time since the last spike, so
 # the presynaptic trace is computed only when a post spike reads it instead
 # of being decayed for all 784 inputs every time step.
@@ -122,6 +124,7 @@ def namespace(config: NetworkConfig) -> dict:
         "w_inh_exc": P.W_INH_EXC,
         "dt_step": config.dt_ms * ms,   # a run_regularly's own dt is its period, not the time step
         "steps_per_slot": steps_per_slot,
+        "n_input": config.n_input,
         "present_steps": int(round(config.present_ms / config.dt_ms)),
         "exc_block_steps": int(round(config.exc_block_ms / config.dt_ms)),
     }
@@ -130,8 +133,9 @@ def namespace(config: NetworkConfig) -> dict:
 def input_threshold(standalone: bool) -> str:
     # Zero-rate pixels (most of an MNIST image) and the rest period skip the
     # random draw: ``and`` short-circuits in the generated code.
-    presenting = "p_spike > 0 and timestep(t, dt) % steps_per_slot < present_steps"
-    return f"{presenting} and {'seeded_uniform(rng_seed)' if standalone else 'rand()'} < p_spike"
+    step = "timestep(t, dt) % steps_per_slot"
+    draw = f"counter_uniform(rng_seed, key, i % n_input, {step})" if standalone else "rand()"
+    return f"p_spike > 0 and {step} < present_steps and {draw} < p_spike"
 
 
 class DiehlCookNetwork:
@@ -166,8 +170,12 @@ class DiehlCookNetwork:
         n_in, n_exc = config.n_input, config.n_exc
         self.stimulus = TimedArray(np.zeros((n_slots, copies * n_in)) * Hz, dt=slot, name="stimulus")
         ns["stimulus"] = self.stimulus
+        # The sampler's key of each (slot, copy): which example it shows.
+        self.example_key = TimedArray(np.arange(n_slots * copies, dtype=float).reshape(n_slots, copies),
+                                      dt=slot, name="example_key")
+        ns["example_key"] = self.example_key
         if standalone:
-            ns["seeded_uniform"] = make_seeded_uniform()
+            ns["counter_uniform"] = make_counter_uniform()
 
         input_eqs = INPUT_EQS + (INPUT_EQS_TRAIN if train else "") + (INPUT_EQS_SEED if standalone else "")
         self.input = NeuronGroup(

@@ -1,39 +1,79 @@
-"""A uniform random number whose stream is chosen by a run-time seed.
+"""The Poisson sampler's uniform numbers: a hash of (seed, example, pixel, step).
 
 cpp_standalone bakes ``seed(...)`` into the compiled binary, so every re-run
-of one binary would draw the same Poisson noise, and an unseeded binary is
-not reproducible. This function keeps its own 64-bit Mersenne twister and
-re-seeds it whenever the seed argument changes; the seed is a shared network
-variable set with ``run_args``, so each chunk of examples gets its own
-reproducible stream without recompiling. In runtime mode (no C++ target for
-this function) the network uses Brian2's ``rand()`` with ``brian2.seed``.
+of one binary would draw the same noise. A counter-based generator avoids
+both that and any hidden state: the number for input pixel ``pixel`` at time
+step ``step`` of example ``key`` in the stream ``seed`` is a fixed function
+of those four integers (SplitMix64's finaliser applied in a chain). Hence
+
+* an example's input spikes do not depend on which chunk, slot or copy of a
+  batched network it runs in: one at a time and batched give the same spikes;
+* the same C source runs on the CPU (cpp_standalone) and the GPU
+  (brian2cuda, as a ``__host__ __device__`` function), drawing the same numbers;
+* :func:`counter_uniform_np` is the numpy reference the tests compare with.
+
+``seed`` and ``key`` are passed as doubles holding integers below 2**52 (the
+shared ``rng_seed`` and the per-pixel ``key`` set with ``run_args``). In
+runtime mode the network uses Brian2's ``rand()`` with ``brian2.seed`` instead.
 """
+from __future__ import annotations
+
+import numpy as np
 from brian2 import Function
 
-_CPP_CODE = r"""
-#include <random>
-static std::mt19937_64 _seeded_uniform_gen;
-static double _seeded_uniform_current = -1.0;
-static inline double seeded_uniform(const double seed)
+_MIX = r"""
+static inline SNN_HD uint64_t _snn_splitmix(uint64_t z)
 {
-    if (seed != _seeded_uniform_current)
-    {
-        _seeded_uniform_gen.seed((unsigned long long)seed);
-        _seeded_uniform_current = seed;
-    }
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+static inline SNN_HD double counter_uniform(const double seed, const double key, const int64_t pixel,
+                                             const int64_t step)
+{
+    uint64_t h = _snn_splitmix((uint64_t)seed);
+    h = _snn_splitmix(h ^ (uint64_t)key);
+    h = _snn_splitmix(h ^ (((uint64_t)pixel << 32) | ((uint64_t)step & 0xFFFFFFFFULL)));
     // 53 random bits -> a double in [0, 1)
-    return (double)(_seeded_uniform_gen() >> 11) * (1.0 / 9007199254740992.0);
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 """
+CPP_CODE = "#include <stdint.h>\n#define SNN_HD\n" + _MIX
+CUDA_CODE = "#include <stdint.h>\n#define SNN_HD __host__ __device__\n" + _MIX
+
+def _splitmix_np(z: np.ndarray) -> np.ndarray:
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
-def _no_python(seed):  # pragma: no cover - only the C++ implementation is used
-    raise NotImplementedError("seeded_uniform exists only for C++ targets (cpp_standalone)")
+def counter_uniform_np(seed, key, pixel, step) -> np.ndarray:
+    """The same numbers as the C implementation, for broadcastable integer arrays."""
+    with np.errstate(over="ignore"):
+        seed, key, pixel, step = (np.asarray(a).astype(np.uint64) for a in (seed, key, pixel, step))
+        h = _splitmix_np(seed)
+        h = _splitmix_np(h ^ key)
+        h = _splitmix_np(h ^ ((pixel << np.uint64(32)) | (step & np.uint64(0xFFFFFFFF))))
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
-def make_seeded_uniform() -> Function:
-    # stateless=False: each call draws a new number, so Brian2 must not hoist
-    # the call out of the per-neuron loop as a loop invariant.
-    f = Function(_no_python, arg_units=[1], return_unit=1, arg_names=["seed"], stateless=False)
-    f.implementations.add_implementation("cpp", code=_CPP_CODE, name="seeded_uniform")
+def make_counter_uniform() -> Function:
+    f = Function(counter_uniform_np, arg_units=[1, 1, 1, 1], return_unit=1,
+                 arg_names=["seed", "key", "pixel", "step"], stateless=True)
+    f.implementations.add_implementation("cpp", code=CPP_CODE, name="counter_uniform")
+    return add_cuda_implementation(f)
+
+
+def add_cuda_implementation(f: Function) -> Function:
+    """For brian2cuda: the same hash compiled for host and device.
+
+    Registered under the name "cuda" (the class_name of brian2cuda's code
+    generator, as brian2cuda does for TimedArray), so it needs no import of
+    brian2cuda and is ignored by other targets. Without it brian2cuda would
+    fall back to the "cpp" code (its generator subclasses the C++ one) and
+    nvcc would reject a host function called from a kernel.
+    """
+    f.implementations.add_implementation("cuda", code=CUDA_CODE, name="counter_uniform")
     return f

@@ -64,14 +64,13 @@ stable.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import torch
 from brian2 import mV, ms
 
 from bio import parameters as P
-from bio.checkpoint import load_json, load_npz
+from bio.frozen import load_trained
 from bio.network import namespace
 from bio.parameters import NetworkConfig
 from networks.surrogate import get_surrogate, straight_through_bernoulli
@@ -169,11 +168,8 @@ class DiehlCookTwin(torch.nn.Module):
     @classmethod
     def from_run_dir(cls, path, config: NetworkConfig | None = None, **kwargs) -> "DiehlCookTwin":
         """The twin of a trained run (``config.json`` and ``weights.npz``); ``config`` overrides the run's."""
-        path = Path(path)
-        if config is None:
-            config = NetworkConfig.from_dict(load_json(path / "config.json")["network"])
-        z = load_npz(path / "weights.npz")
-        return cls(z["w"], z["theta_mV"], config, **kwargs)
+        run_config, w, theta_mV = load_trained(path)
+        return cls(w, theta_mV, config or run_config, **kwargs)
 
     def extra_repr(self) -> str:
         return (f"n_input={self.config.n_input}, n_exc={self.config.n_exc}, steps={self.n_steps}, "

@@ -156,3 +156,53 @@ def test_twin_replays_brian2_spike_for_spike(brian2_frozen):
         alone = twin.simulate(trains)
     assert (alone.exc.numpy() == res.exc).mean() >= 0.99
     assert (alone.inh.numpy() == res.inh).mean() >= 0.99
+
+
+@pytest.fixture(scope="module")
+def both_layouts(brian2_frozen):
+    """The fixture's 20 examples evaluated one at a time and with 4 copies (the same compiled projects)."""
+    import imagesets
+    from bio.frozen import spike_counts
+
+    images, _ = imagesets.load("mnist", "test", download=False)
+    w, theta = tiny_net()
+    kw = dict(seed=0, record_input=True, repeat_low=False, chunk_size=20, progress=False)
+    return [spike_counts(images[:20], w, theta, NetworkConfig(n_exc=N_EXC), copies=c, **kw) for c in (1, 4)]
+
+
+@pytest.mark.slow
+def test_batched_copies_give_the_same_counts_as_one_at_a_time(both_layouts):
+    alone, batched = both_layouts
+    for field in ("input", "exc", "inh"):
+        assert np.array_equal(getattr(alone, field), getattr(batched, field)), field
+    assert alone.exc.sum() > 20 * 5   # not vacuous: the examples drive the network
+
+
+@pytest.mark.slow
+def test_brian2_input_spikes_are_the_reference_sampler(both_layouts):
+    # Spike at (pixel, step) of example k iff counter_uniform(seed, k, pixel, step) < rate * dt.
+    import imagesets
+    from bio.frozen import chunk_seed
+    from bio.seeded_random import counter_uniform_np
+
+    images, _ = imagesets.load("mnist", "test", download=False)
+    cfg, res = NetworkConfig(n_exc=N_EXC), both_layouts[1]
+    for k in range(0, 20, 7):
+        p = images[k].reshape(-1) / 255 * cfg.max_rate_hz * cfg.dt_ms * 1e-3
+        u = counter_uniform_np(chunk_seed(0, 0), k, np.arange(784)[:, None], np.arange(cfg.present_ms / cfg.dt_ms)[None])
+        expected = (p[:, None] > 0) & (u < p[:, None])
+        got = np.zeros_like(expected)
+        neuron, step = res.input_spikes[k]
+        got[neuron, step] = True
+        assert expected.sum() > 100 and np.array_equal(got, expected)
+
+
+def test_reference_sampler_is_uniform_and_keyed():
+    from bio.seeded_random import counter_uniform_np
+
+    u = counter_uniform_np(5, 3, np.arange(784)[:, None], np.arange(700)[None])
+    assert 0 <= u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.002 and abs(u.var() - 1 / 12) < 0.001   # 549k draws: ~6 sd margins
+    assert abs(np.corrcoef(u[:, :-1].ravel(), u[:, 1:].ravel())[0, 1]) < 0.01
+    for other in (counter_uniform_np(6, 3, 0, np.arange(700)), counter_uniform_np(5, 4, 0, np.arange(700))):
+        assert not np.any(other == u[0])   # another seed or example key: another stream
