@@ -47,6 +47,7 @@ from analysis.attack import Victim, craft, twin_model
 from analysis.attacks import make_attack
 from analysis.metrics import robustness
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from networks.devices import add_torch_device_option, torch_device
 from networks.registry import load_model
 
 RUNS = Path(os.environ.get("SNN_RUNS_DIR", "../runs"))   # trained runs, relative to the project root
@@ -111,16 +112,18 @@ def quantize_uint8(images: np.ndarray, levels: int) -> np.ndarray:
 
 # --- what is measured: a torch model, or the Brian2 network ---------------------
 class TorchSubject:
-    """A CNN or SpikingNet (behind an optional input quantizer)."""
+    """A CNN or SpikingNet (behind an optional input quantizer). Images and results stay on the
+    CPU; only the model's own work runs on its device."""
 
     def __init__(self, model, label: str, run=None, levels: int = FULL_LEVELS):
         self.model, self.label, self.run, self.levels = model.eval(), label, run, int(levels)
+        self.device = next(model.parameters()).device
         self.stochastic = hasattr(model, "T")
         self.batch_size = self.stage_batch = max(10, 400 // model.T) if self.stochastic else 200
         self.loss = "ce"
 
     def scores(self, x):
-        return self.model(quantize(x, self.levels))
+        return self.model(quantize(x, self.levels).to(self.device)).to(x.device)
 
     @torch.no_grad()
     def predict(self, x, seed: int) -> np.ndarray:
@@ -131,7 +134,8 @@ class TorchSubject:
     @torch.no_grad()
     def stages(self, x, seed: int) -> dict:
         torch.manual_seed(seed)
-        logits, rec = self.model(quantize(x, self.levels), record=True)
+        logits, rec = self.model(quantize(x, self.levels).to(self.device), record=True)
+        logits, rec = logits.cpu(), {k: v.cpu() for k, v in rec.items()}
         st = {"image": x} if self.levels < FULL_LEVELS else {}
         st["input"] = rec["input"]
         if self.stochastic:
@@ -162,7 +166,7 @@ class BrianSubject:
     loss = "margin"   # assignment scores are mean counts, not logits
 
     def __init__(self, run, label: str | None = None, levels: int = FULL_LEVELS, chunk_size: int = BRIAN_CHUNK,
-                 eot_seed: int = 0):
+                 eot_seed: int = 0, device: torch.device | str = "cpu"):
         from networks.twin import DiehlCookTwin
 
         self.run, self.levels, self.chunk_size = Path(run), int(levels), chunk_size
@@ -172,14 +176,16 @@ class BrianSubject:
         # Two twins: with the lateral-inhibition loop in the backward pass (the stronger attack at
         # the released dt) and with it cut (a stable gradient at any dt; the loop's gain grows with
         # the number of steps and gave NaN gradients at dt = 0.1 ms). See white_box.
+        self.device = torch.device(device)
         self.twins = [twin_model(DiehlCookTwin.from_run_dir(self.run, rest=False, dtype=torch.float32,
-                                                            detach_inhibition=cut), "assignment", self.victim)
+                                                            detach_inhibition=cut, device=self.device),
+                                 "assignment", self.victim)
                       for cut in (False, True)]
         self.batch_size = 100      # twin examples per attack batch
         self.stage_batch = None    # stages: all examples in one set of compiled runs
 
     def scores(self, x, twin: int = 0):
-        return self.twins[twin](quantize(x, self.levels).reshape(len(x), -1))
+        return self.twins[twin](quantize(x, self.levels).reshape(len(x), -1).to(self.device)).to(x.device)
 
     def white_box(self, x, y, eps: float, eot: int, seed: int) -> torch.Tensor:
         """FGSM through each twin; per example the first that fools a Brian2 draw (as PGD restarts)."""
@@ -226,10 +232,10 @@ def torch_label(run) -> str:
     return f"{'converted SNN' if net == 'converted' else 'SNN'} (T={m['T']}, {neuron})"
 
 
-def subject(kind: str, run, levels: int = FULL_LEVELS, **kw):
+def subject(kind: str, run, levels: int = FULL_LEVELS, device: torch.device | str = "cpu", **kw):
     if kind == "bio":
-        return BrianSubject(run, levels=levels, **kw)
-    return TorchSubject(load_model(run, "cpu"), torch_label(run), run=Path(run), levels=levels)
+        return BrianSubject(run, levels=levels, device=device, **kw)
+    return TorchSubject(load_model(run, device), torch_label(run), run=Path(run), levels=levels)
 
 
 # --- attacks and the measurement -------------------------------------------------
@@ -351,6 +357,7 @@ def parse_args(argv=None):
     p.add_argument("--levels", type=int, default=FULL_LEVELS, help="input quantization levels (256: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_torch_device_option(p)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="results/damping")
     args = p.parse_args(argv)
@@ -368,10 +375,12 @@ def load_test(n: int, data_dir=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    device = torch_device(args.torch_device)
     out = Path(args.out)
     x, y = load_test(args.n, args.data_dir)
     source_dir = Path(args.source) if args.source else next((s for s in SOURCES if (s / "model.pt").exists()), None)
-    source = subject("cnn", source_dir) if source_dir and (source_dir / "model.pt").exists() else None
+    source = subject("cnn", source_dir, device=device) if source_dir and (source_dir / "model.pt").exists() \
+        else None
     notes = [] if source else ["no source CNN: no transfer perturbation"]
     data = {"settings": {k: v for k, v in vars(args).items()}, "source": str(source_dir) if source else None,
             "n": len(x), "models": {}, "notes": notes}
@@ -390,17 +399,18 @@ def main(argv=None) -> dict:
             name = f"{kind}-eps{eps:g}-" + digest({"run": run.resolve(), "eps": eps, "n": len(x), "eot": args.eot,
                                                    "levels": args.levels, "seed": args.seed, "source": source_dir,
                                                    "eval_version": EVAL_VERSION})
-            cached = out / "cache" / name
-            if not cached.with_suffix(".json").exists():
+            # not with_suffix: the name's "0.1" would be taken for a suffix, and every eps share one file
+            cached_json, cached_npz = out / "cache" / f"{name}.json", out / "cache" / f"{name}.npz"
+            if not cached_json.exists():
                 shared = shared or shared_deltas(x, y, eps, args.seed, source)
-                subj = subject(kind, run, levels=args.levels)
+                subj = subject(kind, run, levels=args.levels, device=device)
                 print(f"{subj.label}, eps {eps:g} ...", flush=True)
                 res, deltas = evaluate(subj, x, y, eps, eot=args.eot, seed=args.seed, shared=shared)
-                save_npz(cached.with_suffix(".npz"), **{k: v[:8].numpy() for k, v in deltas.items()})
-                save_json(cached.with_suffix(".json"), res)
-            res = load_json(cached.with_suffix(".json"))
+                save_npz(cached_npz, **{k: v[:8].numpy() for k, v in deltas.items()})
+                save_json(cached_json, res)
+            res = load_json(cached_json)
             data["models"].setdefault(kind, {})[f"{eps:g}"] = res
-            examples.update({f"{kind}__{k}__eps{eps:g}": v for k, v in load_npz(cached.with_suffix(".npz")).items()})
+            examples.update({f"{kind}__{k}__eps{eps:g}": v for k, v in load_npz(cached_npz).items()})
             print(f"{res['label']}: clean {100 * res['clean_accuracy']:.1f}%, " + ", ".join(
                 f"{n} {100 * d['adv_accuracy']:.1f}%" for n, d in res["deltas"].items())
                 + f"; gain {gain(res) or float('nan'):.2f}; {res['seconds']:.0f} s", flush=True)

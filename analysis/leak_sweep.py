@@ -12,8 +12,11 @@ twin), FGSM transferred from the source CNN (black-box), a random-sign control,
 and the relative change per layer of :mod:`analysis.damping`.
 
 Each point is an independent job, a plain dict (:func:`make_job`); ``--jobs N``
-runs N at a time in separate processes, and :func:`run_job` is all a cluster
-engine needs. A finished point is cached as ``OUT/points/NAME.json`` (NAME
+runs N at a time in separate processes (default: one per usable core), longest
+expected first, and :func:`run_job` is all a cluster engine needs. The progress
+bar states the expected wall time (:func:`forecast`, from COST) and advances by
+expected work, so its time left is meaningful although points differ a
+hundredfold. A finished point is cached as ``OUT/points/NAME.json`` (NAME
 carries a hash of the job) and trained models are kept in ``OUT/runs/``, so an
 interrupted sweep resumes; analysis.timestep_sweep writes to the same folder
 and shares its points. Writes ``OUT/leak_sweep.json`` and the figure
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import multiprocessing
+import os
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -35,9 +39,11 @@ import torch
 from tqdm.auto import tqdm
 
 import imagesets
+from bio.parameters import NetworkConfig
 from analysis.damping import BRIAN_CHUNK, EVAL_VERSION, FULL_LEVELS, SOURCES, digest, evaluate, load_test, \
     quantize_uint8, shared_deltas, subject
 from bio.checkpoint import load_json, save_json
+from networks.devices import add_torch_device_option, torch_device
 
 # Small defaults: every sweep's default run finishes in under 30 min on 2 cores.
 DEFAULTS = dict(n_train=4000, bio_n_train=3000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
@@ -50,6 +56,19 @@ N_EXC = 100
 DT_PER_TAU = 0.5 / 100.0
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
+HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
+# Wall seconds per unit of work, fitted to the default sweeps' recorded trainings and evaluations
+# on the 2-core machine of this study (one job per core, the machine shared). They only feed the
+# progress bar's forecast and the order jobs start in (longest first, so no long job starts last).
+COST = {"cnn_train": 4.5e-3,     # per training image and epoch
+        "cnn_eval": 1e-2,        # per test image
+        "snn_train": 1.8e-3,     # per training image, epoch and time step
+        "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
+        "snn_craft": 1.1e-3,     # per test image, time step and EOT draw
+        "bio_build": 80.0,       # compiling one configuration's standalone binary
+        "bio_present": 4.5e-5,   # per presentation and simulated ms (quiet examples shown again: x1.2)
+        "bio_eval": 0.1,         # per test image: the Brian2 runs
+        "bio_craft": 1e-4}       # per test image, twin step and EOT draw
 
 
 # --- jobs --------------------------------------------------------------------------
@@ -58,8 +77,8 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> 
     if kind not in TRAIN_KEYS:
         raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
     job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
-    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out")},
-               eval_version=EVAL_VERSION)
+    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out",
+                                        "torch_device")}, eval_version=EVAL_VERSION)
     if kind == "bio":
         job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
                    dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
@@ -70,13 +89,38 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> 
 
 def model_name(job: dict) -> str:
     """Names the trained model: everything training depends on, nothing else."""
-    train = {k: v for k, v in job.items() if k not in EVAL_KEYS + ("out", "data_dir")}
+    train = {k: v for k, v in job.items() if k not in EVAL_KEYS + HOW}
     tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}"}[job["kind"]]
     return f"{tag.format(**job)}-L{job['levels']}-{digest(train)}"
 
 
 def point_name(job: dict) -> str:
-    return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in ('out', 'data_dir')})}"
+    return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in HOW})}"
+
+
+def expected_seconds(job: dict) -> float:
+    """Forecast wall time of one point on one core (COST), less the training of a model already there."""
+    c, n, eot = COST, job["n_test"], job["eot"]
+    trained = (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
+    if job["kind"] == "bio":
+        steps = job["present_ms"] / job["dt_ms"]
+        presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
+        train_s = c["bio_build"] + c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
+        eval_s = n * (c["bio_eval"] + c["bio_craft"] * steps * eot)
+    elif job["kind"] == "snn":
+        train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
+        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * eot)
+    else:
+        train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], c["cnn_eval"] * n
+    return eval_s + (0.0 if trained else train_s)
+
+
+def forecast(jobs: list[dict], n_jobs: int) -> float:
+    """Wall time of ``jobs`` started longest first on ``n_jobs`` workers (each to the first one free)."""
+    free = [0.0] * max(1, n_jobs)
+    for t in sorted(map(expected_seconds, jobs), reverse=True):
+        free[free.index(min(free))] += t
+    return max(free)
 
 
 @contextlib.contextmanager
@@ -116,7 +160,7 @@ def train(job: dict, run_dir: Path) -> dict:
             return train_stdp.main(argv + (["--resume"] if (run_dir / "checkpoint.npz").exists() else []))
         from networks import train as torch_train
         argv = common + ["--net", job["kind"], "--epochs", str(job["epochs"]), "--threads", "1",
-                         "--n-test", str(job["n_test"])]
+                         "--n-test", str(job["n_test"]), "--torch-device", job.get("torch_device", "cpu")]
         if job["kind"] == "snn":
             argv += ["-t", str(job["T"]), "--leak", str(job["leak"])]
         return torch_train.main(argv + (["--resume"] if (run_dir / "model.pt").exists() else []))
@@ -133,8 +177,9 @@ def run_job(job: dict) -> dict:
     metrics = train(job, run_dir)
     train_s = time.perf_counter() - t0
     x, y = load_test(job["n_test"], job["data_dir"])
-    source = subject("cnn", job["source"]) if job["source"] else None
-    subj = subject(job["kind"], run_dir, levels=job["levels"])
+    device = torch_device(job.get("torch_device", "cpu"))
+    source = subject("cnn", job["source"], device=device) if job["source"] else None
+    subj = subject(job["kind"], run_dir, levels=job["levels"], device=device)
     res, _ = evaluate(subj, x, y, job["eps"], eot=job["eot"], seed=job["seed"],
                       shared=shared_deltas(x, y, job["eps"], job["seed"], source))
     result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,
@@ -146,8 +191,8 @@ def run_job(job: dict) -> dict:
 
 
 def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True) -> list[dict]:
-    """Every job's result (cached ones read back), ``n_jobs`` at a time; failed jobs
-    are reported and left out, the others still finish and are cached."""
+    """Every job's result (cached ones read back), ``n_jobs`` at a time, longest expected first;
+    failed jobs are reported and left out, the others still finish and are cached."""
     results: dict[int, dict] = {}
     todo = []
     for i, job in enumerate(jobs):
@@ -156,8 +201,15 @@ def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: b
             results[i] = load_json(path)
         else:
             todo.append(i)
-    bar = tqdm(total=len(jobs), initial=len(results), desc=desc, unit="point", disable=not progress,
-               dynamic_ncols=True)
+    cost = {i: expected_seconds(jobs[i]) for i in todo}
+    todo.sort(key=cost.get, reverse=True)
+    expected = forecast([jobs[i] for i in todo], n_jobs)
+    # The bar advances by each point's expected work, not by points: the points differ a hundredfold,
+    # so only a work-weighted bar gives a meaningful time left.
+    bar = tqdm(total=max(sum(cost.values()), 1e-9), desc=f"{desc}: expected {expected / 60:.0f} min, {n_jobs} at a time",
+               disable=not progress, dynamic_ncols=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
+    bar.set_postfix_str(f"{len(results)}/{len(jobs)} points")
     failed = []
 
     def done(i, fn):
@@ -166,7 +218,8 @@ def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: b
         except Exception:   # one bad point must not sink the sweep: report it, keep the rest
             failed.append((point_name(jobs[i]), traceback.format_exc()))
             tqdm.write(f"FAILED {failed[-1][0]}:\n{failed[-1][1]}")
-        bar.update()
+        bar.set_postfix_str(f"{len(results)}/{len(jobs)} points", refresh=False)
+        bar.update(cost[i])
 
     if n_jobs <= 1:
         for i in todo:
@@ -196,7 +249,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
                    + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
-    p.add_argument("--jobs", type=int, default=1, help="points run at once, one process each")
+    # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
+    p.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1, help="points run at once, one process each (default: the usable cores)")
+    add_torch_device_option(p)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
     p.add_argument("--no-progress", action="store_true")
@@ -210,8 +266,9 @@ def settings(args) -> dict:
         source = next((s for s in SOURCES if (s / "model.pt").exists()), None)
     else:
         source = None if args.source.lower() == "none" else Path(args.source)
+    torch_device(args.torch_device)   # asking for cuda without one fails here, not in every job
     return {**{k: getattr(args, k) for k in DEFAULTS}, "source": source and str(source.resolve()),
-            "data_dir": args.data_dir, "out": str(Path(args.out).resolve())}
+            "data_dir": args.data_dir, "out": str(Path(args.out).resolve()), "torch_device": args.torch_device}
 
 
 def scale_note(s: dict) -> str:
@@ -226,7 +283,7 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     t0 = time.perf_counter()
     unique = list({point_name(j): j for j in jobs}.values())
     note = scale_note(s)
-    points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} [{note.split(':')[0]}]",
+    points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
                       progress=not args.no_progress)
     summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
                "n_jobs": len(unique), "n_failed": len(unique) - len(points), "seconds": time.perf_counter() - t0}

@@ -22,3 +22,15 @@ def save(fig, path) -> None:
     fig.savefig(path.with_suffix(".png"), bbox_inches="tight")
     fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
     plt.close(fig)
+
+
+def log_y(ax) -> None:
+    """A log y axis labelled in plain numbers (0.3, not 3 x 10^-1), minor ticks too: the
+    relative changes span less than two decades, so the minor ticks carry most of the reading."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.tick_params(axis="y", which="minor", labelsize=7)

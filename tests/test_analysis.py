@@ -57,7 +57,7 @@ def test_shared_draws_give_zero_change_and_the_noise_floor_is_not():
 
 def sweep_argv(out):
     return ["--leaks", "0.9", "--tau-exc", "-t", "2", "--n-train", "48", "--n-test", "12", "--eot", "1",
-            "--source", "none", "--out", str(out), "--no-progress"]
+            "--source", "none", "--out", str(out), "--no-progress", "--jobs", "1"]   # in-process: the monkeypatches hold
 
 
 def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_mnist, monkeypatch):
@@ -95,13 +95,51 @@ def test_figures_and_report_regenerate_from_saved_json_alone(swept, tmp_path, ti
     runs = sorted((res / "sweeps" / "runs").iterdir())
     cnn, snn = (next(r for r in runs if r.name.startswith(k)) for k in ("cnn", "snn"))
     damping.main(["--models", "cnn", "snn", "--cnn", str(cnn), "--snn", str(snn), "--source", str(cnn),
-                  "--n", "12", "--eot", "1", "--out", str(res / "damping")])
+                  "--n", "12", "--eot", "1", "--eps", "0.05", "0.1", "--torch-device", "cpu",
+                  "--out", str(res / "damping")])
+    cached = sorted(p.name for p in (res / "damping" / "cache").glob("*.json"))
+    assert len(cached) == 4, cached        # one file per (model, eps): eps 0.05 and 0.1 must not share one
     import shutil
     shutil.rmtree(res / "sweeps" / "runs")              # no model is needed to redraw
     figures.main(["--results", str(res), "--bio-run", str(tmp_path / "none"), "--runs", str(tmp_path / "none")])
     figs = res / "figures"
-    for name in ("damping", "leak_sweep", "gallery"):
+    for name in ("damping", "leak_sweep", "gallery", "accuracy_vs_eps"):
         assert (figs / f"{name}.png").exists() and (figs / f"{name}.pdf").exists(), name
     report = (res / "REPORT.md").read_text()
     assert "## Seed claims" in report and "ReLU passes a perturbation on" in report
     assert "Skipped inputs" in report and "timestep_sweep" in report    # missing inputs: a note, not an error
+
+
+def test_timestep_and_quantization_sweep_on_tiny_settings(swept, tiny_mnist):
+    """Shares the leak sweep's folder: its CNN point and trained models are reused, not redone."""
+    from analysis import timestep_sweep
+    out = swept[0]
+    s = timestep_sweep.main(["-t", "2", "--present-ms", "--levels", "2", "256", "--quantize", "cnn",
+                             "--leak", "0.9", "--n-train", "48", "--n-test", "12", "--eot", "1", "--source", "none",
+                             "--out", str(out), "--no-progress", "--jobs", "1"])
+    data = json.loads((out / "timestep_sweep.json").read_text())
+    assert data["n_failed"] == 0 and data["levels"] == [2, 256] and data["timesteps"] == [2]
+    kinds = sorted((p["job"]["kind"], p["job"]["levels"]) for p in data["points"])
+    assert kinds == [("cnn", 2), ("cnn", 256), ("snn", 256)]
+    q2 = next(p["eval"] for p in data["points"] if p["job"]["levels"] == 2)
+    assert q2["stages"][0] == "image" and q2["levels"] == 2   # the perturbation is measured before and after rounding
+    assert [p["name"] for p in s["points"]] == [p["name"] for p in data["points"]]
+    for name in ("timestep_sweep", "quantization_sweep"):
+        assert (out / f"{name}.png").exists() and (out / f"{name}.pdf").exists(), name
+
+
+def test_forecast_counts_only_the_work_left_and_shares_it_among_workers(tmp_path):
+    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
+    s = leak_sweep.settings(args)
+    jobs = [leak_sweep.make_job("cnn", s), leak_sweep.make_job("snn", s), leak_sweep.make_job("bio", s)]
+    one, two = leak_sweep.forecast(jobs, 1), leak_sweep.forecast(jobs, 2)
+    assert one == pytest.approx(sum(map(leak_sweep.expected_seconds, jobs)))
+    assert max(map(leak_sweep.expected_seconds, jobs)) <= two < one
+    snn = jobs[1]
+    before = leak_sweep.expected_seconds(snn)
+    run = tmp_path / "runs" / leak_sweep.model_name(snn)
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text("{}")               # trained already: only the evaluation is left
+    assert 0 < leak_sweep.expected_seconds(snn) < before
+    # where a job runs is not part of its result's name: the cache serves every device
+    assert leak_sweep.point_name({**snn, "torch_device": "cuda"}) == leak_sweep.point_name(snn)
