@@ -130,8 +130,10 @@ def finished_runs(root: Path, dset: str) -> list[Path]:
 def lineage(run: Path, cfg: dict) -> set:
     tr = cfg.get("train", {})
     links = {run.resolve()} | {Path(p).resolve() for p in (cfg.get("converted_from"), tr.get("from_dir")) if p}
-    # Same net and seed: same initial weights and data order, so not independent either.
-    return links | {(cfg["net"], tr.get("seed"))} if cfg["net"] != "converted" else links
+    # Same net and seed: same initial weights and data order, so not independent either. A TGO net is the
+    # surrogate SNN class with an extra loss term, so it shares that SNN's initial weights too.
+    family = {"tgo": "snn"}.get(cfg["net"], cfg["net"])
+    return links | {(family, tr.get("seed"))} if cfg["net"] != "converted" else links
 
 
 def torch_model(run: Path, args, device) -> Model:

@@ -95,6 +95,12 @@ def test_a_converted_or_same_seed_source_is_not_black_box(runs, tmp_path):
     # picked by kind, the CNN source is the one independent of every target
     s = compare.main(argv(runs, tmp_path / "o") + ["--attacks", "fgsm"])
     assert all(c["black_box"] for c in s["cells"] if c["setting"] == "black-cnn")
+    # a TGO net of the SNN's seed starts from the SNN's initial weights: not a black-box target of that SNN
+    make_run(runs, "tgo-s0", "tgo", 0, T=4)
+    s = compare.main(argv(runs, tmp_path / "o") + ["--attacks", "fgsm"])
+    black = {c["target"]: c for c in s["cells"] if c["setting"] == "black-snn"}
+    assert not black["tgo-s0"]["black_box"] and "shares" in black["tgo-s0"]["skipped"]
+    assert black["cnn-s0"]["black_box"]
 
 
 def test_no_runs_names_the_training_command(tmp_path):
