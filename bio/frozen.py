@@ -60,7 +60,11 @@ def _chunks(n, size):
         yield np.arange(start, min(start + size, n))
 
 
-DEFAULT_COPIES = 1
+# Copies side by side per device. On one CPU core batching measured no faster
+# (benchmarks/frozen_batch.py: the work is per synaptic event and per neuron
+# step, which copies do not share, and each copy brings its own synapse
+# arrays); a GPU is launch-bound with one 400-neuron network and gains from width.
+DEFAULT_COPIES = {"cpp_standalone": 1, "runtime": 1, "cuda_standalone": 50}
 
 
 def frozen_runner(config: NetworkConfig, n: int, chunk_size: int, copies: int, device: str):
@@ -75,7 +79,7 @@ def frozen_runner(config: NetworkConfig, n: int, chunk_size: int, copies: int, d
 
 
 def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int = 0,
-                 device: str = "cpp_standalone", chunk_size: int = 500, copies: int = DEFAULT_COPIES,
+                 device: str = "cpp_standalone", chunk_size: int = 500, copies: int | None = None,
                  repeat_low: bool = True, record_input: bool = False, progress: bool = True,
                  desc: str = "frozen") -> FrozenResult:
     """Present ``images`` (uint8, or floats in [0, 1]) to the frozen network.
@@ -83,7 +87,8 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
     ``weights`` is (n_input, n_exc), ``theta_mV`` (n_exc,). Returns counts of
     the presentation that was kept for each example (the first one with at
     least ``MIN_SPIKES`` exc spikes, or the last try). One compiled run
-    takes ``chunk_size`` examples (rounded up to a multiple of ``copies``).
+    takes ``chunk_size`` examples (rounded up to a multiple of ``copies``);
+    ``copies=None`` takes the device's ``DEFAULT_COPIES``.
     """
     images = np.asarray(images)
     n = len(images)
@@ -96,6 +101,7 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
         raise ValueError("float images must lie in [0, 1]")
     weights = np.asarray(weights, dtype=np.float64)
     theta_mV = np.asarray(theta_mV, dtype=np.float64)
+    copies = DEFAULT_COPIES.get(device, 1) if copies is None else copies
     runner = frozen_runner(config, n, chunk_size, copies, device)
     per_run = runner.n_examples
 
