@@ -27,6 +27,7 @@ import torch
 import imagesets
 from bio.checkpoint import load_json
 from bio.frozen import load_trained, spike_counts
+from networks.devices import add_torch_device_option, torch_device
 from networks.readout import class_scores, load_assignments
 from networks.twin import DiehlCookTwin, spike_trains
 from readout.assignment import predict
@@ -52,27 +53,30 @@ def replay(twin, brian, n_input, batch) -> tuple[np.ndarray, np.ndarray, float]:
     t0 = time.perf_counter()
     with torch.no_grad():
         for s in range(0, len(exc), batch):
-            res = twin.simulate(spike_trains(brian.input_spikes[s:s + batch], n_input, twin.present_steps))
-            exc[s:s + batch], inh[s:s + batch] = res.exc.numpy(), res.inh.numpy()
+            res = twin.simulate(spike_trains(brian.input_spikes[s:s + batch], n_input, twin.present_steps,
+                                             device=twin.w.device))
+            exc[s:s + batch], inh[s:s + batch] = res.exc.cpu().numpy(), res.inh.cpu().numpy()
     return exc, inh, len(exc) / (time.perf_counter() - t0)
 
 
-def grad_speed(run, x, y, assignments, batch, reps, dtype, rest, surrogate, slope) -> dict:
+def grad_speed(run, x, y, assignments, batch, reps, dtype, rest, surrogate, slope, device) -> dict:
     """Examples/s of forward + backward to the input, Poisson sampling inside."""
-    twin = DiehlCookTwin.from_run_dir(run, surrogate=surrogate, slope=slope, rest=rest, dtype=dtype)
-    xb = torch.tensor(x[:batch].reshape(batch, -1) / 255.0, dtype=dtype)
-    yb = torch.tensor(y[:batch])
-    gen = torch.Generator().manual_seed(0)
+    twin = DiehlCookTwin.from_run_dir(run, surrogate=surrogate, slope=slope, rest=rest, dtype=dtype).to(device)
+    xb = torch.tensor(x[:batch].reshape(batch, -1) / 255.0, dtype=dtype, device=device)
+    yb = torch.tensor(y[:batch], device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
     times, grads = [], []
     for _ in range(reps):
         xr = xb.clone().requires_grad_()
         t0 = time.perf_counter()
         loss = torch.nn.functional.cross_entropy(class_scores(twin(xr, generator=gen), assignments), yb)
         (g,) = torch.autograd.grad(loss, xr)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
         grads.append(g)
     g = torch.stack(grads)
-    return {"batch": batch, "dtype": str(dtype).replace("torch.", ""), "rest": rest,
+    return {"batch": batch, "dtype": str(dtype).replace("torch.", ""), "rest": rest, "device": str(device),
             "examples_per_s": batch / float(np.median(times)),
             "grad_finite": bool(torch.isfinite(g).all()),
             "examples_with_nonzero_grad": float((g != 0).flatten(2).any(-1).float().mean()),
@@ -127,20 +131,23 @@ def main(argv=None):
     p.add_argument("--surrogate", default="fast_sigmoid")
     p.add_argument("--slope", type=float, default=5.0)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on shared 2-vCPU machines)")
+    p.add_argument("--device", default="cpp_standalone", help="Brian2 device (cpp_standalone, cuda_standalone)")
+    add_torch_device_option(p)
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
+    device = torch_device(args.torch_device)
     torch.set_num_threads(args.threads)
     run, out = Path(args.run), Path(args.out)
     dset = load_json(run / "config.json").get("dset", "mnist")
     images, labels = imagesets.load(dset, "test", data_dir=args.data_dir)
     n = min(args.n_test, len(images))
     x, y = images[:n], labels[:n]
-    twin = DiehlCookTwin.from_run_dir(run, surrogate=args.surrogate, slope=args.slope)
+    twin = DiehlCookTwin.from_run_dir(run, surrogate=args.surrogate, slope=args.slope).to(device)
     cfg, assignments = twin.config, load_assignments(run)
 
     t0 = time.perf_counter()
     _, w, theta_mV = load_trained(run)
-    brian = spike_counts(x, w, theta_mV, cfg, seed=args.seed,
+    brian = spike_counts(x, w, theta_mV, cfg, seed=args.seed, device=args.device,
                          chunk_size=args.chunk_size, repeat_low=False, record_input=True, desc="Brian2")
     brian_s = time.perf_counter() - t0
     exc, inh, replay_rate = replay(twin, brian, cfg.n_input, args.batch)
@@ -150,9 +157,9 @@ def main(argv=None):
                "brian2_exc_spikes_per_example": float(brian.exc.sum(1).mean())}
     summary["agreement"] = compare(brian, exc, inh, assignments, y)
     summary["replay_examples_per_s"] = replay_rate
-    summary["grad_speed_cpu"] = [
+    summary["grad_speed"] = [
         grad_speed(run, x, y, assignments, min(args.speed_batch, n), args.speed_reps, dtype, rest,
-                   args.surrogate, args.slope)
+                   args.surrogate, args.slope, device)
         for dtype, rest in ((torch.float64, True), (torch.float64, False), (torch.float32, False))]
     summary["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "torch_threads": args.threads, "torch": torch.__version__}
@@ -167,8 +174,8 @@ def main(argv=None):
     print(f"| {100 * r['identical_exc_counts']:.2f}% | {100 * r['examples_all_exc_identical']:.1f}% | "
           f"{100 * r['prediction_agreement']:.1f}% | {100 * r['accuracy_brian2']:.1f}% | "
           f"{100 * r['accuracy_twin']:.1f}% |")
-    for g in summary["grad_speed_cpu"]:
-        print(f"twin forward+backward, {g['dtype']}, {'slot' if g['rest'] else 'presentation only'}, "
+    for g in summary["grad_speed"]:
+        print(f"twin forward+backward on {g['device']}, {g['dtype']}, {'slot' if g['rest'] else 'presentation only'}, "
               f"batch {g['batch']}: {g['examples_per_s']:.1f} examples/s (grad finite: {g['grad_finite']})")
     print(f"wrote {out / 'agreement.json'} and {out / 'agreement.png'}")
     return summary
