@@ -29,6 +29,7 @@ import imagesets
 from analysis.attacks import ATTACKS, make_attack
 from analysis.metrics import robustness
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from bio.devices import DEVICES
 from bio.frozen import chunk_seed, load_trained, spike_counts
 from networks.devices import add_torch_device_option, torch_device
 from networks.readout import class_scores
@@ -59,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--slope", type=float, default=5.0, help="surrogate slope (1/mV)")
     p.add_argument("--batch-size", type=int, default=100)
     add_torch_device_option(p)
+    p.add_argument("--device", default="cpp_standalone", choices=DEVICES,
+                   help="Brian2 device that scores the attacks (cuda_standalone: brian2cuda, batched copies)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (more threads than free cores slows the twin down many times)")
     p.add_argument("--seed", type=int, default=0)
@@ -86,8 +89,9 @@ def parse_args(argv=None):
 class Victim:
     """The Brian2 network with both readouts, as numpy in, predictions out."""
 
-    def __init__(self, run: Path, seed: int, progress: bool):
+    def __init__(self, run: Path, seed: int, progress: bool, device: str = "cpp_standalone"):
         self.config, self.w, self.theta = load_trained(run)
+        self.device = device   # the Brian2 device
         self.dset = load_json(run / "config.json")["dset"]
         self.assignments = load_npz(run / "counts.npz")["assignments"]
         self.softmax = SoftmaxReadout.load(run / "readout_softmax.npz") if (run / "readout_softmax.npz").exists() \
@@ -97,7 +101,7 @@ class Victim:
     def counts(self, x: np.ndarray, chunk_size: int = 500) -> np.ndarray:
         self.calls += 1   # fresh Poisson draws for every call
         return spike_counts(x, self.w, self.theta, self.config, seed=chunk_seed(self.seed, 7, self.calls),
-                            chunk_size=chunk_size, progress=self.progress, desc="Brian2").exc
+                            device=self.device, chunk_size=chunk_size, progress=self.progress, desc="Brian2").exc
 
     def predictions(self, counts: np.ndarray) -> dict:
         out = {"assignment": assignment_predict(counts, self.assignments)}
@@ -137,7 +141,7 @@ def main(argv=None):
     run, out = Path(args.run), args.out
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    victim = Victim(run, args.seed, progress)
+    victim = Victim(run, args.seed, progress, device=args.device)
     images, labels = imagesets.load(victim.dset, "test", data_dir=args.data_dir)
     n = min(args.n_test, len(images))
     x_np = images[:n].reshape(n, -1).astype(np.float64) / 255.0
