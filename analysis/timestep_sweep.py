@@ -43,7 +43,7 @@ def parse_args(argv=None):
     # Poisson spikes in 350 ms, so neighbouring levels are 1.5 to 3 spikes apart), but they are where
     # an eps-sized step can cross a rounding boundary and grow: measured, not assumed away.
     p.add_argument("--bio-levels", type=int, nargs="*", default=None,
-                   help="input quantization levels of the Brian2 network (default: --levels)")
+                   help="input quantization levels of the Brian2 network; None: those of --levels")
     p.add_argument("--quantize", nargs="*", default=["snn", "bio", "cnn"], choices=["snn", "bio", "cnn"],
                    help="models trained and tested at each --levels")
     p.add_argument("--leak", type=float, default=REF["leak"], help="leak of the SNN")
