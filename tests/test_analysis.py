@@ -143,3 +143,20 @@ def test_forecast_counts_only_the_work_left_and_shares_it_among_workers(tmp_path
     assert 0 < leak_sweep.expected_seconds(snn) < before
     # where a job runs is not part of its result's name: the cache serves every device
     assert leak_sweep.point_name({**snn, "torch_device": "cuda"}) == leak_sweep.point_name(snn)
+
+
+def test_progress_bar_states_the_expected_time(tmp_path, capsys):
+    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
+    s = leak_sweep.settings(args)
+    done, todo = leak_sweep.make_job("cnn", s), leak_sweep.make_job("snn", s)
+    path = tmp_path / "points" / f"{leak_sweep.point_name(done)}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"name": "cached"}))
+    # the job left to do fails at once (no data): the bar is what is checked, and a failure must not stop it
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(leak_sweep, "run_job", lambda job: (_ for _ in ()).throw(RuntimeError("not run here")))
+        results = leak_sweep.run_jobs([done, todo], 1, desc="leak sweep", progress=True)
+    err = capsys.readouterr().err
+    minutes = round(leak_sweep.forecast([todo], 1) / 60)
+    assert f"leak sweep: expected {minutes} min, 1 at a time" in err and "1/2 points" in err
+    assert results == [{"name": "cached"}]
