@@ -63,6 +63,13 @@ def parse_args(argv=None):
                    help="exc spikes blocked this long after a spike (released code: 50; v is clamped for 5 ms)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    if args.device == "cuda_standalone":
+        # Fail before loading data and training, with what to install or set.
+        from bio import cuda
+        try:
+            cuda.configure()
+        except cuda.CudaSetupError as e:
+            p.error(f"--device cuda_standalone: {e}")
     for name in ("epochs", "chunk_size"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
