@@ -48,7 +48,9 @@ def cuda_env(tmp_path, monkeypatch):
 
 
 def _assert_compiled(runner):
-    assert runner.device.__class__.__name__ == "CUDAStandaloneDevice"
+    from brian2 import get_device
+
+    assert get_device().__class__.__name__ == "CUDAStandaloneDevice"
     assert (runner.directory / "main").is_file(), "no binary"
     # The sampler was compiled for the GPU, not the C++ fallback.
     sources = "".join(p.read_text() for p in (runner.directory / "code_objects").glob("inputs_*thresholder*.cu"))
