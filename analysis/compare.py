@@ -362,6 +362,8 @@ def markdown(summary: dict) -> str:
 def figure(summary: dict, path) -> None:
     import textwrap
 
+    from matplotlib.patches import Patch
+
     from analysis.plotting import plt, save
     s, models, roles = summary["settings"], summary["models"], list(summary["sources"])
     panels = [(a, e) for a in s["attacks"] for e in s["eps"]]
@@ -379,13 +381,15 @@ def figure(summary: dict, path) -> None:
                     ax.text(xpos, 2, "self" if "self" in c["skipped"] else "n/a", rotation=90, ha="center",
                             va="bottom", fontsize=7, color=f"C{j}")
                     continue
-                ax.bar(xpos, 100 * v, width, color=f"C{j}" if j else "0.6", label=bar if i == 0 else None)
+                ax.bar(xpos, 100 * v, width, color=f"C{j}" if j else "0.6")
         ax.set_xticks(np.arange(len(models)), [textwrap.fill(m["label"], 16) for m in models], fontsize=8)
         ax.set_ylim(0, 100)
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{name.upper()}, eps = {eps:g}, n = {summary['n_test']}")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(bars),
-               bbox_to_anchor=(0.5, 1.0), frameon=False)
+        ax.set_title(f"{name.upper()}, eps = {eps:g}" + (f" ({eps * 255:.0f}/255)" if s["dset"] == "cifar10" else "")
+                     + f", n = {summary['n_test']}", fontsize=9)
+    # Handles of their own: a bar kind may be absent from every panel's first model (a 'self' transfer).
+    handles = [Patch(color=f"C{j}" if j else "0.6", label=bar) for j, bar in enumerate(bars)]
+    fig.legend(handles=handles, loc="lower center", ncol=len(bars), bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     save(fig, path)
 
