@@ -142,11 +142,11 @@ def main(argv=None):
     images, labels = imagesets.load(dset, "test", data_dir=args.data_dir)
     n = min(args.n_test, len(images))
     x, y = images[:n], labels[:n]
-    twin = DiehlCookTwin.from_run_dir(run, surrogate=args.surrogate, slope=args.slope).to(device)
-    cfg, assignments = twin.config, load_assignments(run)
+    cfg, w, theta_mV = load_trained(run)
+    twin = DiehlCookTwin(w, theta_mV, cfg, surrogate=args.surrogate, slope=args.slope).to(device)
+    assignments = load_assignments(run)
 
     t0 = time.perf_counter()
-    _, w, theta_mV = load_trained(run)
     brian = spike_counts(x, w, theta_mV, cfg, seed=args.seed, device=args.device,
                          chunk_size=args.chunk_size, repeat_low=False, record_input=True, desc="Brian2")
     brian_s = time.perf_counter() - t0
