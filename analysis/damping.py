@@ -309,34 +309,40 @@ def record_raster(run, image: np.ndarray, seed: int = 0) -> dict:
     """Input, exc and inh spikes of the frozen Brian2 network on one image (runtime
     device, numpy target: no compilation). Quiet presentations are repeated with the
     usual boost, as :func:`bio.frozen.spike_counts` does."""
-    from brian2 import Hz, mV, ms, prefs
+    import dataclasses
+
+    from brian2 import mV, ms, prefs
     from brian2 import seed as brian_seed
 
     from bio import parameters as P
     from bio.devices import get_runner
-    from bio.network import DiehlCookNetwork, input_rates
+    from bio.network import DiehlCookNetwork, intensities
 
     v = Victim(Path(run), seed, progress=False)
     get_runner("runtime", v.config, 1)    # switches Brian2 to its runtime device
     target = prefs.codegen.target
     prefs.codegen.target = "numpy"
+    cfg = dataclasses.replace(v.config, rest_ms=0.0)   # frozen examples start from rest: no rest period
     try:
+        # One loaded example; the presenter shows it again, brighter, while it stays quiet.
+        net = DiehlCookNetwork(cfg, 1, mode="frozen", standalone=False)
+        net.stimulus.values[:] = intensities(image[None])
+        net.syn.w = v.w.ravel()
+        net.exc.theta = v.theta * mV
+        brian_seed(seed)
         for attempt in range(P.MAX_REPEATS + 1):
-            net = DiehlCookNetwork(v.config, 1, mode="frozen", standalone=False)
-            boost = attempt * float(P.RATE_BOOST / Hz)
-            net.stimulus.values[:] = input_rates(image[None], v.config.max_rate_hz, boost).reshape(
-                net.stimulus.values.shape)
-            net.syn.w = v.w.ravel()
-            net.exc.theta = v.theta * mV
-            brian_seed(seed + attempt)
-            net.net.run(v.config.present_ms * ms, namespace={})
-            if len(net.exc_mon.i[:]) >= P.MIN_SPIKES:
+            net.net.run(cfg.present_ms * ms, namespace={})
+            if int(net.presenter.count[0]) >= P.MIN_SPIKES:
                 break
     finally:
         prefs.codegen.target = target
+    boost = float(net.presenter.rep[0]) * float(P.RATE_BOOST / P.Hz)
+    start = attempt * cfg.present_ms
     out = {}
     for group, mon in (("input", net.input_mon), ("exc", net.exc_mon), ("inh", net.inh_mon)):
-        out[f"{group}_i"], out[f"{group}_t"] = np.asarray(mon.i[:], np.int64), np.asarray(mon.t[:] / ms)
+        t = np.asarray(mon.t[:] / ms)
+        last = t >= start - 1e-9   # the kept (last) presentation, times from its start
+        out[f"{group}_i"], out[f"{group}_t"] = np.asarray(mon.i[:], np.int64)[last], t[last] - start
     return {**out, "image": image, "boost_hz": np.float64(boost), "present_ms": np.float64(v.config.present_ms),
             "n_exc": np.int64(v.config.n_exc), "assignments": v.assignments}
 

@@ -13,25 +13,31 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from bio import parameters as P
+from bio.schedule import Schedule, replay
+
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
 
 @dataclasses.dataclass
 class ChunkResult:
-    """One run's results; rows are examples (``slot * copies + copy``)."""
+    """One run's results; rows are presentations (``slot * copies + copy``)."""
 
     w: np.ndarray | None          # (n_input, n_exc) after the chunk (training only)
     theta_mV: np.ndarray          # (n_exc,)
-    exc_counts: np.ndarray        # (n_examples, n_exc)
-    inh_counts: np.ndarray        # (n_examples, n_exc)
-    input_counts: np.ndarray | None   # (n_examples, n_input), frozen mode only
-    input_spikes: tuple | None    # (example, input neuron, step in slot) per input spike, frozen only
+    exc_counts: np.ndarray        # (n_presentations, n_exc), whole slot (presentation and rest)
+    inh_counts: np.ndarray        # (n_presentations, n_exc)
+    input_counts: np.ndarray | None   # (n_presentations, n_input), frozen mode only
+    input_spikes: tuple | None    # (presentation, input neuron, step in slot) per input spike, frozen only
+    schedule: Schedule            # which loaded example and try each slot showed (bio.schedule)
+    exc_presented: np.ndarray     # (slots, copies) exc spikes during each presentation (what the rule reads)
 
 
 def build_root() -> Path:
@@ -84,15 +90,61 @@ def relative_clock_tolerance(directory) -> None:
                            "generates another scheduler; check bio.devices.relative_clock_tolerance against it")
 
 
+@dataclasses.dataclass
+class RunInputs:
+    """One run's inputs, checked and laid out as the network holds them."""
+
+    stimulus: np.ndarray     # (n_slots, copies * n_input) intensities in [0, 1]
+    keys: np.ndarray         # (n_slots, copies) sampler keys of the loaded examples
+    w: np.ndarray            # copies * n_input * n_exc, copy-major
+    theta_mV: np.ndarray     # copies * n_exc
+    rep0: np.ndarray         # (copies,) tries the first loaded example already had
+    n_loaded: np.ndarray     # (copies,) examples loaded per copy
+    max_rep: int
+    slots: int               # slots to simulate, <= n_slots
+
+
+# A run may stop before the compiled duration: the generated main() reads the
+# duration from $SNN_RUN_SECONDS (never longer than compiled, which sizes the
+# arrays), so a chunk of m < n_slots presentations simulates m slots, not
+# n_slots with padding. Brian2 has no run argument for the duration.
+RUN_SECONDS_ENV = "SNN_RUN_SECONDS"
+_RUN_CALL = re.compile(r"(\w+\.run\()([0-9.eE+-]+)(,)")
+_RUN_SECONDS_FN = """#include <cstdlib>
+static double snn_run_seconds(double compiled)
+{
+    const char* s = std::getenv("%s");
+    const double d = s ? std::atof(s) : 0.0;
+    return (d > 0.0 && d < compiled) ? d : compiled;
+}
+""" % RUN_SECONDS_ENV
+
+
+def variable_run_length(directory) -> None:
+    for src in (Path(directory) / "main.cpp", Path(directory) / "main.cu"):
+        if not src.is_file():
+            continue
+        text = src.read_text()
+        if "snn_run_seconds" in text:
+            return
+        text, n = _RUN_CALL.subn(r"\1snn_run_seconds(\2)\3", text)
+        if n != 1:
+            raise RuntimeError(f"expected one network run call in {src}, found {n}: this Brian2 version "
+                               "generates another main(); check bio.devices.variable_run_length against it")
+        src.write_text(_RUN_SECONDS_FN + text)
+        return
+    raise RuntimeError(f"no main.cpp or main.cu in {directory}")
+
+
 class _Runner:
-    """Shared shape of both devices: build once, then ``run`` chunks of
-    ``n_slots * copies`` examples (``copies`` > 1: frozen mode only)."""
+    """Shared shape of every device: build once, then ``run`` chunks of up
+    to ``n_slots`` presentations per copy (``copies`` > 1: frozen mode only)."""
 
     def __init__(self, config, n_slots, mode, copies=1):
         self.config, self.n_slots, self.mode, self.copies = config, n_slots, mode, copies
         self.n_examples = n_slots * copies
 
-    def _collect(self, net) -> ChunkResult:
+    def _collect(self, net, run: RunInputs) -> ChunkResult:
         from brian2 import mV, second
 
         cfg = self.config
@@ -100,46 +152,68 @@ class _Runner:
         def spikes(mon):
             return np.asarray(mon.i[:]), np.asarray(mon.t[:] / second)
 
+        def per_slot(counts):
+            return counts[: run.slots * self.copies]
+
         input_counts = input_spikes = None
         if net.input_mon is not None:
             i, t = spikes(net.input_mon)
-            input_counts = net.slot_counts(i, t, cfg.n_input)
+            input_counts = per_slot(net.slot_counts(i, t, cfg.n_input))
             input_spikes = net.example_index(i, t, cfg.n_input)
+        i, t = spikes(net.exc_mon)
+        presentation, _, step = net.example_index(i, t, cfg.n_exc)
+        presented = np.bincount(presentation[step < int(round(cfg.present_ms / cfg.dt_ms))],
+                                minlength=net.n_slots * self.copies)[: run.slots * self.copies]
+        presented = presented.reshape(run.slots, self.copies)
+        schedule = replay(presented, run.rep0, run.n_loaded, max_repeats=run.max_rep)
+        # The network decided for itself; its last state must be what the rule says.
+        final = {"pos": schedule.pos[-1], "rep": schedule.rep[-1], "count": presented[-1]}
+        got = {k: np.rint(np.asarray(getattr(net.presenter, k)[:])).astype(np.int64) for k in final}
+        if any(not np.array_equal(got[k], final[k]) for k in final):
+            raise RuntimeError(f"the network's presenter ended at {got}, the rule (bio.schedule) says {final}")
         theta = np.asarray(net.exc.theta[:] / mV, dtype=np.float64)[:cfg.n_exc]
         return ChunkResult(
             w=np.asarray(net.syn.w[:], dtype=np.float64).reshape(cfg.n_input, cfg.n_exc) if self.mode == "train"
             else None,
             theta_mV=theta,
-            exc_counts=net.slot_counts(*spikes(net.exc_mon), cfg.n_exc),
-            inh_counts=net.slot_counts(*spikes(net.inh_mon), cfg.n_exc),
+            exc_counts=per_slot(net.slot_counts(i, t, cfg.n_exc)),
+            inh_counts=per_slot(net.slot_counts(*spikes(net.inh_mon), cfg.n_exc)),
             input_counts=input_counts,
             input_spikes=input_spikes,
+            schedule=schedule,
+            exc_presented=presented,
         )
 
-    def _check(self, rates_hz, w, theta_mV, active):
-        cfg = self.config
-        if rates_hz.shape != (self.n_examples, cfg.n_input):
-            raise ValueError(f"rates must have shape {(self.n_examples, cfg.n_input)}, got {rates_hz.shape}")
+    def _inputs(self, images, w, theta_mV, keys, rep0, n_loaded, slots, max_rep) -> RunInputs:
+        """Checks the arguments of :meth:`run`; lays copies side by side."""
+        cfg, copies = self.config, self.copies
+        x = np.asarray(images, dtype=np.float64)
+        if x.shape != (self.n_examples, cfg.n_input):
+            raise ValueError(f"images must have shape {(self.n_examples, cfg.n_input)}, got {x.shape}")
+        if x.min() < 0 or x.max() > 1:
+            raise ValueError("images must be intensities in [0, 1] (bio.network.intensities)")
+        keys = np.arange(self.n_examples) if keys is None else np.asarray(keys)
+        if keys.shape != (self.n_examples,) or keys.min() < 0 or (keys.max() + 1) * (P.MAX_REPEATS + 1) >= 2 ** 52:
+            raise ValueError(f"keys must be {self.n_examples} integers in [0, 2**52 / {P.MAX_REPEATS + 1})")
+        w = np.asarray(w, dtype=np.float64)
+        theta_mV = np.asarray(theta_mV, dtype=np.float64)
         if w.shape != (cfg.n_input, cfg.n_exc):
             raise ValueError(f"weights must have shape {(cfg.n_input, cfg.n_exc)}, got {w.shape}")
         if theta_mV.shape != (cfg.n_exc,):
             raise ValueError(f"theta must have shape {(cfg.n_exc,)}, got {theta_mV.shape}")
-        if active is not None and active.shape != (self.n_slots,):
-            raise ValueError(f"active must have shape {(self.n_slots,)}, got {active.shape}")
-
-    def _inputs(self, rates_hz, w, theta_mV, active, keys):
-        """Arrays as the network holds them: copies side by side."""
-        keys = np.arange(self.n_examples) if keys is None else np.asarray(keys)
-        if keys.shape != (self.n_examples,) or keys.min() < 0 or keys.max() >= 2 ** 52:
-            raise ValueError(f"keys must be {self.n_examples} integers in [0, 2**52)")
-        rates_hz = np.asarray(rates_hz, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
-        theta_mV = np.asarray(theta_mV, dtype=np.float64)
-        self._check(rates_hz, w, theta_mV, active)
-        stimulus = rates_hz.reshape(self.n_slots, self.copies * self.config.n_input)
-        act = np.ones(self.n_slots) if active is None else np.asarray(active, float)
-        return (stimulus, np.tile(w.ravel(), self.copies), np.tile(theta_mV, self.copies), act,
-                keys.astype(np.float64).reshape(self.n_slots, self.copies))
+        rep0 = np.broadcast_to(np.asarray(0 if rep0 is None else rep0, np.int64), (copies,)).copy()
+        n_loaded = np.broadcast_to(np.asarray(self.n_slots if n_loaded is None else n_loaded, np.int64),
+                                   (copies,)).copy()
+        slots = self.n_slots if slots is None else int(slots)
+        if not 1 <= slots <= self.n_slots:
+            raise ValueError(f"slots must be in 1..{self.n_slots}, got {slots}")
+        if n_loaded.min() < 0 or n_loaded.max() > self.n_slots:
+            raise ValueError(f"n_loaded must be in 0..{self.n_slots}")
+        if not 0 <= max_rep <= P.MAX_REPEATS or rep0.min() < 0 or rep0.max() > max_rep:
+            raise ValueError(f"need 0 <= rep0 <= max_rep <= {P.MAX_REPEATS}")
+        return RunInputs(x.reshape(self.n_slots, copies * cfg.n_input),
+                         keys.astype(np.float64).reshape(self.n_slots, copies),
+                         np.tile(w.ravel(), copies), np.tile(theta_mV, copies), rep0, n_loaded, int(max_rep), slots)
 
 
 class StandaloneRunner(_Runner):
@@ -169,6 +243,7 @@ class StandaloneRunner(_Runner):
         with _file_lock(self.directory.with_suffix(".lock")):
             device.build(directory=str(self.directory), compile=False, run=False, with_output=False)
             relative_clock_tolerance(self.directory)
+            variable_run_length(self.directory)
             from brian2.codegen.cpp_prefs import get_compiler_and_args
             device.compile_source(str(self.directory), get_compiler_and_args()[0], debug=False, clean=False)
         self.device = device
@@ -186,29 +261,38 @@ class StandaloneRunner(_Runner):
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
         return ""
 
-    def run(self, rates_hz, w, theta_mV, seed, active=None, keys=None) -> ChunkResult:
-        """``keys`` (one integer per example, default its position) and ``seed``
-        choose the example's input spike trains (see bio.seeded_random)."""
-        from brian2 import Hz, mV
+    def run(self, images, w, theta_mV, seed, keys=None, rep0=None, n_loaded=None, slots=None,
+            max_rep: int = P.MAX_REPEATS) -> ChunkResult:
+        """Load ``images`` (intensities in [0, 1], rows as in
+        :class:`~bio.network.DiehlCookNetwork`) and simulate ``slots``
+        presentations (default ``n_slots``). ``keys`` (one integer per loaded
+        example, default its row) and ``seed`` choose each try's input spike
+        trains (see bio.seeded_random); ``rep0`` and ``n_loaded`` (per copy)
+        continue an example from the last run and tell how many rows are
+        real; ``max_rep`` caps the tries (0: show every example once)."""
+        from brian2 import mV
 
-        stimulus, w, theta_mV, active, keys = self._inputs(rates_hz, w, theta_mV, active, keys)
+        run = self._inputs(images, w, theta_mV, keys, rep0, n_loaded, slots, max_rep)
         net = self.net
         args = {
-            net.stimulus: stimulus * Hz,
-            net.example_key: keys,
-            net.syn.w: w,
-            net.exc.theta: theta_mV * mV,
+            net.stimulus: run.stimulus,
+            net.example_key: run.keys,
+            net.syn.w: run.w,
+            net.exc.theta: run.theta_mV * mV,
+            net.presenter.rep: run.rep0.astype(np.float64),
+            net.presenter.n_loaded: run.n_loaded.astype(np.float64),
+            net.presenter.max_rep: float(run.max_rep),
             # The sampler's seed must be a double exactly equal to an integer.
             net.input.rng_seed: float(int(seed) % (2 ** 52)),
         }
-        if self.mode == "train":
-            args[net.active] = active
         results = tempfile.mkdtemp(prefix="results_", dir=self.directory)
+        os.environ[RUN_SECONDS_ENV] = repr(run.slots * self.config.slot_ms * 1e-3)
         try:
             self.device.run(directory=str(self.directory), results_directory=os.path.basename(results),
                             with_output=False, run_args=args)
-            out = self._collect(net)
+            out = self._collect(net, run)
         finally:
+            del os.environ[RUN_SECONDS_ENV]
             shutil.rmtree(results, ignore_errors=True)
             for name in list(self.device.run_args_arrays):
                 with contextlib.suppress(FileNotFoundError):
@@ -265,22 +349,25 @@ class RuntimeRunner(_Runner):
             device.reinit()
             set_device("runtime")
 
-    def run(self, rates_hz, w, theta_mV, seed, active=None, keys=None) -> ChunkResult:
+    def run(self, images, w, theta_mV, seed, keys=None, rep0=None, n_loaded=None, slots=None,
+            max_rep: int = P.MAX_REPEATS) -> ChunkResult:
         from brian2 import mV, ms
         from brian2 import seed as brian_seed
 
         from bio.network import DiehlCookNetwork
 
-        stimulus, w, theta_mV, active, keys = self._inputs(rates_hz, w, theta_mV, active, keys)
+        run = self._inputs(images, w, theta_mV, keys, rep0, n_loaded, slots, max_rep)
         net = DiehlCookNetwork(self.config, self.n_slots, mode=self.mode, standalone=False, copies=self.copies)
-        net.stimulus.values[:] = stimulus
-        if self.mode == "train":
-            net.active.values[:] = active
-        net.syn.w = w
-        net.exc.theta = theta_mV * mV
+        net.stimulus.values[:] = run.stimulus
+        net.example_key.values[:] = run.keys
+        net.syn.w = run.w
+        net.exc.theta = run.theta_mV * mV
+        net.presenter.rep = run.rep0
+        net.presenter.n_loaded = run.n_loaded
+        net.presenter.max_rep = run.max_rep
         brian_seed(int(seed) % (2 ** 32))
-        net.net.run(self.n_slots * self.config.slot_ms * ms, namespace={})
-        return self._collect(net)
+        net.net.run(run.slots * self.config.slot_ms * ms, namespace={})
+        return self._collect(net, run)
 
 
 _CACHE: dict = {}

@@ -2,13 +2,14 @@
 
 The readout, the attacks and the sweeps all call :func:`spike_counts`. As in
 Diehl & Cook's released code, an example that evokes fewer than
-``MIN_SPIKES`` exc spikes is shown again with 32 Hz more at the maximum.
+``MIN_SPIKES`` exc spikes is shown again at once with 32 Hz more at the
+maximum (the network decides, bio.schedule), until it evokes enough.
 
 Since every example starts from rest, no rest period is simulated. With
 ``copies`` > 1, that many independent copies of the frozen network (same
-weights, separate state) run side by side in one compiled binary. An
-example's input spikes are a function of (seed, attempt, its index in
-``images``) alone, so the counts do not depend on ``chunk_size`` or
+weights, separate state) run side by side in one compiled binary. The input
+spikes of an example's try are a function of (seed, its index in
+``images``, the try) alone, so the counts do not depend on ``chunk_size`` or
 ``copies``: batched and one at a time give the same numbers.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 from bio import parameters as P
 from bio.checkpoint import load_json, load_npz
 from bio.devices import get_runner
-from bio.network import input_rates
+from bio.network import intensities
 from bio.parameters import NetworkConfig
 
 
@@ -85,9 +86,12 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
     """Present ``images`` (uint8, or floats in [0, 1]) to the frozen network.
 
     ``weights`` is (n_input, n_exc), ``theta_mV`` (n_exc,). Returns counts of
-    the presentation that was kept for each example (the first one with at
-    least ``MIN_SPIKES`` exc spikes, or the last try). One compiled run
-    takes ``chunk_size`` examples (rounded up to a multiple of ``copies``);
+    the presentation that was kept for each example: the first one with at
+    least ``MIN_SPIKES`` exc spikes, or the last try (``repeat_low=False``:
+    the only one). The network shows a quiet example again at once, brighter
+    (bio.schedule); one compiled run takes up to ``chunk_size``
+    presentations (rounded up to a multiple of ``copies``), and an example
+    still in progress at the end of a run continues in the next.
     ``copies=None`` takes the device's ``DEFAULT_COPIES``.
     """
     images = np.asarray(images)
@@ -99,46 +103,53 @@ def spike_counts(images, weights, theta_mV, config: NetworkConfig, *, seed: int 
         raise ValueError(f"images have {flat.shape[1]} pixels, the network has {config.n_input} inputs")
     if flat.dtype != np.uint8 and (flat.min() < 0 or flat.max() > 1):
         raise ValueError("float images must lie in [0, 1]")
+    x = intensities(flat)
     weights = np.asarray(weights, dtype=np.float64)
     theta_mV = np.asarray(theta_mV, dtype=np.float64)
     copies = DEFAULT_COPIES.get(device, 1) if copies is None else copies
     runner = frozen_runner(config, n, chunk_size, copies, device)
-    per_run = runner.n_examples
+    copies, n_slots = runner.copies, runner.n_slots
+    max_rep = P.MAX_REPEATS if repeat_low else 0
+    boost_hz = float(P.RATE_BOOST / Hz)
 
     out = FrozenResult(
         exc=np.zeros((n, config.n_exc), np.int32), inh=np.zeros((n, config.n_exc), np.int32),
         input=np.zeros((n, config.n_input), np.int32), boost_hz=np.zeros(n),
         input_spikes=[None] * n if record_input else None)
-    todo = np.arange(n)
+    # Examples still to finish; those in progress (tries > 0) come first, so
+    # each starts its copy's rows and carries its tries into the next run.
+    todo, tries = np.arange(n), np.zeros(n, np.int64)
+    run_seed = chunk_seed(seed)
     bar = tqdm(total=n, desc=desc, unit="ex", disable=not progress, dynamic_ncols=True)
-    for attempt in range(P.MAX_REPEATS + 1 if repeat_low else 1):
-        boost = attempt * float(P.RATE_BOOST / Hz)
-        final = not repeat_low or attempt == P.MAX_REPEATS
-        still_low = []
-        for k, idx in enumerate(_chunks(len(todo), per_run)):
-            ex = todo[idx]
-            rates = np.zeros((per_run, config.n_input))
-            rates[: len(ex)] = input_rates(flat[ex], config.max_rate_hz, boost)
-            # Spikes depend on (seed, attempt, example index) only: not on chunk size or copies.
-            keys = np.zeros(per_run, np.int64)
-            keys[: len(ex)] = ex
-            res = runner.run(rates, weights, theta_mV, seed=chunk_seed(seed, attempt), keys=keys)
-            m = len(ex)
-            out.exc[ex], out.inh[ex] = res.exc_counts[:m], res.inh_counts[:m]
-            out.boost_hz[ex] = boost
-            out.input[ex] = res.input_counts[:m]
-            if record_input:
-                example, neuron, step = res.input_spikes
-                order = np.argsort(example, kind="stable")
-                bounds = np.searchsorted(example[order], np.arange(m + 1))
-                for s in range(m):
-                    sel = order[bounds[s]:bounds[s + 1]]
-                    out.input_spikes[ex[s]] = (neuron[sel], step[sel])
-            low = res.exc_counts[:m].sum(axis=1) < P.MIN_SPIKES
-            still_low.append(ex[low])
-            bar.update(m if final else int((~low).sum()))
-        todo = np.concatenate(still_low)
-        if len(todo) == 0:
-            break
+    while len(todo):
+        slots = min(n_slots, math.ceil(len(todo) / copies))
+        take = min(len(todo), slots * copies)
+        # Example k of this run goes to copy k % copies, row k // copies.
+        rows = np.full((n_slots, copies), -1, np.int64)
+        rows.flat[:take] = todo[:take]
+        loaded = (rows >= 0).sum(axis=0)
+        keys = np.where(rows >= 0, rows, 0).ravel()
+        res = runner.run(x[keys], weights, theta_mV, seed=run_seed, keys=keys, rep0=tries[rows[0].clip(0)] * (rows[0] >= 0),
+                         n_loaded=loaded, slots=slots, max_rep=max_rep)
+        sch = res.schedule
+        slot, copy = np.nonzero(sch.final)
+        ex = rows[sch.pos[slot, copy], copy]
+        kept = slot * copies + copy
+        out.exc[ex], out.inh[ex], out.input[ex] = res.exc_counts[kept], res.inh_counts[kept], res.input_counts[kept]
+        out.boost_hz[ex] = sch.rep[slot, copy] * boost_hz
+        if record_input:
+            presentation, neuron, step = res.input_spikes
+            order = np.argsort(presentation, kind="stable")
+            bounds = np.searchsorted(presentation[order], np.arange(slots * copies + 1))
+            for e, k in zip(ex, kept):
+                sel = order[bounds[k]:bounds[k + 1]]
+                out.input_spikes[e] = (neuron[sel], step[sel])
+        going = np.nonzero(sch.done < loaded)[0]            # copies with an example in progress
+        in_progress = rows[sch.done[going], going]
+        tries[in_progress] = sch.next_rep[going]
+        unreached = np.concatenate([rows[sch.done[c] + 1: loaded[c], c] for c in range(copies)]
+                                   + [np.zeros(0, np.int64)])
+        todo = np.concatenate([in_progress, np.sort(unreached), todo[take:]])
+        bar.update(len(ex))
     bar.close()
     return out

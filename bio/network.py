@@ -1,10 +1,15 @@
 """The Diehl & Cook network as Brian2 objects.
 
 One network serves training (plastic input->exc weights, adaptive theta) and
-frozen evaluation (fixed weights and theta). Examples are laid end to end in
-"slots" of ``present + rest``; a 2-D ``TimedArray`` holds one row of input
-rates per slot, so a whole chunk of examples runs in a single ``run()`` and a
-compiled standalone binary can be re-run on new examples with ``run_args``.
+frozen evaluation (fixed weights and theta). Presentations are laid end to
+end in "slots" of ``present + rest``. A 2-D ``TimedArray`` holds the pixel
+intensities of the examples loaded for a run, one row each; at every slot
+start a one-neuron ``presenter`` (one per copy) applies Diehl & Cook's rule
+(:mod:`bio.schedule`): if the last presentation evoked fewer than
+``MIN_SPIKES`` exc spikes, the same row is shown again, 32 Hz brighter at the
+maximum, else the next row at the normal rate. So a whole chunk runs in a
+single ``run()``, and a compiled standalone binary can be re-run on new
+examples with ``run_args``.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from brian2 import (
     SpikeMonitor,
     Synapses,
     TimedArray,
+    linked_var,
     ms,
     second,
 )
@@ -27,16 +33,15 @@ from bio.seeded_random import make_counter_uniform
 
 # --- equations ----------------------------------------------------------
 # Conductances ge, gi are in units of the leak conductance. theta is frozen
-# (a constant) at test time; during training it decays only while a real
-# example is shown (``active``), so padding slots at the end of the last
-# chunk leave the network exactly as it was.
+# (a constant) at test time; during training it always decays, as in the
+# released code (every slot of a training run shows an example).
 EXC_EQS = """
 dv/dt = ((E_rest_exc - v) + ge*(E_exc_exc - v) + gi*(E_inh_exc - v)) / tau_exc : volt (unless refractory)
 dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 """
 EXC_EQS_TRAIN = """
-dtheta/dt = -active(t) * theta / tau_theta : volt
+dtheta/dt = -theta / tau_theta : volt
 dxpost/dt = -xpost / tau_post : 1
 wsum : 1
 """
@@ -54,14 +59,45 @@ dv/dt = ((E_rest_inh - v) + ge*(E_exc_inh - v)) / tau_inh : volt (unless refract
 dge/dt = -ge / tau_ge : 1
 """
 
-# Spike probability per time step of the slot's pixel (rate * dt), read from
+# The presenter: which loaded example (``pos``) its copy shows, after how many
+# tries (``rep``), and the exc spikes the presentation has evoked so far
+# (``count``, presentation only, not the rest). At each slot start but the
+# first it moves on if the last presentation evoked enough spikes (or the
+# example had ``max_rep`` tries), else shows the same example once more.
+# ``n_loaded`` examples were loaded; a copy that has shown them all shows nothing.
+PRESENTER_EQS = """
+pos : 1
+rep : 1
+count : 1
+shown : 1
+n_loaded : 1 (constant)
+max_rep : 1 (shared, constant)
+"""
+DECIDE = """
+decided = int(t > 0.5 * dt_step)
+advance = decided * int(count >= min_spikes or rep >= max_rep)
+pos += advance
+rep = (1 - advance) * (rep + decided)
+count = 0
+shown = int(pos < n_loaded)
+"""
+COUNT_EXC_SPIKE = "count_post += int(timestep(t, dt) % steps_per_slot < present_steps)"
+
+# Spike probability per time step of the shown pixel (rate * dt), read from
 # the stimulus once per slot rather than in every step; no spikes in the rest
-# period. ``key`` names the slot's example for the sampler (bio.seeded_random).
+# period. ``key`` names the presentation (example and try) for the sampler
+# (bio.seeded_random), so a try's spikes do not depend on the slot it runs in.
 INPUT_EQS = """
 p_spike : 1
 key : 1
+pos : 1 (linked)
+rep : 1 (linked)
+shown : 1 (linked)
 """
-LOAD_STIMULUS = "p_spike = stimulus(t, i) * dt_step; key = example_key(t, i // n_input)"
+LOAD_STIMULUS = """
+p_spike = shown * stimulus(pos * second, i) * (max_rate + rep * rate_boost) * dt_step
+key = example_key(pos * second, i // n_input) * tries_per_example + rep
+"""
 # A nearest-spike trace is a function of the time since the last spike, so
 # the presynaptic trace is computed only when a post spike reads it instead
 # of being decayed for all 784 inputs every time step.
@@ -123,6 +159,10 @@ def namespace(config: NetworkConfig) -> dict:
         "w_exc_inh": P.W_EXC_INH,
         "w_inh_exc": P.W_INH_EXC,
         "dt_step": config.dt_ms * ms,   # a run_regularly's own dt is its period, not the time step
+        "max_rate": config.max_rate_hz * Hz,
+        "rate_boost": P.RATE_BOOST,
+        "min_spikes": P.MIN_SPIKES,
+        "tries_per_example": P.MAX_REPEATS + 1,
         "steps_per_slot": steps_per_slot,
         "n_input": config.n_input,
         "present_steps": int(round(config.present_ms / config.dt_ms)),
@@ -139,16 +179,19 @@ def input_threshold(standalone: bool) -> str:
 
 
 class DiehlCookNetwork:
-    """Brian2 objects for ``n_slots`` consecutive examples.
+    """Brian2 objects for up to ``n_slots`` consecutive presentations.
 
     ``mode`` is ``"train"`` (STDP, adaptive theta, normalisation before every
-    example) or ``"frozen"`` (input spikes are recorded). ``standalone``
-    selects the input sampler that takes its seed from ``run_args``.
+    presentation) or ``"frozen"`` (input spikes are recorded). ``standalone``
+    selects the input sampler that takes its seed from ``run_args``. Up to
+    ``n_slots`` examples are loaded per run (``stimulus``, ``example_key``:
+    one row each); the presenter decides which one each slot shows.
 
     A frozen network can hold ``copies`` independent copies of itself (same
-    weights, separate state) that see different examples at the same time:
-    example ``slot * copies + copy``. Per-step overheads are then shared by
-    all copies. Arrays of inputs and counts are in that example order.
+    weights, separate state), each with its own presenter and loaded
+    examples: row ``r`` of copy ``c`` is example ``r * copies + c`` of the
+    arrays. Per-step overheads are then shared by all copies. Per-slot
+    results are in the same order (slot ``s`` of copy ``c``: ``s * copies + c``).
     """
 
     def __init__(self, config: NetworkConfig, n_slots: int, mode: str = "frozen",
@@ -168,28 +211,36 @@ class DiehlCookNetwork:
         clock = Clock(dt=dt)
 
         n_in, n_exc = config.n_input, config.n_exc
-        self.stimulus = TimedArray(np.zeros((n_slots, copies * n_in)) * Hz, dt=slot, name="stimulus")
+        # Loaded examples, one row each, indexed by the presenter's pos (in
+        # seconds: a TimedArray's index is a time): pixel intensities in
+        # [0, 1], and the sampler's key of each example.
+        self.stimulus = TimedArray(np.zeros((n_slots, copies * n_in)), dt=1 * second, name="stimulus")
         ns["stimulus"] = self.stimulus
-        # The sampler's key of each (slot, copy): which example it shows.
         self.example_key = TimedArray(np.arange(n_slots * copies, dtype=float).reshape(n_slots, copies),
-                                      dt=slot, name="example_key")
+                                      dt=1 * second, name="example_key")
         ns["example_key"] = self.example_key
         if standalone:
             ns["counter_uniform"] = make_counter_uniform()
+
+        self.presenter = NeuronGroup(copies, PRESENTER_EQS, method="exact", clock=clock, namespace=ns,
+                                     name="presenter")
+        self.presenter.n_loaded = n_slots
+        self.presenter.max_rep = P.MAX_REPEATS
+        extra = [self.presenter.run_regularly(DECIDE, dt=slot, when="start", order=-3, name="decide")]
 
         input_eqs = INPUT_EQS + (INPUT_EQS_TRAIN if train else "") + (INPUT_EQS_SEED if standalone else "")
         self.input = NeuronGroup(
             copies * n_in, input_eqs, threshold=input_threshold(standalone),
             reset="tlast = t" if train else "", method="exact", clock=clock,
             namespace=ns, name="inputs")
-
-        extra = [self.input.run_regularly(LOAD_STIMULUS, dt=slot, when="start", name="load_stimulus")]
+        copy_of_input = np.repeat(np.arange(copies), n_in)
+        for name in ("pos", "rep", "shown"):
+            setattr(self.input, name, linked_var(self.presenter, name, index=copy_of_input))
+        extra.append(self.input.run_regularly(LOAD_STIMULUS, dt=slot, when="start", order=-2,
+                                              name="load_stimulus"))
 
         triplet = train and config.stdp == "triplet"
         exc_eqs = EXC_EQS + (EXC_EQS_TRAIN if train else EXC_EQS_FROZEN) + (EXC_EQS_TRIPLET if triplet else "")
-        if train:
-            self.active = TimedArray(np.zeros(n_slots), dt=slot, name="active")
-            ns["active"] = self.active
         if train:
             self.input.tlast = -1e6 * second
         self.exc = NeuronGroup(
@@ -239,6 +290,11 @@ class DiehlCookNetwork:
         pre = np.repeat(np.arange(copies * n_exc), n_exc)
         post = (pre // n_exc) * n_exc + np.tile(np.arange(n_exc), copies * n_exc)
         self.inh_exc.connect(i=pre[pre != post], j=post[pre != post])
+        # Exc spikes are few (tens per presentation): counting them through a
+        # synapse to the presenter costs next to nothing.
+        self.exc_presenter = Synapses(self.exc, self.presenter, on_pre=COUNT_EXC_SPIKE, clock=clock,
+                                      namespace=ns, name="exc_presenter")
+        self.exc_presenter.connect(i=np.arange(copies * n_exc), j=np.arange(copies * n_exc) // n_exc)
 
         if not train:
             # Every example starts from rest, so a frozen prediction does not
@@ -253,8 +309,8 @@ class DiehlCookNetwork:
 
         self.exc_mon = SpikeMonitor(self.exc, name="exc_spikes")
         self.inh_mon = SpikeMonitor(self.inh, name="inh_spikes")
-        objects = [self.input, self.exc, self.inh, self.syn, self.exc_inh, self.inh_exc,
-                   self.exc_mon, self.inh_mon] + extra
+        objects = [self.presenter, self.input, self.exc, self.inh, self.syn, self.exc_inh, self.inh_exc,
+                   self.exc_presenter, self.exc_mon, self.inh_mon] + extra
         # Frozen runs report input spikes too (the twin replays them); training
         # does not need them.
         self.input_mon = None
@@ -281,10 +337,15 @@ class DiehlCookNetwork:
         return counts
 
 
-def input_rates(images: np.ndarray, max_rate_hz: float, boost_hz=0.0) -> np.ndarray:
-    """Pixel intensities (uint8 or [0, 1] floats) to Poisson rates in Hz."""
+def intensities(images: np.ndarray) -> np.ndarray:
+    """Images (uint8, or floats in [0, 1]) as float64 rows in [0, 1], as the stimulus holds them."""
     x = np.asarray(images)
     x = x.reshape(len(x), -1)
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    return x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
+
+
+def input_rates(images: np.ndarray, max_rate_hz: float, boost_hz=0.0) -> np.ndarray:
+    """Pixel intensities (uint8 or [0, 1] floats) to Poisson rates in Hz."""
+    x = intensities(images)
     boost = np.broadcast_to(np.asarray(boost_hz, dtype=float), (len(x),))
-    return x.astype(np.float64) / scale * (max_rate_hz + boost)[:, None]
+    return x * (max_rate_hz + boost)[:, None]

@@ -2,10 +2,12 @@
 
     python -m bio.train_stdp --dset mnist --n-exc 100 --n-train 1000 --n-test 1000
 
-Training runs chunk by chunk on a compiled cpp_standalone binary; after every
-chunk the weights, theta and the queue of examples still to show are written
-atomically to ``checkpoint.npz``, and ``--resume`` continues from there with
-the same result as an uninterrupted run. Afterwards the frozen network labels
+Training runs chunk by chunk on a compiled cpp_standalone binary, which shows
+a quiet example (< 5 exc spikes) again at once, brighter, as the released code
+does; after every chunk the weights, theta and the position in the stream of
+examples are written atomically to ``checkpoint.npz``, and ``--resume``
+continues from there with the same result as an uninterrupted run (with a
+larger ``--epochs``, it trains a finished run on). Afterwards the frozen network labels
 its neurons on training examples, is scored on the test set, and the run
 directory gets ``metrics.json``, ``weights.npz`` and the figures.
 """
@@ -25,7 +27,7 @@ from bio import parameters as P
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from bio.devices import DEVICES, get_runner
 from bio.frozen import chunk_seed, spike_counts
-from bio.network import input_rates
+from bio.network import intensities
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
 from readout.softmax import SoftmaxReadout
@@ -49,7 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpp_standalone", choices=DEVICES)
     p.add_argument("--out", default=None, help="run directory (default: runs/stdp-DSET-nN-sSEED)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint (with more --epochs: train a finished run on)")
     p.add_argument("--data-dir", default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
     p.add_argument("--chunk-size", type=int, default=500, help="examples per compiled run")
     p.add_argument("--tau-exc", type=float, default=d.tau_exc_ms, help="exc membrane time constant (ms)")
@@ -96,16 +98,22 @@ def parse_args(argv=None):
 
 
 # --- training state ------------------------------------------------------
+# Training is one stream of epochs x n_train examples (each epoch in its own
+# order); ``position`` counts the examples finished, ``rep`` the tries the
+# next one has already had. Retries never leave the stream: the network shows
+# a quiet example again at once (bio.schedule), so nothing is re-queued.
+CHECKPOINT_FORMAT = 2
+
+
 def initial_state(config: NetworkConfig, seed: int) -> dict:
     rng = np.random.default_rng([seed, 0x5EED])
     return {
+        "format": np.int64(CHECKPOINT_FORMAT),
         "w": P.W_INIT_SCALE * rng.random((config.n_input, config.n_exc)),
         "theta_mV": np.full(config.n_exc, float(P.THETA_INIT / P.mV)),
-        "epoch": np.int64(0),
+        "position": np.int64(0),
+        "rep": np.int64(0),
         "chunk": np.int64(0),
-        "queue": np.zeros(0, np.int64),       # examples still to show this epoch
-        "queue_rep": np.zeros(0, np.int64),   # how often each has been boosted
-        "queue_epoch": np.int64(-1),          # epoch the queue belongs to
         "presented": np.int64(0),
         "boosted": np.int64(0),
         "given_up": np.int64(0),
@@ -118,50 +126,60 @@ def epoch_order(seed: int, epoch: int, n_train: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(n_train)
 
 
+def stream(seed: int, n_train: int, start: int, stop: int) -> np.ndarray:
+    """Training examples at stream positions start..stop-1 (epochs end to end)."""
+    out, pos = [], start
+    while pos < stop:
+        epoch, k = divmod(pos, n_train)
+        take = min(stop - pos, n_train - k)
+        out.append(epoch_order(seed, epoch, n_train)[k:k + take])
+        pos += take
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
 def train(args, images, state, run_dir: Path, progress=True) -> dict:
-    """Run STDP chunks until every epoch is done; checkpoint after each chunk."""
+    """Run STDP chunks until every epoch is done; checkpoint after each chunk.
+
+    A chunk loads the next ``chunk_size`` examples of the stream and runs
+    that many slots (fewer at the end: never a padded slot); the network
+    decides slot by slot whether to move on, so a chunk finishes at most
+    that many examples and the next chunk starts where it stopped.
+    """
     cfg, n_train = args.config, len(images)
-    size = min(args.chunk_size, n_train)
+    size = min(args.chunk_size, args.epochs * n_train)
     t0 = time.perf_counter()
     runner = get_runner(args.device, cfg, size, mode="train")
     build_s = time.perf_counter() - t0
     total = args.epochs * n_train
-    done = int(state["epoch"]) * n_train + (n_train - len(state["queue"]) if int(state["queue_epoch"]) == int(state["epoch"]) else 0)
-    bar = tqdm(total=total, initial=min(done, total), desc="STDP training", unit="ex",
+    x = intensities(images)
+    seed = chunk_seed(args.seed, 1)
+    bar = tqdm(total=total, initial=int(state["position"]), desc="STDP training", unit="ex",
                disable=not progress, dynamic_ncols=True)
-    while int(state["epoch"]) < args.epochs:
-        epoch = int(state["epoch"])
-        if int(state["queue_epoch"]) != epoch:
-            state["queue"] = epoch_order(args.seed, epoch, n_train)
-            state["queue_rep"] = np.zeros(n_train, np.int64)
-            state["queue_epoch"] = np.int64(epoch)
-        queue, rep = state["queue"], state["queue_rep"]
-        ex, ex_rep = queue[:size], rep[:size]
-        m = len(ex)
-        rates = np.zeros((size, cfg.n_input))
-        rates[:m] = input_rates(images[ex], cfg.max_rate_hz, ex_rep * float(P.RATE_BOOST / P.Hz))
-        active = np.zeros(size)
-        active[:m] = 1.0   # padding slots leave theta untouched
+    while int(state["position"]) < total:
+        g = int(state["position"])
+        m = min(size, total - g)
+        ex = stream(args.seed, n_train, g, g + m)
+        loaded = np.zeros((size, cfg.n_input))
+        loaded[:m] = x[ex]
+        keys = np.zeros(size, np.int64)
+        keys[:m] = np.arange(g, g + m)       # stream positions: a try's spikes depend on (seed, position, try)
         t1 = time.perf_counter()
-        res = runner.run(rates, state["w"], state["theta_mV"], seed=chunk_seed(args.seed, 1, int(state["chunk"])),
-                         active=active)
+        res = runner.run(loaded, state["w"], state["theta_mV"], seed=seed, keys=keys, rep0=int(state["rep"]),
+                         n_loaded=m, slots=m)
         elapsed = time.perf_counter() - t1
-        spikes = res.exc_counts[:m].sum(axis=1)
-        low = spikes < P.MIN_SPIKES
-        retry = low & (ex_rep < P.MAX_REPEATS)
+        sch, spikes = res.schedule, res.exc_presented[:, 0]
+        gave_up = sch.final[:, 0] & (spikes < P.MIN_SPIKES)
         state.update(
             w=res.w, theta_mV=res.theta_mV, chunk=state["chunk"] + 1,
-            queue=np.concatenate([queue[m:], ex[retry]]), queue_rep=np.concatenate([rep[m:], ex_rep[retry] + 1]),
-            presented=state["presented"] + m, boosted=state["boosted"] + int(retry.sum()),
-            given_up=state["given_up"] + int((low & ~retry).sum()),
+            position=np.int64(g + int(sch.done[0])), rep=np.int64(sch.next_rep[0]),
+            presented=state["presented"] + m, boosted=state["boosted"] + int((sch.rep[:, 0] > 0).sum()),
+            given_up=state["given_up"] + int(gave_up.sum()),
             train_seconds=state["train_seconds"] + elapsed, exc_spikes=state["exc_spikes"] + int(spikes.sum()),
         )
-        if len(state["queue"]) == 0:
-            state["epoch"] = np.int64(epoch + 1)
         save_npz(run_dir / CHECKPOINT, **state)
-        bar.update(int((~retry).sum()))
+        bar.update(int(sch.done[0]))
         bar.set_postfix(ex_per_s=f"{m / elapsed:.0f}", exc_spikes_per_ex=f"{spikes.mean():.1f}",
-                        boosted=int(state["boosted"]))
+                        retried=f"{(sch.rep[:, 0] > 0).mean():.0%}")
     bar.close()
     return {"build_seconds": build_s}
 
@@ -201,11 +219,22 @@ def prepare_run_dir(args) -> tuple[Path, dict]:
             raise SystemExit(f"error: --resume given but {run_dir / CHECKPOINT} does not exist; "
                              f"start a new run without --resume")
         old = load_json(cfg_path)
-        mismatched = [k for k in record if k != "device" and old.get(k) != record[k]]
+        # More epochs continue the same stream (each epoch's order depends on
+        # the seed and its number only): a finished run can be trained on.
+        mismatched = [k for k in record if k not in ("device", "epochs") and old.get(k) != record[k]]
+        if record["epochs"] < old.get("epochs", 1):
+            mismatched.append("epochs")
         if mismatched:
             raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "
                              + ", ".join(f"{k} was {old.get(k)!r}, now {record[k]!r}" for k in mismatched))
-        return run_dir, load_npz(run_dir / CHECKPOINT)
+        if record["epochs"] != old.get("epochs"):
+            save_json(cfg_path, {**old, "epochs": record["epochs"]})
+        state = load_npz(run_dir / CHECKPOINT)
+        if int(state.get("format", 1)) != CHECKPOINT_FORMAT:
+            raise SystemExit(f"error: {run_dir / CHECKPOINT} was written by an older version, which re-queued "
+                             f"quiet examples at the end of the epoch (a different training schedule); "
+                             f"it cannot be continued: start a new run with --out NEWDIR")
+        return run_dir, state
     if (run_dir / CHECKPOINT).exists() or (run_dir / "metrics.json").exists():
         raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it "
                          f"or --out NEWDIR to start another")

@@ -67,7 +67,7 @@ import dataclasses
 
 import numpy as np
 import torch
-from brian2 import mV, ms
+from brian2 import Hz, mV, ms
 
 from bio import parameters as P
 from bio.frozen import load_trained
@@ -129,13 +129,15 @@ class DiehlCookTwin(torch.nn.Module):
     zero after), e.g. from :func:`spike_trains` of Brian2's recorded input.
     ``surrogate``/``slope`` (per mV): see :mod:`networks.surrogate`; ``rest``:
     simulate the 150 ms rest too (Brian2 counts its spikes; attacks may skip
-    it); ``detach_inhibition``: see the module docstring. For sampling on
-    CUDA, pass a ``generator`` on that device.
+    it); ``detach_inhibition``: see the module docstring; ``repeat_low``:
+    show a quiet example again, brighter, as Brian2 does (:meth:`forward`).
+    For sampling on CUDA, pass a ``generator`` on that device.
     """
 
     def __init__(self, weights, theta_mV, config: NetworkConfig | None = None, *,
                  surrogate: str = "fast_sigmoid", slope: float = 5.0, rest: bool = True,
-                 detach_inhibition: bool = False, dtype: torch.dtype = torch.float64, device=None):
+                 detach_inhibition: bool = False, repeat_low: bool = True, dtype: torch.dtype = torch.float64,
+                 device=None):
         super().__init__()
         w = np.asarray(weights, dtype=np.float64)
         theta_mV = np.asarray(theta_mV, dtype=np.float64)
@@ -144,6 +146,8 @@ class DiehlCookTwin(torch.nn.Module):
             raise ValueError(f"weights {w.shape} / theta {theta_mV.shape} do not fit a network with "
                              f"{config.n_input} inputs and {config.n_exc} exc neurons")
         self.config, self.rest, self.detach_inhibition = config, rest, detach_inhibition
+        self.repeat_low = repeat_low
+        self.last_tries = None   # tries before the kept one, per example of the last forward()
         self.surrogate, self.slope = surrogate, float(slope)
         self.spike = get_surrogate(surrogate, slope)
 
@@ -187,7 +191,32 @@ class DiehlCookTwin(torch.nn.Module):
                          full(-self.block_exc, torch.int64), full(-self.refr_inh, torch.int64))
 
     def forward(self, inputs, boost_hz=0.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.simulate(inputs, boost_hz=boost_hz, generator=generator).exc
+        """Exc spike counts. Intensities are read as Brian2's frozen network
+        reads them (``repeat_low``): an example that evokes fewer than
+        ``MIN_SPIKES`` is simulated again, 32 Hz brighter at the maximum, up to
+        ``MAX_REPEATS`` times, and the kept try's counts (and gradient) are
+        returned. Which try is kept is a step function of the counts, so it
+        passes no gradient; the attacks average over draws (EOT) instead."""
+        out = self.simulate(inputs, boost_hz=boost_hz, generator=generator).exc
+        if not self.repeat_low or torch.as_tensor(inputs).ndim != 2:
+            return out
+        x = torch.as_tensor(inputs, device=out.device)
+        boost = torch.as_tensor(boost_hz, dtype=out.dtype, device=out.device).expand(len(x)).clone()
+        tries = torch.zeros(len(x), dtype=torch.int64, device=out.device)
+        quiet = out.detach().sum(1) < P.MIN_SPIKES
+        for _ in range(P.MAX_REPEATS):
+            if not bool(quiet.any()):
+                break
+            idx = quiet.nonzero().squeeze(1)
+            boost[idx] = boost[idx] + float(P.RATE_BOOST / Hz)
+            tries[idx] += 1
+            again = self.simulate(x[idx], boost_hz=boost[idx], generator=generator).exc
+            out = out.clone()
+            out[idx] = again
+            quiet = torch.zeros_like(quiet)
+            quiet[idx] = again.detach().sum(1) < P.MIN_SPIKES
+        self.last_tries = tries
+        return out
 
     def _input_spikes(self, inputs, boost_hz, generator) -> torch.Tensor:
         """Input spikes (B, steps with input, n_input), all sampled at once."""

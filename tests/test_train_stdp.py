@@ -11,7 +11,8 @@ import pytest
 from bio import train_stdp
 from bio.checkpoint import load_npz
 from bio.devices import RuntimeRunner, get_runner
-from bio.network import input_rates
+from bio.frozen import spike_counts
+from bio.network import intensities
 from bio.parameters import NetworkConfig
 from tests.conftest import bars
 
@@ -98,7 +99,7 @@ def test_standalone_and_runtime_learn_alike():
 
     cfg = NetworkConfig(n_exc=N_EXC)
     x, _ = bars(CHUNK, seed=5)
-    rates = input_rates(x, cfg.max_rate_hz)
+    rates = intensities(x)
     rng = np.random.default_rng(0)
     w0 = 0.3 * rng.random((784, N_EXC))
     th0 = np.full(N_EXC, 20.0)
@@ -127,3 +128,32 @@ def test_standalone_and_runtime_learn_alike():
     assert np.corrcoef(d_sa, d_rt)[0, 1] > 0.8
     on = x.reshape(CHUNK, -1).max(axis=0) > 0
     assert d_sa[on].mean() > 0 > d_sa[~on].mean() and d_rt[on].mean() > 0 > d_rt[~on].mean()
+
+
+def test_a_quiet_example_is_shown_again_at_once_and_brighter():
+    """The released code's rule, applied inside the compiled network: < 5 exc
+    spikes -> the same example is the very next presentation, 32 Hz brighter
+    at the maximum; after a success the next example comes at the base rate."""
+    cfg = NetworkConfig(n_exc=N_EXC)
+    x, _ = bars(CHUNK, seed=5)
+    rng = np.random.default_rng(0)
+    w0 = 0.3 * rng.random((784, N_EXC))
+    quiet = np.full(N_EXC, 32.0)          # a high theta: few spikes at the base rate
+    res = get_runner("cpp_standalone", cfg, CHUNK, mode="train").run(intensities(x), w0, quiet, seed=11)
+    sch, spikes = res.schedule, res.exc_presented[:, 0]
+    pos, rep = sch.pos[:, 0], sch.rep[:, 0]
+    low = spikes < 5
+    assert low[:-1].any() and (~low[:-1]).any()
+    for s in np.nonzero(low[:-1])[0]:
+        assert pos[s + 1] == pos[s] and rep[s + 1] == rep[s] + 1
+    for s in np.nonzero(~low[:-1])[0]:
+        assert pos[s + 1] == pos[s] + 1 and rep[s + 1] == 0
+    # brighter: the input spike count grows with the try (same image, +32 Hz at the maximum)
+    frozen = spike_counts(x[:4], w0, quiet, cfg, seed=1, chunk_size=4, progress=False)
+    again = frozen.boost_hz > 0
+    assert again.any() and np.all(frozen.boost_hz % 32 == 0)
+    assert np.all(frozen.exc.sum(axis=1)[frozen.boost_hz < 320] >= 5)
+    # every try's rate: the stimulus at rep r is (63.75 + 32 r) Hz at the maximum
+    ratio = frozen.input.sum(axis=1) / (x[:4].reshape(4, -1).astype(float) / 255).sum(axis=1) / 0.35
+    expected = 63.75 + frozen.boost_hz
+    assert np.all(np.abs(ratio - expected) < 5 * np.sqrt(expected / 0.35 / 20) + 3)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from bio import parameters as P
 from bio.parameters import NetworkConfig
 from networks.readout import class_scores, predict
 from networks.surrogate import SURROGATES, get_surrogate, straight_through_bernoulli
@@ -184,7 +185,8 @@ def test_batched_copies_give_the_same_counts_as_one_at_a_time(both_layouts):
 
 @pytest.mark.slow
 def test_brian2_input_spikes_are_the_reference_sampler(both_layouts):
-    # Spike at (pixel, step) of example k iff counter_uniform(seed, k, pixel, step) < rate * dt.
+    # Spike at (pixel, step) of example k's first try iff
+    # counter_uniform(seed, k * (MAX_REPEATS + 1), pixel, step) < rate * dt.
     import imagesets
     from bio.frozen import chunk_seed
     from bio.seeded_random import counter_uniform_np
@@ -193,7 +195,8 @@ def test_brian2_input_spikes_are_the_reference_sampler(both_layouts):
     cfg, res = NetworkConfig(n_exc=N_EXC), both_layouts[1]
     for k in (0, 7, N_FROZEN - 1):
         p = images[k].reshape(-1) / 255 * cfg.max_rate_hz * cfg.dt_ms * 1e-3
-        u = counter_uniform_np(chunk_seed(0, 0), k, np.arange(784)[:, None], np.arange(cfg.present_ms / cfg.dt_ms)[None])
+        key = k * (P.MAX_REPEATS + 1)
+        u = counter_uniform_np(chunk_seed(0), key, np.arange(784)[:, None], np.arange(cfg.present_ms / cfg.dt_ms)[None])
         expected = (p[:, None] > 0) & (u < p[:, None])
         got = np.zeros_like(expected)
         neuron, step = res.input_spikes[k]
