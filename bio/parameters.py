@@ -54,6 +54,19 @@ E_INH_FOR_INH = -85 * mV
 TAU_GE = 1 * ms
 TAU_GI = 2 * ms
 
+# --- integration --------------------------------------------------------
+# The released code integrates with forward Euler. With conductances in units
+# of the leak, Euler's step for v is unstable once dt/tau_exc * (1 + ge + gi)
+# > 2, i.e. ge + gi > 399 at dt 0.5 ms: 24 inh spikes in one step (gi 17 each)
+# are enough. At 1600 exc that happens: v overshoots past threshold, every exc
+# neuron fires each refractory period, and the network never recovers
+# (measured: 139,200 exc spikes per slot from example ~51k of epoch 1 on).
+# "exponential_euler" integrates v exactly for the step's conductances
+# (unconditionally stable); the conductances still decay by the released
+# code's per-step factor 1 - dt/tau (see ``bio.network.namespace``), so the
+# synaptic strengths are the ones the published constants were tuned with.
+INTEGRATORS = ("exponential_euler", "euler")
+
 # --- adaptive threshold -------------------------------------------------
 THETA_INIT = 20 * mV
 THETA_PLUS = 0.05 * mV
@@ -90,6 +103,7 @@ class NetworkConfig:
     n_input: int = N_INPUT
     stdp: str = "pair"
     exc_block_ms: float = float(REFRACTORY_EXC / ms)
+    integrator: str = INTEGRATORS[0]
 
     def __post_init__(self):
         checks = {
@@ -102,6 +116,7 @@ class NetworkConfig:
             "n_input": self.n_input >= 1,
             "stdp": self.stdp in STDP_RULES,
             "exc_block_ms": self.exc_block_ms >= float(REFRACTORY_EXC / ms),
+            "integrator": self.integrator in INTEGRATORS,
         }
         for name, ok in checks.items():
             if not ok:
@@ -126,6 +141,9 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "NetworkConfig":
         names = {f.name for f in dataclasses.fields(cls)}
+        d = dict(d)
+        # Configs saved before the field existed were integrated with Euler.
+        d.setdefault("integrator", "euler")
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def key(self) -> str:

@@ -61,8 +61,12 @@ def parse_args(argv=None):
     p.add_argument("--max-rate", type=float, default=d.max_rate_hz, help="input rate of a white pixel (Hz)")
     p.add_argument("--stdp", default=d.stdp, choices=P.STDP_RULES,
                    help="pair: the pair rule; triplet: the released code's rule (potentiation x slow post trace)")
+    p.add_argument("--integrator", choices=P.INTEGRATORS, default=d.integrator,
+                   help="exponential_euler: v exact for each step's conductances (stable); euler: the released "
+                        "code's forward Euler, unstable when ~24 inh spikes coincide (collapses 1600 exc)")
     p.add_argument("--exc-block-ms", type=float, default=d.exc_block_ms,
-                   help="exc spikes blocked this long after a spike (released code: 50; v is clamped for 5 ms)")
+                   help="exc spikes blocked this long after a spike; the released code's 50 ms timer test passes after one "
+                        "step under brian_no_units, so only its 5 ms refractory clamp applies (50 is a reading some ports made)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     if args.device == "cuda_standalone":
@@ -89,7 +93,8 @@ def parse_args(argv=None):
     try:
         args.config = NetworkConfig(n_exc=args.n_exc, tau_exc_ms=args.tau_exc, dt_ms=args.dt,
                                     present_ms=args.present_ms, rest_ms=args.rest_ms,
-                                    max_rate_hz=args.max_rate, stdp=args.stdp, exc_block_ms=args.exc_block_ms)
+                                    max_rate_hz=args.max_rate, stdp=args.stdp, exc_block_ms=args.exc_block_ms,
+                                    integrator=args.integrator)
     except ValueError as e:
         p.error(str(e))
     if args.out is None:

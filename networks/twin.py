@@ -8,9 +8,11 @@ by default), so replaying Brian2's recorded input spikes gives the same spikes.
 Per time step ``n``, in Brian2's schedule (read off the generated
 cpp_standalone code):
 
-1. state update of every group from the previous step's values: forward Euler
-   for v, ge, gi, with v held while refractory (``unless refractory``);
-   conductances always decay;
+1. state update of every group from the previous step's values, with the
+   network's integrator (``NetworkConfig.integrator``): exponential Euler (v
+   exact for the step's conductances) or the released code's forward Euler;
+   v is held while refractory (``unless refractory``); conductances always
+   decay, by 1 - dt/tau per step under both;
 2. thresholds: exc spikes where ``v > theta - theta_offset + v_thresh_exc``,
    inh where ``v > v_thresh_inh``, both only when not refractory; input spikes;
 3. zero-delay synaptic propagation within the same step: ``ge_exc += s_in @ W``,
@@ -64,6 +66,7 @@ stable.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import torch
@@ -156,8 +159,12 @@ class DiehlCookTwin(torch.nn.Module):
         c, dt = self.c, float(config.dt_ms * ms)
         self.dt = dt
         # Brian2's loop invariants, in its operation order, so rounding matches.
-        self.k_ge, self.k_gi = -dt / c["tau_ge"], -dt / c["tau_gi"]
-        self.k_exc, self.k_inh = dt / c["tau_exc"], dt / c["tau_inh"]
+        self.euler = config.integrator == "euler"
+        if self.euler:
+            self.k_ge, self.k_gi = -dt / c["tau_ge"], -dt / c["tau_gi"]
+            self.k_exc, self.k_inh = dt / c["tau_exc"], dt / c["tau_inh"]
+        else:
+            self.k_ge, self.k_gi = math.exp(-dt / c["tau_ge"]), math.exp(-dt / c["tau_gi"])
         self.refr_exc = _timestep(float(P.REFRACTORY_EXC), dt)
         # the released code's longer spike block (bio.network.EXC_BLOCK); v integrates after refr_exc
         self.block_exc = max(self.refr_exc, int(c["exc_block_steps"]))
@@ -238,6 +245,31 @@ class DiehlCookTwin(torch.nn.Module):
         raise ValueError(f"inputs must be intensities (batch, n_input) or spike trains (batch, steps, n_input), "
                          f"got shape {tuple(x.shape)}")
 
+    # One step of each state variable, written as Brian2's generated code
+    # computes it (``bio.network``'s ``method``), so rounding matches.
+    def _decay(self, g, k):
+        return k * g + g if self.euler else g * k
+
+    def _v_exc_step(self, v, ge, gi):
+        c = self.c
+        if self.euler:
+            drive = c["E_rest_exc"] + (ge * (c["E_exc_exc"] - v) + gi * (c["E_inh_exc"] - v))
+            return self.k_exc * (drive - v) + v
+        tau = c["tau_exc"]
+        a = -ge / tau - gi / tau - 1 / tau
+        ba = (c["E_exc_exc"] * ge / tau + c["E_inh_exc"] * gi / tau + c["E_rest_exc"] / tau) / a
+        return -ba + (ba + v) * torch.exp(self.dt * a)
+
+    def _v_inh_step(self, v, ge):
+        c = self.c
+        if self.euler:
+            drive = c["E_rest_inh"] + ge * (c["E_exc_inh"] - v)
+            return self.k_inh * (drive - v) + v
+        tau = c["tau_inh"]
+        a = -ge / tau - 1 / tau
+        ba = (c["E_exc_inh"] * ge / tau + c["E_rest_inh"] / tau) / a
+        return -ba + (ba + v) * torch.exp(self.dt * a)
+
     def simulate(self, inputs, *, boost_hz=0.0, state: TwinState | None = None, record: bool = False,
                  generator: torch.Generator | None = None) -> TwinOutput:
         """One slot per example; see :class:`TwinOutput`. ``boost_hz``: scalar or (B,)."""
@@ -258,13 +290,9 @@ class DiehlCookTwin(torch.nn.Module):
             # (1) state update of every group from the previous step's values
             free_e = (n - last_e) >= self.refr_exc
             free_i = (n - last_i) >= self.refr_inh
-            drive_e = c["E_rest_exc"] + (ge_e * (c["E_exc_exc"] - v_e) + gi_e * (c["E_inh_exc"] - v_e))
-            v_e = torch.where(free_e, self.k_exc * (drive_e - v_e) + v_e, v_e)
-            ge_e = self.k_ge * ge_e + ge_e
-            gi_e = self.k_gi * gi_e + gi_e
-            drive_i = c["E_rest_inh"] + ge_i * (c["E_exc_inh"] - v_i)
-            v_i = torch.where(free_i, self.k_inh * (drive_i - v_i) + v_i, v_i)
-            ge_i = self.k_ge * ge_i + ge_i
+            v_e = torch.where(free_e, self._v_exc_step(v_e, ge_e, gi_e), v_e)
+            v_i = torch.where(free_i, self._v_inh_step(v_i, ge_i), v_i)
+            ge_e, gi_e, ge_i = self._decay(ge_e, self.k_ge), self._decay(gi_e, self.k_gi), self._decay(ge_i, self.k_ge)
             # (2) thresholds; v - thr > 0 exactly when v > thr, and the
             # surrogate sees the distance in mV so slopes read per mV.
             can_e = free_e if self.block_exc == self.refr_exc else (n - last_e) >= self.block_exc

@@ -1,9 +1,10 @@
 """The network's equations tested as physics, in Brian2's runtime mode.
 
 Each test builds a small group from the same equation strings and namespace
-as bio.network and compares it with the analytic solution. Integration is
-forward Euler at dt = 0.5 ms, so continuous-time predictions hold to O(dt/tau);
-the tolerances below say how much.
+as bio.network and compares it with the analytic solution. The default
+integrator (exponential Euler) is exact for v under constant conductances;
+the released code's forward Euler holds to O(dt/tau), and the tolerances
+below say how much.
 """
 import numpy as np
 import pytest
@@ -26,22 +27,61 @@ def runtime_numpy():
     b2.prefs.codegen.target = "auto"
 
 
-def exc_neuron(config=NetworkConfig(), ge=0.0, tau_ge=None, v0=None):
+def exc_neuron(config=NetworkConfig(), ge=0.0, tau_ge=None, v0=None, gi=0.0):
     """One training-mode exc neuron; a huge tau_ge holds ge constant."""
     ns = N.namespace(config)
     if tau_ge is not None:
         ns["tau_ge"] = tau_ge
     g = NeuronGroup(1, N.EXC_EQS + N.EXC_EQS_TRAIN, threshold=N.EXC_THRESHOLD, reset=N.EXC_RESET_TRAIN,
-                    refractory=P.REFRACTORY_EXC, method="euler", namespace=ns, dt=config.dt_ms * ms)
+                    refractory=P.REFRACTORY_EXC, method=config.integrator, namespace=ns, dt=config.dt_ms * ms)
     g.v = P.E_REST_EXC if v0 is None else v0
     g.theta = P.THETA_INIT
     g.ge = ge
+    g.gi = gi
     return g
 
 
+EULER = NetworkConfig(integrator="euler")
+
+
 @pytest.mark.parametrize("tau_ms", [100.0, 20.0])
-def test_leak_decays_to_rest_with_membrane_time_constant(tau_ms):
-    cfg = NetworkConfig(tau_exc_ms=tau_ms)
+def test_leak_is_exact_under_exponential_euler(tau_ms):
+    g = exc_neuron(NetworkConfig(tau_exc_ms=tau_ms), v0=-56 * mV)
+    mon = StateMonitor(g, "v", record=0)
+    Network(g, mon).run(3 * tau_ms * ms)
+    t = mon.t / ms
+    assert np.allclose(mon.v[0] / mV, -65 + 9 * np.exp(-t / tau_ms), rtol=0, atol=1e-9)
+
+
+def test_conductances_decay_by_the_released_euler_factor():
+    """Only v's integration differs between the integrators: ge and gi lose
+    the fraction dt/tau per step under both."""
+    for cfg in (NetworkConfig(), EULER):
+        g = exc_neuron(cfg, ge=1.0, gi=1.0)
+        mon = StateMonitor(g, ["ge", "gi"], record=0)
+        Network(g, mon).run(5 * ms)
+        n = np.arange(len(mon.t))
+        assert np.allclose(mon.ge[0], 0.5 ** n, rtol=1e-12, atol=0)
+        assert np.allclose(mon.gi[0], 0.75 ** n, rtol=1e-12, atol=0)
+
+
+def test_strong_inhibition_cannot_push_v_past_its_reversal_potential():
+    """The 1600-exc collapse: gi of 30 coincident inh spikes (17 each) makes
+    Euler's step overshoot E_inh and then swing up past threshold; the exact
+    step keeps v between E_inh and rest."""
+    v = {}
+    for cfg in (NetworkConfig(), EULER):
+        g = exc_neuron(cfg, gi=30 * P.W_INH_EXC)
+        mon = StateMonitor(g, "v", record=0)
+        Network(g, mon).run(5 * ms)
+        v[cfg.integrator] = mon.v[0] / mV
+    assert v["exponential_euler"].min() >= -100 - 1e-9 and v["exponential_euler"].max() <= -65 + 1e-9
+    assert v["euler"].min() < -100 - 10      # the instability the default integrator removes
+
+
+@pytest.mark.parametrize("tau_ms", [100.0, 20.0])
+def test_euler_leak_decays_with_membrane_time_constant(tau_ms):
+    cfg = NetworkConfig(tau_exc_ms=tau_ms, integrator="euler")
     g = exc_neuron(cfg, v0=-56 * mV)
     mon = StateMonitor(g, "v", record=0)
     Network(g, mon).run(3 * tau_ms * ms)
@@ -61,19 +101,20 @@ def test_leak_decays_to_rest_with_membrane_time_constant(tau_ms):
 
 def test_threshold_crossing_time_under_constant_conductance():
     g_exc = 0.5   # held constant: v relaxes to (E_rest + g*E_exc)/(1+g) = -43.3 mV, above threshold
-    g = exc_neuron(ge=g_exc, tau_ge=1e9 * second)
-    sm = SpikeMonitor(g)
-    Network(g, sm).run(100 * ms)
     v_inf = (-65 + g_exc * 0) / (1 + g_exc)
     tau_eff = 100 / (1 + g_exc)
     t_cross = tau_eff * np.log((-65 - v_inf) / (-52 - v_inf))
-    first = sm.t[0] / ms
-    assert first == pytest.approx(t_cross, abs=1.0)   # within two steps of the analytic crossing
-    # Exactly: after n Euler updates v_n = v_inf + (v0 - v_inf)(1 - dt/tau_eff)^n, and the
-    # spike is reported at the time step of the n-th update, (n - 1) dt.
     n = np.arange(1, 1000)
-    v_n = v_inf + (-65 - v_inf) * (1 - 0.5 / tau_eff) ** n
-    assert first == pytest.approx((n[np.argmax(v_n > -52)] - 1) * 0.5)
+    # After n updates v_n = v_inf + (v0 - v_inf) k^n, k = exp(-dt/tau_eff) (exact) or
+    # 1 - dt/tau_eff (Euler); the spike is reported at the n-th update's step, (n - 1) dt.
+    for cfg, k in ((NetworkConfig(), np.exp(-0.5 / tau_eff)), (EULER, 1 - 0.5 / tau_eff)):
+        g = exc_neuron(cfg, ge=g_exc, tau_ge=1e9 * second)
+        sm = SpikeMonitor(g)
+        Network(g, sm).run(100 * ms)
+        first = sm.t[0] / ms
+        assert first == pytest.approx(t_cross, abs=1.0)   # within two steps of the analytic crossing
+        v_n = v_inf + (-65 - v_inf) * k ** n
+        assert first == pytest.approx((n[np.argmax(v_n > -52)] - 1) * 0.5)
 
 
 def test_refractory_period_and_theta_increment():
