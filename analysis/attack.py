@@ -179,7 +179,9 @@ def main(argv=None):
                     extra = {"queries_mean": np.float64(atk.queries_used.float().mean())}
                 else:
                     m = n
-                    kw = dict(eot=args.eot, loss=args.loss)
+                    kw = dict(eot=args.eot)
+                    if name in ("fgsm", "pgd"):   # APGD and Square (torchattacks) bring their own losses
+                        kw["loss"] = args.loss
                     if name == "pgd":
                         kw.update(steps=args.steps, alpha=args.alpha, restarts=args.restarts)
                     atk = make_attack(name, model, eps, **kw)

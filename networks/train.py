@@ -6,7 +6,8 @@
     python -m networks.train --net snn --dset cifar10 --from RUNS/cnn-cifar10   # hybrid: converted, then BPTT
 
 Adam with a cosine learning rate over all epochs; random crops and flips for
-CIFAR-10. For CIFAR-10 the defaults are the GPU configuration of GPU_DEFAULTS
+CIFAR-10. Weight layers have biases unless ``--no-bias`` (see default_bias:
+bias-free ReLU nets mask the gradient on MNIST's zero background). For CIFAR-10 the defaults are the GPU configuration of GPU_DEFAULTS
 (CNN: 100 epochs, batch 128, lr 1e-3, dropout 0.2; SNN/TGO from the converted
 CNN: 30 epochs, lr 1e-4, T 10), which this project has not run: on a 2-core CPU
 pass fewer --epochs and, for the SNN, --n-train and a smaller -t. After every epoch ``model.pt`` is written atomically, and
@@ -75,7 +76,9 @@ def parse_args(argv=None):
     p.add_argument("--net", required=True, choices=list(NETS))
     p.add_argument("--dset", default="mnist", help="mnist, fashion or cifar10")
     p.add_argument("--arch", default=None, help="architecture name or spec (networks.cnn; default by dataset)")
-    p.add_argument("--bias", action="store_true", help="weight layers with biases")
+    p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
+                   help="weight layers with biases (default: on; --resume and --from keep their run's choice; "
+                        "--no-bias for the bias-free nets of earlier runs)")
     p.add_argument("--dropout", type=float, default=None, help="dropout on the hidden fc layers (default 0; cifar10 cnn 0.2)")
     g = p.add_argument_group("spiking nets (snn, tgo, converted)")
     g.add_argument("-t", "--timesteps", type=int, default=None, help="time steps T (default: 10; converted 100)")
@@ -135,12 +138,27 @@ def parse_args(argv=None):
     if args.from_dir and (args.net == "cnn" or (args.net != "converted" and args.threshold != 1)):
         p.error("--from is for converted, snn and tgo, the latter two with --threshold 1 (that of converted weights)")
     args.out = args.out or f"runs/baselines/{args.net}-{args.dset}-s{args.seed}"
+    args.bias = default_bias(args) if args.bias is None else args.bias
     try:
         args.device = torch_device(args.torch_device)
         args.model = model_kwargs(args)
     except ValueError as e:
         p.error(str(e))
     return args
+
+
+def default_bias(args) -> bool:
+    """Biases, unless the run this one continues (--resume) or starts from (--from) has none.
+
+    Without biases a ReLU net's first-layer pre-activations are exactly 0 wherever MNIST's background
+    is, ReLU's derivative there is 0, and most input pixels get an exactly-zero gradient that FGSM
+    (sign(0) = 0) never moves: gradient masking, not robustness. Runs made before biases became the
+    default say "bias": false in their config; they load, resume and convert as they were.
+    """
+    for run, used in ((args.out, args.resume), (args.from_dir, bool(args.from_dir))):
+        if used and (Path(run) / CONFIG).exists():
+            return bool(load_json(Path(run) / CONFIG)["model"].get("bias", False))
+    return True
 
 
 def model_kwargs(args) -> dict:
@@ -288,7 +306,7 @@ def run_converted(args, x_train, run_dir: Path) -> tuple[torch.nn.Module, dict]:
         cnn_argv = ["--net", "cnn", "--dset", args.dset, "--arch", args.arch, "--epochs", str(args.epochs),
                     "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed),
                     "--dropout", str(args.dropout), "--torch-device", args.torch_device, "--out", str(cnn_dir)]
-        cnn_argv += ["--bias"] * args.bias + ["--no-progress"] * args.no_progress
+        cnn_argv += ["--bias" if args.bias else "--no-bias"] + ["--no-progress"] * args.no_progress
         cnn_argv += ["--n-train", str(args.n_train)] if args.n_train else []
         cnn_argv += ["--data-dir", args.data_dir] if args.data_dir else []
         cnn_argv += ["--resume"] if (cnn_dir / MODEL).exists() else []

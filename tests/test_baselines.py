@@ -36,8 +36,9 @@ def fit(model, x, y, steps, lr=1e-2):
     return losses
 
 
-@pytest.mark.parametrize("net, kw", [("cnn", {}), ("snn", dict(T=4)), ("snn", dict(T=4, readout="spikes", leak=1.0)),
-                                     ("tgo", dict(T=4)), ("converted", dict(T=4, encoding="direct"))])
+@pytest.mark.parametrize("net, kw", [("cnn", {}), ("cnn", dict(bias=True)), ("snn", dict(T=4)),
+                                     ("snn", dict(T=4, readout="spikes", leak=1.0)), ("tgo", dict(T=4)),
+                                     ("tgo", dict(T=4, bias=True)), ("converted", dict(T=4, encoding="direct"))])
 def test_each_model_learns_on_tiny_data(net, kw):
     torch.manual_seed(0)
     x, y = (torch.as_tensor(a) for a in bars(32))
@@ -74,6 +75,8 @@ def test_conversion_keeps_the_cnn_predictions_at_large_T(bias):
     x, y = teacher_task()
     cnn = CNN(TINY, in_shape=(1, 8, 8), n_classes=4, bias=bias)
     fit(cnn, x, y, 100)
+    if bias:   # trained biases (zero at init): the conversion must carry them, scaled
+        assert all(layer.bias.abs().max() > 0 for layer in cnn.layers)
     ref = cnn.eval()(x).argmax(1)
     assert ref.bincount(minlength=4).min() > 20    # not one class everywhere
     with torch.no_grad():
@@ -184,6 +187,23 @@ def test_cnn_then_converted_and_the_cli_refusals(tmp_path, fake_mnist):
         train_cli.main(cli(tmp_path / "cnn", "--net", "cnn", "--epochs", "1"))
     with pytest.raises(SystemExit):      # resumed with other settings
         train_cli.main(cli(tmp_path / "cnn", "--net", "cnn", "--epochs", "1", "--bias", "--lr", "0.1", "--resume"))
+
+
+def test_biases_by_default_and_bias_free_runs_keep_theirs(tmp_path, fake_mnist):
+    assert train_cli.parse_args(["--net", "cnn"]).bias is True
+    assert train_cli.parse_args(["--net", "cnn", "--no-bias"]).model["bias"] is False
+    # a run made before biases were the default: its config says bias false, and without a flag it
+    # resumes, and is converted or trained from (--from), as it was
+    old = tmp_path / "old"
+    train_cli.main(cli(old, "--net", "cnn", "--epochs", "1", "--no-bias"))
+    train_cli.main(cli(old, "--net", "cnn", "--epochs", "2", "--resume"))
+    assert load_model(old).layers[0].bias is None and load_checkpoint(old / "model.pt")["epoch"] == 2
+    assert train_cli.parse_args(cli(tmp_path / "tgo", "--net", "tgo", "--from", str(old))).bias is False
+    # and a new TGO net from a CNN with biases
+    new = tmp_path / "new"
+    train_cli.main(cli(new, "--net", "cnn", "--epochs", "1"))
+    tgo = train_cli.main(cli(tmp_path / "tgo", "--net", "tgo", "-t", "4", "--epochs", "1", "--from", str(new)))
+    assert load_model(tmp_path / "tgo").layers[0].bias is not None and tgo["test_accuracy"] > 0.5
 
 
 def test_cifar10_defaults_are_the_gpu_configuration_and_flags_override_them():

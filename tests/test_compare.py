@@ -44,7 +44,7 @@ def runs(tmp_path, monkeypatch):
 
 def argv(root, out):
     return ["--dset", "mnist", "--runs-root", str(root), "--n-test", "50", "--eot", "2", "--pgd-steps", "3",
-            "--batch-size", "25", "--out", str(out), "--no-progress"]
+            "--apgd-iter", "5", "--batch-size", "25", "--out", str(out), "--no-progress"]
 
 
 def test_table_json_black_box_marking_and_resume(runs, tmp_path):
@@ -55,9 +55,19 @@ def test_table_json_black_box_marking_and_resume(runs, tmp_path):
     # targets: the lowest-seed run per kind; the CNN source is the independent seed-1 CNN
     assert [m["key"] for m in data["models"]] == ["cnn-s0", "snn-s0"]
     assert data["sources"]["cnn"]["path"].endswith("cnn-s1") and data["sources"]["snn"]["path"].endswith("snn-s0")
-    assert len(data["cells"]) == 2 * 2 * 3   # targets x attacks x (white, black from cnn, black from snn)
+    assert data["settings"]["attacks"] == ["fgsm", "pgd", "apgd-ce", "apgd-dlr"]   # the default suite
+    assert len(data["cells"]) == 2 * 4 * 3   # targets x attacks x (white, black from cnn, black from snn)
     for m in data["models"]:
-        assert 0 <= m["clean_accuracy"] <= 1
+        assert 0 <= m["clean_accuracy"] <= 1 and 0 <= m["zero_grad_share"] <= 1
+    # the bias-free ReLU CNN on bars' zero background: most input pixels get no gradient at all
+    assert data["models"][0]["zero_grad_share"] > 0.5
+    # the worst case over the white-box attacks is no better than any of them, nor than clean
+    assert len(data["worst_case"]) == 2
+    for w in data["worst_case"]:
+        white = [c for c in data["cells"] if c["target"] == w["target"] and c["setting"] == "white"]
+        assert w["attacks"] == [c["attack"] for c in white] == data["settings"]["attacks"]
+        assert all(w["adv_accuracy"] <= c["adv_accuracy"] for c in white)
+        assert w["adv_accuracy"] <= w["clean_accuracy"]
     for c in data["cells"]:
         if c["setting"] == "black-snn" and c["target"] == "snn-s0":
             assert c["black_box"] is False and "self" in c["skipped"] and "adv_accuracy" not in c
@@ -68,6 +78,7 @@ def test_table_json_black_box_marking_and_resume(runs, tmp_path):
             assert 0 <= c[k] <= 1
     md = (out / "compare.md").read_text()
     assert "n = 50" in md and "| self |" in md and "black-box from CNN (seed 1) adv %" in md
+    assert "| zero-grad share % |" in md and "| worst case adv % |" in md and "APGD-DLR adv %" in md
     assert (out / "compare.png").exists() and (out / "compare.pdf").exists()
     assert s["run"]["cells_computed"] > 0
 
@@ -107,3 +118,16 @@ def test_no_runs_names_the_training_command(tmp_path):
     with pytest.raises(SystemExit) as e:
         compare.main(["--dset", "cifar10", "--runs-root", str(tmp_path)])
     assert "python -m networks.train --net cnn --dset cifar10" in str(e.value)
+
+
+def test_more_pgd_steps_never_raise_adversarial_accuracy(tmp_path, monkeypatch):
+    # A CNN with biases (the bias-free one of ``runs`` barely moves at this eps: its gradient is masked).
+    # The same seed gives the same random starts and restarts; more, smaller steps (2.5 eps / steps) climb higher.
+    monkeypatch.setattr(imagesets, "load", lambda *a, **k: bars(50, seed=7))
+    target, source = (make_run(tmp_path / "runs", f"cnn-s{k}", "cnn", k, bias=True) for k in (0, 1))
+    acc = []
+    for steps in (1, 3, 10):
+        s = compare.main(argv(tmp_path / "runs", tmp_path / "o") + [
+            "--runs", str(target), "--sources", f"cnn={source}", "--attacks", "pgd", "--pgd-steps", str(steps)])
+        acc.append(next(c["adv_accuracy"] for c in s["cells"] if c["setting"] == "white"))
+    assert acc == sorted(acc, reverse=True) and acc[0] > acc[-1], acc
