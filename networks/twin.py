@@ -43,6 +43,8 @@ et al. 2018). The twin therefore uses
 * the straight-through estimate for the sampler: d spike / d p = 1, so
   d spike / d pixel = (max_rate + boost) * dt per presentation step, the
   derivative of the expected spike count (BPDA; Sharmin et al. use the same);
+  intensities are sampled sparsely, as geometric gaps between spikes
+  (:mod:`networks.poisson`: same distribution, a tenth of the time);
 * a surrogate derivative for every exc and inh threshold
   (:mod:`networks.surrogate`; shape and slope are options, x in mV above
   threshold), through both layers and the lateral inhibition loop.
@@ -76,7 +78,8 @@ from bio import parameters as P
 from bio.frozen import load_trained
 from bio.network import namespace
 from bio.parameters import NetworkConfig
-from networks.surrogate import get_surrogate, straight_through_bernoulli
+from networks.poisson import poisson_drive
+from networks.surrogate import get_surrogate
 
 
 def _timestep(t: float, dt: float) -> int:
@@ -225,8 +228,9 @@ class DiehlCookTwin(torch.nn.Module):
         self.last_tries = tries
         return out
 
-    def _input_spikes(self, inputs, boost_hz, generator) -> torch.Tensor:
-        """Input spikes (B, steps with input, n_input), all sampled at once."""
+    def _input_drive(self, inputs, boost_hz, generator, record: bool):
+        """Input spikes' synaptic drive (B, steps with input, n_exc), and the
+        spike trains themselves when ``record`` (else None)."""
         dtype, device = self.w.dtype, self.w.device
         x = torch.as_tensor(inputs, device=device)
         if x.ndim == 2:
@@ -236,12 +240,14 @@ class DiehlCookTwin(torch.nn.Module):
             boost = torch.as_tensor(boost_hz, dtype=dtype, device=device).reshape(-1, 1)
             # p = rate * dt, rate = x * (max_rate + boost), as bio.network.input_rates.
             p = x * ((self.config.max_rate_hz + boost) * self.dt)
-            return straight_through_bernoulli(p[:, None, :].expand(-1, self.present_steps, -1), generator)
+            out = poisson_drive(p, self.w, self.present_steps, generator, return_spikes=record)
+            return out if record else (out, None)
         if x.ndim == 3:
             if x.shape[2] != self.config.n_input or x.shape[1] > self.n_steps:
                 raise ValueError(f"spike trains must be (batch, <= {self.n_steps}, {self.config.n_input}), "
                                  f"got {tuple(x.shape)}")
-            return x.to(dtype)
+            spikes = x.to(dtype)
+            return spikes @ self.w, spikes
         raise ValueError(f"inputs must be intensities (batch, n_input) or spike trains (batch, steps, n_input), "
                          f"got shape {tuple(x.shape)}")
 
@@ -274,13 +280,13 @@ class DiehlCookTwin(torch.nn.Module):
                  generator: torch.Generator | None = None) -> TwinOutput:
         """One slot per example; see :class:`TwinOutput`. ``boost_hz``: scalar or (B,)."""
         c = self.c
-        spikes_in = self._input_spikes(inputs, boost_hz, generator)
-        batch, steps_in = spikes_in.shape[:2]
         # The input's synaptic drive for every step in one matrix product: far
         # faster than one small product per step, forward and backward.
         # unbind, not drive_in[:, n]: indexing would back-propagate a full-size
         # zero tensor per step.
-        drive_in = (spikes_in @ self.w).unbind(1)
+        drive, spikes_in = self._input_drive(inputs, boost_hz, generator, record)
+        batch, steps_in = drive.shape[:2]
+        drive_in = drive.unbind(1)
         st = state or self.initial_state(batch)
         v_e, ge_e, gi_e, v_i, ge_i, last_e, last_i = st.fields()
         count_e = torch.zeros_like(v_e)
