@@ -8,7 +8,10 @@ EOT over ``--eot`` Poisson draws), clipped to [0, 1], and then the Brian2
 network - the victim - classifies it with fresh Poisson draws. The twin is
 scored too (white-box on itself), and ``square`` runs a gradient-free query
 attack directly on Brian2 for ``--n-query`` images, to show whether the
-twin-crafted attack is as strong as it should be.
+twin-crafted attack is as strong as it should be. ``square`` decides on one
+Poisson draw per query; ``square-art`` (ART's Square, analysis.attacks.query)
+on the mean of ``--query-draws`` draws, and its images are scored on that
+many fresh draws again: only that can find or rule out gradient masking.
 
 Writes to ``--out`` (default RUN/attack): ``attack.json`` (every number and
 the settings), ``attack.md`` (a table), ``accuracy_vs_eps.png/.pdf`` and
@@ -38,17 +41,23 @@ from readout.assignment import predict as assignment_predict
 from readout.softmax import SoftmaxReadout
 
 READOUTS = ("assignment", "softmax")
+QUERY_ATTACKS = ("square-art",)   # numpy/ART query attacks on Brian2, outside the torch ATTACKS
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m analysis.attack", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--run", required=True, help="a bio.train_stdp run directory")
-    p.add_argument("--attack", nargs="+", default=["fgsm", "pgd"], help=f"any of {', '.join(ATTACKS)}")
+    p.add_argument("--attack", nargs="+", default=["fgsm", "pgd"],
+                   help=f"any of {', '.join([*ATTACKS, *QUERY_ATTACKS])}")
     p.add_argument("--eps", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3])
     p.add_argument("--n-test", type=int, default=1000, help="test images attacked (first N of the test set)")
-    p.add_argument("--n-query", type=int, default=50, help="images for the query (square) attack")
-    p.add_argument("--queries", type=int, default=200, help="query budget per image for square")
+    p.add_argument("--n-query", type=int, default=50, help="images for the query attacks (square, square-art)")
+    p.add_argument("--queries", type=int, default=200,
+                   help="square: query budget per image; square-art: ART iterations (about 2 queries per image "
+                        "each, counted in queries_mean)")
+    p.add_argument("--query-draws", type=int, default=4,
+                   help="square-art: Poisson draws averaged per query, and per image in the final re-check")
     p.add_argument("--eot", type=int, default=1, help="Poisson draws averaged per gradient")
     p.add_argument("--steps", type=int, default=10, help="PGD steps")
     p.add_argument("--alpha", type=float, default=None, help="PGD step size (default 2.5 eps / steps)")
@@ -70,11 +79,11 @@ def parse_args(argv=None):
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     for a in args.attack:
-        if a.lower() not in ATTACKS:
-            p.error(f"unknown attack {a!r}; choose from {', '.join(ATTACKS)}")
+        if a.lower() not in ATTACKS and a.lower() not in QUERY_ATTACKS:
+            p.error(f"unknown attack {a!r}; choose from {', '.join([*ATTACKS, *QUERY_ATTACKS])}")
     if any(e < 0 or e > 1 for e in args.eps):
         p.error("--eps values must lie in [0, 1] (images are scaled to [0, 1])")
-    for name in ("n_test", "eot", "steps", "restarts", "batch_size", "queries", "n_query"):
+    for name in ("n_test", "eot", "steps", "restarts", "batch_size", "queries", "n_query", "query_draws"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     run = Path(args.run)
@@ -165,6 +174,8 @@ def main(argv=None):
     clean_pred = victim.predictions(clean["brian2_counts"])
 
     results = []
+    if "square-art" in [a.lower() for a in args.attack]:
+        import analysis.attacks.query  # noqa: F401   ART takes seconds to import: not inside the timing
     for name in [a.lower() for a in args.attack]:
         for eps in args.eps:
             path = cache / f"{name}_eps{eps:g}.npz"
@@ -177,6 +188,9 @@ def main(argv=None):
                     atk = make_attack("square", q_model, eps, queries=args.queries, seed=args.seed)
                     x_adv = atk(x[:m].cpu().double().reshape(m, 1, 28, 28), y[:m].cpu()).reshape(m, -1)
                     extra = {"queries_mean": np.float64(atk.queries_used.float().mean())}
+                elif name == "square-art":
+                    m = min(args.n_query, n)
+                    x_adv, counts, extra = square_art_on_victim(victim, x_np[:m], y_np[:m], eps, args)
                 else:
                     m = n
                     kw = dict(eot=args.eot)
@@ -188,15 +202,24 @@ def main(argv=None):
                     x_adv = craft(atk, x, y, args.batch_size, progress, f"{name} eps={eps:g} on twin")
                     extra = {}
                 craft_s = time.perf_counter() - t0
-                x_adv_np = x_adv.detach().cpu().double().numpy().clip(0, 1)
-                t1 = time.perf_counter()
-                counts = victim.counts(x_adv_np)
-                score_s = time.perf_counter() - t1
+                if name == "square-art":   # scored by the attack's own re-check (mean of k fresh draws)
+                    x_adv_np, score_s = x_adv, float(extra.pop("recheck_seconds"))
+                    craft_s -= score_s
+                    x_adv = torch.as_tensor(x_adv)
+                else:
+                    x_adv_np = x_adv.detach().cpu().double().numpy().clip(0, 1)
+                    t1 = time.perf_counter()
+                    counts = victim.counts(x_adv_np)
+                    score_s = time.perf_counter() - t1
                 twin_pred = twin_predict(model, x_adv.to(device, torch.float32), args.batch_size)
                 save_npz(path, x_adv=x_adv_np.astype(np.float32), brian2_counts=counts, twin_pred=twin_pred,
                          craft_seconds=np.float64(craft_s), score_seconds=np.float64(score_s), m=np.int64(m), **extra)
             d = load_npz(path)
             m = int(d["m"])
+            if name == "square-art" and (int(d["query_draws"]), int(d["queries"]), m) != \
+                    (args.query_draws, args.queries, min(args.n_query, n)):
+                raise SystemExit(f"error: {path} was made with --query-draws {int(d['query_draws'])} --queries "
+                                 f"{int(d['queries'])} on {m} images; delete it or choose another --out")
             adv_pred = victim.predictions(d["brian2_counts"])
             row = {"attack": name, "eps": eps, "n": m,
                    "craft_seconds": float(d["craft_seconds"]), "score_seconds": float(d["score_seconds"]),
@@ -204,6 +227,10 @@ def main(argv=None):
                    "twin": robustness(y_np[:m], clean["twin_pred"][:m], d["twin_pred"])}
             if "queries_mean" in d:
                 row["queries_mean"] = float(d["queries_mean"])
+            if "query_draws" in d:   # square-art: brian2 numbers are from the mean of that many fresh draws
+                q = float(d["queries_mean"]) * m
+                row.update(query_draws=int(d["query_draws"]), iterations=int(d["queries"]),
+                           seconds_per_query_image=float(d["craft_seconds"]) / q if q else None)
             results.append(row)
 
     summary = {"settings": settings, "n_test": n,
@@ -218,24 +245,66 @@ def main(argv=None):
     for name in dict.fromkeys(r["attack"] for r in results):
         eps = min(args.eps, key=lambda e: abs(e - 0.1))
         gallery[f"{name} eps={eps:g}"] = load_npz(cache / f"{name}_eps{eps:g}.npz")["x_adv"][:8]
-    attack_figures.gallery(x_np[:8], gallery, out / "gallery")
+    n_show = min(8, *(len(v) for v in gallery.values()))   # query attacks may have fewer than 8 images
+    attack_figures.gallery(x_np[:n_show], {k: v[:n_show] for k, v in gallery.items()}, out / "gallery")
     print((out / "attack.md").read_text())
     return summary
 
 
-def victim_scores(victim: Victim, x: np.ndarray, readout: str, pad_to: int) -> np.ndarray:
-    """Class scores of the Brian2 network (fresh Poisson draws per call).
+def padded_counts(victim: Victim, x: np.ndarray, pad_to: int) -> np.ndarray:
+    """Brian2 exc spike counts of ``x`` (fresh Poisson draws per call), one compiled run.
 
-    Batches are padded with blank images to ``pad_to`` so every call re-runs
-    one compiled binary instead of compiling one per batch size.
+    Batches are padded to ``pad_to`` so every call re-runs one compiled binary
+    instead of compiling one per batch size. The padding repeats the batch's
+    own images: a blank one evokes no spikes and is shown MAX_REPEATS + 1 times.
+    The counts of the real rows do not depend on the padding.
     """
-    blank = np.zeros((pad_to - len(x), x.shape[1]))
-    counts = victim.counts(np.concatenate([x, blank]), chunk_size=pad_to)[:len(x)]
+    if len(x) > pad_to:
+        raise ValueError(f"{len(x)} images in a call padded to {pad_to}")
+    pad = x[np.arange(pad_to - len(x)) % len(x)]
+    return victim.counts(np.concatenate([x, pad]), chunk_size=pad_to)[:len(x)]
+
+
+def readout_scores(victim: Victim, counts: np.ndarray, readout: str) -> np.ndarray:
     if readout == "softmax" and victim.softmax is not None:
         with torch.no_grad():
             return victim.softmax(torch.as_tensor(counts, dtype=torch.float64)).numpy()
     from readout.assignment import class_scores as np_scores
     return np_scores(counts, victim.assignments)
+
+
+def victim_scores(victim: Victim, x: np.ndarray, readout: str, pad_to: int) -> np.ndarray:
+    """Class scores of the Brian2 network, one Poisson draw (fresh per call)."""
+    return readout_scores(victim, padded_counts(victim, x, pad_to), readout)
+
+
+def square_art_on_victim(victim: Victim, x: np.ndarray, y: np.ndarray, eps: float, args):
+    """ART's Square on Brian2, every query the mean of ``args.query_draws`` draws (one run on the images
+    tiled k times). Returns x_adv, the re-check's mean counts (k fresh draws) and the numbers to cache."""
+    from analysis.attacks.query import mean_draw_scores, square_art
+
+    k, m = args.query_draws, len(x)
+    mean_counts = mean_draw_scores(lambda z: padded_counts(victim, z, pad_to=m * k), k)
+    last = {}
+
+    def predict(z):
+        # The readout's scores of the mean counts (kept for the re-check's both readouts), not normalised:
+        # an image often fires only neurons of its own class, so its share of the spikes is 1 whatever the
+        # perturbation and the margin ART descends has no slope; the class mean count still falls with it.
+        last["counts"] = mean_counts(z)
+        return readout_scores(victim, last["counts"], args.readout)
+
+    def recheck(z):
+        t0 = time.perf_counter()
+        s = predict(z)
+        last["seconds"] = time.perf_counter() - t0
+        return s
+
+    res = square_art(predict, x, y, eps, queries=args.queries, recheck=recheck, seed=args.seed,
+                     progress=not args.no_progress)
+    return res.x_adv, last["counts"], {"queries_mean": np.float64(res.queries_mean),
+                                       "query_draws": np.int64(k), "queries": np.int64(args.queries),
+                                       "recheck_seconds": np.float64(last["seconds"])}
 
 
 def markdown_table(summary: dict, readout: str) -> str:
@@ -253,6 +322,11 @@ def markdown_table(summary: dict, readout: str) -> str:
                      f"{100 * r['twin']['adv_accuracy']:.1f}% | {100 * r['twin']['attack_success_rate']:.1f}% |")
     lines += ["", f"Crafted on the twin with the {readout} readout; ASR = attack success rate, the share of "
               "correctly classified clean images that the attack turns wrong.", ""]
+    for r in summary["results"]:
+        if "query_draws" in r:
+            lines[-1:] = [f"square-art (eps {r['eps']:g}): queries on the mean of {r['query_draws']} Poisson draws, "
+                          f"{r['queries_mean']:.1f} queries per image over {r['iterations']} ART iterations; its "
+                          f"Brian2 numbers are a re-check on {r['query_draws']} fresh draws.", ""]
     return "\n".join(lines)
 
 

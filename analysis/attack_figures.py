@@ -13,9 +13,9 @@ def accuracy_vs_eps(summary: dict, path, readout: str = "assignment") -> None:
     for k, name in enumerate(dict.fromkeys(r["attack"] for r in summary["results"])):
         rows = sorted((r for r in summary["results"] if r["attack"] == name), key=lambda r: r["eps"])
         color = f"C{k}"
-        if name == "square":   # on Brian2 only, and on its own smaller subset: no clean point, no twin line
+        if name in ("square", "square-art"):   # on Brian2 only, on its own smaller subset: no clean point, no twin
             ax.plot([r["eps"] for r in rows], [100 * r["brian2"]["assignment"]["adv_accuracy"] for r in rows],
-                    "^-", color=color, label=f"square on Brian2 (n = {rows[0]['n']})")
+                    "^-", color=color, label=f"{name} on Brian2 (n = {rows[0]['n']})")
             continue
         eps = [0.0] + [r["eps"] for r in rows]
         ax.plot(eps, [100 * clean_b2] + [100 * r["brian2"]["assignment"]["adv_accuracy"] for r in rows],

@@ -180,6 +180,9 @@ def accuracy_eps_figure(data: dict | None, attacks: dict, path) -> bool:
             if attack == "square":   # on its own smaller subset: no shared clean point
                 ax.plot([r["eps"] for r in rows], acc, "^--", color="C4",
                         label=f"Square, query black-box on Brian2 (n = {rows[0]['n']})")
+            elif attack == "square-art":
+                ax.plot([r["eps"] for r in rows], acc, "v--", color="C2",
+                        label=f"Square (ART), mean of {rows[0]['query_draws']} draws, on Brian2 (n = {rows[0]['n']})")
             else:
                 ax.plot([0.0] + [r["eps"] for r in rows], [clean] + acc, "o-" if attack == "fgsm" else "s-",
                         color="C3" if attack == "fgsm" else "C1", label=f"{attack.upper()} crafted on the twin")
