@@ -1,6 +1,6 @@
 """The robustness comparison table: every trained model under white- and black-box attacks.
 
-    python -m analysis.compare --dset mnist --runs-root /work/runs/baselines --stdp-run /work/runs/full-n100
+    python -m analysis.compare --dset mnist --runs-root runs/baselines --stdp-run runs/stdp-mnist-n400-s0
 
 For every target model: clean accuracy, the share of exactly-zero input
 gradients (analysis.metrics.zero_gradient_share: a check for gradient masking),

@@ -50,11 +50,13 @@ from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import load_model
 
-RUNS = Path(os.environ.get("SNN_RUNS_DIR", "../runs"))   # trained runs, relative to the project root
-DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist", "snn": RUNS / "baselines/snn-mnist",
-                "converted": RUNS / "baselines/converted-mnist", "bio": RUNS / "exp-pair-10k"}
+RUNS = Path(os.environ.get("SNN_RUNS_DIR", "runs"))   # trained runs, relative to the project root
+# Where the training CLIs write by default (networks.train: runs/baselines/NET-DSET-sSEED,
+# bio.train_stdp: runs/stdp-DSET-nN-sSEED), so that a user's own runs are found.
+DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist-s0", "snn": RUNS / "baselines/snn-mnist-s0",
+                "converted": RUNS / "baselines/converted-mnist-s0", "bio": RUNS / "stdp-mnist-n100-s0"}
 # The transfer source: a CNN trained independently of the target CNN (another seed) when there is one.
-SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist")
+SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist-s0")
 FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
 LIFT = 1e-9           # Brian2 pixels at zero get this intensity so that they too draw each step (see BrianSubject)
 BRIAN_CHUNK = 200     # examples per compiled Brian2 run; one binary per configuration and chunk size

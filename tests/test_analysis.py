@@ -160,3 +160,13 @@ def test_progress_bar_states_the_expected_time(tmp_path, capsys):
     minutes = round(leak_sweep.forecast([todo], 1) / 60)
     assert f"leak sweep: expected {minutes} min, 1 at a time" in err and "1/2 points" in err
     assert results == [{"name": "cached"}]
+
+
+def test_report_names_results_computed_before_the_fixes():
+    old = {"leak_sweep": {"settings": {"bio_n_train": 3000}},
+           "compare": {"mnist": {"settings": {"pgd_steps": 7}}}}
+    notes = figures.stale_inputs(old)
+    assert len(notes) == 2 and "3,000" in notes[0] and "7-step PGD" in notes[1]
+    new = {"leak_sweep": {"settings": {"bio_n_train": figures.MIN_BIO_TRAIN}},
+           "compare": {"mnist": {"settings": {"pgd_steps": 40}, "worst_case": []}}}
+    assert figures.stale_inputs(new) == []
