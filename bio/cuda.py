@@ -29,6 +29,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from bio.build_cache import build_root
+
 CC_ENV = "SNN_CUDA_CC"          # compute capability to compile for, e.g. "8.0" or "80"
 GPU_ENV = "SNN_CUDA_GPU"        # index among the visible GPUs (default 0)
 MAKE_JOBS_ENV = "SNN_CUDA_MAKE_JOBS"
@@ -96,7 +98,6 @@ def _link_dir(lib: Path) -> Path:
     if (lib / "libcurand.so").exists():
         return lib
     target = sorted(glob.glob(str(lib / "libcurand.so.*")))[0]
-    from bio.devices import build_root
 
     link_dir = build_root() / "curand-link"
     link_dir.mkdir(parents=True, exist_ok=True)

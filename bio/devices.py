@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import os
 import re
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bio import parameters as P
+from bio.build_cache import build_root, file_lock
 from bio.schedule import Schedule, replay
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
@@ -38,26 +38,6 @@ class ChunkResult:
     input_spikes: tuple | None    # (presentation, input neuron, step in slot) per input spike, frozen only
     schedule: Schedule            # which loaded example and try each slot showed (bio.schedule)
     exc_presented: np.ndarray     # (slots, copies) exc spikes during each presentation (what the rule reads)
-
-
-def build_root() -> Path:
-    """Where compiled standalone projects are kept (``SNN_BUILD_DIR`` overrides)."""
-    env = os.environ.get("SNN_BUILD_DIR")
-    if env:
-        return Path(env)
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "snn-robustness" / "brian2-build"
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _quiet_brian():
@@ -240,7 +220,7 @@ class StandaloneRunner(_Runner):
         self.net = DiehlCookNetwork(config, n_slots, mode=mode, standalone=True, copies=copies)
         self._adapt(self.net)
         self.net.net.run(n_slots * config.slot_ms * ms, namespace={})
-        with _file_lock(self.directory.with_suffix(".lock")):
+        with file_lock(self.directory.with_suffix(".lock")):
             device.build(directory=str(self.directory), compile=False, run=False, with_output=False)
             relative_clock_tolerance(self.directory)
             variable_run_length(self.directory)
