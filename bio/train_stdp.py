@@ -278,7 +278,10 @@ def main(argv=None):
         "n_train": n_train, "epochs": args.epochs, "n_exc": args.config.n_exc,
         "presentations": int(state["presented"]), "boosted_presentations": int(state["boosted"]),
         "given_up": int(state["given_up"]),
-        "sec_per_example": float(state["train_seconds"]) / max(int(state["presented"]), 1),
+        # Per training example finished and per presentation (a retried example is presented more than once).
+        "train_seconds": float(state["train_seconds"]),
+        "sec_per_example": float(state["train_seconds"]) / max(n_train * args.epochs, 1),
+        "sec_per_presentation": float(state["train_seconds"]) / max(int(state["presented"]), 1),
         "exc_spikes_per_presentation": int(state["exc_spikes"]) / max(int(state["presented"]), 1),
         "frozen_sec_per_example": ev["frozen_sec_per_example"],
         "build_seconds": timing["build_seconds"], "device": args.device,
@@ -292,7 +295,7 @@ def main(argv=None):
                              title=f"STDP weights, {args.config.n_exc} exc neurons, {n_train} x {args.epochs} examples")
     figures.assignment_histogram(ev["assignments"], run_dir / "assignments", class_names=names)
     print(json.dumps({k: metrics[k] for k in ("test_accuracy", "softmax_test_accuracy", "n_test", "n_train",
-                                              "sec_per_example")}))
+                                              "sec_per_example", "sec_per_presentation", "frozen_sec_per_example")}))
     print(f"run directory: {run_dir}")
     return metrics
 
