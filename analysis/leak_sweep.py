@@ -46,7 +46,7 @@ from bio.checkpoint import load_json, save_json
 from networks.devices import add_torch_device_option, torch_device
 
 # Small defaults: every sweep's default run finishes in under 30 min on 2 cores.
-DEFAULTS = dict(n_train=4000, bio_n_train=3000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
+DEFAULTS = dict(n_train=4000, bio_n_train=20000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
 REF = dict(T=8, leak=0.99, tau_exc_ms=100.0, present_ms=350.0)   # the baselines' settings, held fixed elsewhere
 N_EXC = 100
 # Forward Euler at the released dt (0.5 ms) fails at short tau_exc: one inh spike adds 17 to gi,
