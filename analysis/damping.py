@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -45,19 +44,12 @@ import torch
 import imagesets
 from analysis.attack import Victim, craft, twin_model
 from analysis.attacks import make_attack
+from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, RUNS, SOURCES  # noqa: F401   RUNS: re-exported
 from analysis.metrics import robustness
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import load_model
 
-RUNS = Path(os.environ.get("SNN_RUNS_DIR", "runs"))   # trained runs, relative to the project root
-# Where the training CLIs write by default (networks.train: runs/baselines/NET-DSET-sSEED,
-# bio.train_stdp: runs/stdp-DSET-nN-sSEED), so that a user's own runs are found.
-DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist-s0", "snn": RUNS / "baselines/snn-mnist-s0",
-                "converted": RUNS / "baselines/converted-mnist-s0", "bio": RUNS / "stdp-mnist-n100-s0"}
-# The transfer source: a CNN trained independently of the target CNN (another seed) when there is one.
-SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist-s0")
-FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
 LIFT = 1e-9           # Brian2 pixels at zero get this intensity so that they too draw each step (see BrianSubject)
 BRIAN_CHUNK = 200     # examples per compiled Brian2 run; one binary per configuration and chunk size
 EVAL_VERSION = 2      # bump when evaluate() changes: cached sweep points and damping results are redone
@@ -427,8 +419,8 @@ def main(argv=None) -> dict:
         save_npz(out / "raster.npz", **record_raster(args.bio, x[0, 0].numpy().ravel(), args.seed))
     save_json(out / "damping.json", data)
     save_npz(out / "examples.npz", **examples)
-    from analysis import figures
-    figures.damping_figure(data, out / "damping")
+    from analysis.damping_figures import damping_figure
+    damping_figure(data, out / "damping")
     print(f"wrote {out / 'damping.json'} and {out / 'damping.png'}")
     return data
 

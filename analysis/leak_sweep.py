@@ -40,21 +40,13 @@ from tqdm.auto import tqdm
 
 import imagesets
 from bio.parameters import NetworkConfig
-from analysis.damping import BRIAN_CHUNK, EVAL_VERSION, FULL_LEVELS, SOURCES, digest, evaluate, load_test, \
-    quantize_uint8, shared_deltas, subject
+from analysis.damping import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
+    shared_deltas, subject
+from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
 from bio.checkpoint import load_json, save_json
 from networks.devices import add_torch_device_option, torch_device
 
-# Defaults: small torch models, and Brian2 points trained on 20,000 STDP examples, the least that gives
-# a ~80 % network at the reference settings (3,000 gave 52-76 %); a default sweep takes over an hour on 2 cores.
-DEFAULTS = dict(n_train=4000, bio_n_train=20000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
-REF = dict(T=8, leak=0.99, tau_exc_ms=100.0, present_ms=350.0)   # the baselines' settings, held fixed elsewhere
 N_EXC = 100
-# Forward Euler at the released dt (0.5 ms) fails at short tau_exc: one inh spike adds 17 to gi,
-# and v moves by dt/tau * gi * (E - v) per step, past the reversal potential (v reached +0.18 V
-# at 50 ms, +7 V at 20 ms); in STDP training theta then ran away to ~93 mV and the network fell
-# silent (chance accuracy). So the Brian2 points keep the released dt/tau.
-DT_PER_TAU = 0.5 / 100.0
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
 HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
@@ -290,8 +282,8 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
                "n_jobs": len(unique), "n_failed": len(unique) - len(points), "seconds": time.perf_counter() - t0}
     out = Path(s["out"])
     save_json(out / f"{name}.json", summary)
-    from analysis import figures
-    figures.SWEEP_FIGURES[name](summary, out / name)
+    from analysis import sweep_figures
+    sweep_figures.SWEEP_FIGURES[name](summary, out / name)
     print(f"{name}: {len(points)}/{len(unique)} points in {summary['seconds']:.0f} s ({note}); wrote {out / name}.json")
     return summary
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -34,3 +35,18 @@ def log_y(ax) -> None:
     ax.yaxis.set_minor_locator(LogLocator(subs=(2, 3, 5)))
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
     ax.tick_params(axis="y", which="minor", labelsize=7)
+
+
+# --- shared by the analysis figure families (damping_figures, sweep_figures) ------------------
+DELTAS = {"fgsm": ("C3", "o", "white-box FGSM (own gradient, EOT)"),
+          "transfer": ("C0", "s", "FGSM transferred from the source CNN (black-box)"),
+          "random": ("C2", "^", "random sign (control)")}   # colour, marker, label of each perturbation
+CHANGE_LABEL = "relative change ||f(x+d) - f(x)||$_1$ / ||f(x)||$_1$"
+STAGE_LABEL = "stage, input to output"
+EPS_LABEL = "epsilon (L-inf, pixel scale [0, 1])"
+
+
+def positive(v):
+    """Zeros (a deterministic stage has no noise floor) cannot sit on a log axis."""
+    v = np.asarray(v, float)
+    return np.where(v > 0, v, np.nan)

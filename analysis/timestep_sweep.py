@@ -6,7 +6,7 @@
 Sharmin et al.'s first cause of SNN robustness is the discretization of the
 Poisson input: stronger with fewer time steps, and with inputs quantized to
 few levels before encoding. Swept here, each against the baselines' settings
-of the others (analysis.leak_sweep.REF):
+of the others (analysis.defaults.REF):
 
 * the surrogate SNN trained with T time steps; the Brian2 network retrained
   with STDP at each presentation time (its analogue of T);
@@ -27,8 +27,8 @@ import argparse
 
 import torch
 
-from analysis.damping import FULL_LEVELS
-from analysis.leak_sweep import REF, add_common, make_job, settings, sweep
+from analysis.defaults import FULL_LEVELS, REF
+from analysis.leak_sweep import add_common, make_job, settings, sweep
 
 
 def parse_args(argv=None):

@@ -1,0 +1,31 @@
+"""Constants several analysis modules share: where the trained runs are, and the sweeps' settings.
+
+Plain values, no imports from the rest of the project, so the computing modules (analysis.damping,
+analysis.leak_sweep, analysis.timestep_sweep), the figure families and the report all take them from
+here without importing one another.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# --- trained runs (analysis.damping, analysis.figures) ---------------------------------------
+RUNS = Path(os.environ.get("SNN_RUNS_DIR", "runs"))   # trained runs, relative to the project root
+# Where the training CLIs write by default (networks.train: runs/baselines/NET-DSET-sSEED,
+# bio.train_stdp: runs/stdp-DSET-nN-sSEED), so that a user's own runs are found.
+DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist-s0", "snn": RUNS / "baselines/snn-mnist-s0",
+                "converted": RUNS / "baselines/converted-mnist-s0", "bio": RUNS / "stdp-mnist-n100-s0"}
+# The transfer source: a CNN trained independently of the target CNN (another seed) when there is one.
+SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist-s0")
+FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
+
+# --- the sweeps (analysis.leak_sweep, analysis.timestep_sweep) --------------------------------
+# Defaults: small torch models, and Brian2 points trained on 20,000 STDP examples, the least that gives
+# a ~80 % network at the reference settings (3,000 gave 52-76 %); a default sweep takes over an hour on 2 cores.
+DEFAULTS = dict(n_train=4000, bio_n_train=20000, n_label=1000, n_test=200, epochs=1, eps=0.1, eot=4, seed=0)
+REF = dict(T=8, leak=0.99, tau_exc_ms=100.0, present_ms=350.0)   # the baselines' settings, held fixed elsewhere
+# Forward Euler at the released dt (0.5 ms) fails at short tau_exc: one inh spike adds 17 to gi,
+# and v moves by dt/tau * gi * (E - v) per step, past the reversal potential (v reached +0.18 V
+# at 50 ms, +7 V at 20 ms); in STDP training theta then ran away to ~93 mV and the network fell
+# silent (chance accuracy). So the Brian2 points keep the released dt/tau.
+DT_PER_TAU = 0.5 / 100.0

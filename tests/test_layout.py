@@ -1,0 +1,104 @@
+"""No import circles inside the project's packages: every import counts, those inside functions too."""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("analysis", "bio")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+
+
+def imported(path: Path, name: str, known: set[str]) -> set[str]:
+    """The project modules ``path`` (module ``name``) imports, anywhere in the file. ``from A import b``
+    names the module A.b when there is one, else A."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:   # relative: from . import x, from ..a import b
+                anchor = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            subs = {f"{base}.{a.name}" for a in node.names} & known
+            out.update(subs)
+            if len(subs) < len(node.names):   # some names are attributes of the module itself
+                out.add(base)
+    return {m for m in out if m in known and m != name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    mods = modules()
+    return {name: imported(path, name, set(mods)) for name, path in mods.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle as a list of modules (the first repeated at the end), or None."""
+    state, stack = {}, []
+
+    def visit(m):
+        state[m] = "open"
+        stack.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == "open":
+                return stack[stack.index(n):] + [n]
+            if n not in state:
+                found = visit(n)
+                if found:
+                    return found
+        stack.pop()
+        state[m] = "done"
+        return None
+
+    for m in sorted(graph):
+        if m not in state:
+            found = visit(m)
+            if found:
+                return found
+    return None
+
+
+def test_the_graph_sees_imports_inside_functions():
+    graph = import_graph()
+    assert "analysis.figures" in graph and "bio.network" in graph
+    # imported only inside functions: analysis.attack's figures, the figures damping and the sweeps draw
+    assert "analysis.attack_figures" in graph["analysis.attack"]
+    assert "analysis.damping_figures" in graph["analysis.damping"]
+    assert "analysis.sweep_figures" in graph["analysis.leak_sweep"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_circle_in_analysis_and_bio():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import circle: " + " -> ".join(cycle)
+
+
+def third_party(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_figure_modules_read_saved_results_only():
+    """The figure families and the report import no computing module (no torch, no Brian2, no attacks)."""
+    graph, mods = import_graph(), modules()
+    allowed = {"analysis.plotting", "analysis.defaults", "analysis.saved_results", "analysis.damping_figures",
+               "analysis.sweep_figures", "analysis.compare_figures", "analysis.attack_figures", "analysis.report",
+               "bio.checkpoint", "bio.figures"}
+    for name in ("analysis.damping_figures", "analysis.sweep_figures", "analysis.compare_figures",
+                 "analysis.report", "analysis.figures", "analysis.saved_results", "analysis.defaults"):
+        assert graph[name] <= allowed, f"{name} imports {sorted(graph[name] - allowed)}"
+        assert not third_party(mods[name]) & {"torch", "brian2", "imagesets", "networks", "readout"}, name
