@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing
 import os
 import time
-import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import torch
@@ -42,6 +39,7 @@ import imagesets
 from bio.parameters import NetworkConfig
 from analysis.damping import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
+from analysis.cluster import run_tasks
 from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
 from bio.checkpoint import load_json, save_json
 from networks.devices import add_torch_device_option, torch_device
@@ -183,9 +181,11 @@ def run_job(job: dict) -> dict:
     return result
 
 
-def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True) -> list[dict]:
-    """Every job's result (cached ones read back), ``n_jobs`` at a time, longest expected first;
-    failed jobs are reported and left out, the others still finish and are cached."""
+def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True,
+             scheduler: str | None = None) -> list[dict]:
+    """Every job's result (cached ones read back), ``n_jobs`` at a time on a local cluster (or on the
+    dask scheduler at ``scheduler``), longest expected first; failed jobs are reported and left out,
+    the others still finish and are cached (analysis.cluster)."""
     results: dict[int, dict] = {}
     todo = []
     for i, job in enumerate(jobs):
@@ -199,30 +199,22 @@ def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: b
     expected = forecast([jobs[i] for i in todo], n_jobs)
     # The bar advances by each point's expected work, not by points: the points differ a hundredfold,
     # so only a work-weighted bar gives a meaningful time left.
-    bar = tqdm(total=max(sum(cost.values()), 1e-9), desc=f"{desc}: expected {expected / 60:.0f} min, {n_jobs} at a time",
+    where = f"on {scheduler}" if scheduler else f"expected {expected / 60:.0f} min, {n_jobs} at a time"
+    bar = tqdm(total=max(sum(cost.values()), 1e-9), desc=f"{desc}: {where}",
                disable=not progress, dynamic_ncols=True,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
     bar.set_postfix_str(f"{len(results)}/{len(jobs)} points")
-    failed = []
+    count = [len(results)]
 
-    def done(i, fn):
-        try:
-            results[i] = fn()
-        except Exception:   # one bad point must not sink the sweep: report it, keep the rest
-            failed.append((point_name(jobs[i]), traceback.format_exc()))
-            tqdm.write(f"FAILED {failed[-1][0]}:\n{failed[-1][1]}")
-        bar.set_postfix_str(f"{len(results)}/{len(jobs)} points", refresh=False)
+    def done(i):
+        count[0] += 1
+        bar.set_postfix_str(f"{count[0]}/{len(jobs)} points", refresh=False)
         bar.update(cost[i])
 
-    if n_jobs <= 1:
-        for i in todo:
-            done(i, lambda i=i: run_job(jobs[i]))
-    else:
-        # spawn: Brian2's device and torch's threads are process-global state
-        with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, jobs[i]): i for i in todo}
-            for f in as_completed(futures):
-                done(futures[f], f.result)
+    order = [jobs[i] for i in todo]
+    finished, failed = run_tasks(run_job, order, keys=[point_name(j) for j in order], n_jobs=n_jobs,
+                                 scheduler=scheduler, on_done=lambda k: done(todo[k]))
+    results.update({todo[k]: r for k, r in finished.items()})
     bar.close()
     if failed:
         print(f"{len(failed)} point(s) failed: " + ", ".join(n for n, _ in failed))
@@ -240,11 +232,16 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", type=float, default=d["eps"], help="L-inf size of every perturbation")
     p.add_argument("--eot", type=int, default=d["eot"], help="Poisson draws averaged per white-box gradient")
     p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seeds", type=int, default=1,
+                   help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
     p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
                    + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
     # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
     p.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1, help="points run at once, one process each (default: the usable cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running dask scheduler (tcp://host:8786) whose workers run the points; --jobs is "
+                        "then ignored")
     add_torch_device_option(p)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
@@ -252,7 +249,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def settings(args) -> dict:
-    for name in ("n_train", "bio_n_train", "n_label", "n_test", "epochs", "eot", "jobs"):
+    for name in ("n_train", "bio_n_train", "n_label", "n_test", "epochs", "eot", "jobs", "seeds"):
         if getattr(args, name) < 1:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be at least 1")
     if args.source is None:
@@ -260,13 +257,14 @@ def settings(args) -> dict:
     else:
         source = None if args.source.lower() == "none" else Path(args.source)
     torch_device(args.torch_device)   # asking for cuda without one fails here, not in every job
-    return {**{k: getattr(args, k) for k in DEFAULTS}, "source": source and str(source.resolve()),
+    return {**{k: getattr(args, k) for k in DEFAULTS}, "seeds": args.seeds, "source": source and str(source.resolve()),
             "data_dir": args.data_dir, "out": str(Path(args.out).resolve()), "torch_device": args.torch_device}
 
 
 def scale_note(s: dict) -> str:
     small = all(s[k] == v for k, v in DEFAULTS.items() if k not in ("eps", "eot", "seed"))
-    return (("small defaults" if small else "custom scale")
+    seeds = s.get("seeds", 1)
+    return (("small defaults" if small else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
             + f": torch models {s['n_train']} training images x {s['epochs']} epoch(s), Brian2 {N_EXC} exc neurons, "
               f"{s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images")
 
@@ -274,10 +272,12 @@ def scale_note(s: dict) -> str:
 def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     """Run the jobs, write OUT/NAME.json and the figure; the summary."""
     t0 = time.perf_counter()
+    # --seeds N: every point N times, each its own trained model (seeds SEED..SEED+N-1)
+    jobs = [dict(j, seed=s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs]
     unique = list({point_name(j): j for j in jobs}.values())
     note = scale_note(s)
     points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, scheduler=args.scheduler)
     summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
                "n_jobs": len(unique), "n_failed": len(unique) - len(points), "seconds": time.perf_counter() - t0}
     out = Path(s["out"])

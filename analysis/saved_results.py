@@ -5,9 +5,11 @@ analysis.report. Numpy and the constants of analysis.defaults only.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+from scipy import stats
 
 from analysis.defaults import DEFAULTS, FULL_LEVELS, REF
 
@@ -66,10 +68,67 @@ def main_eps(data: dict) -> str:
 
 
 def points_of(summary: dict, kind: str, key: str, fixed: dict) -> list[dict]:
-    """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``."""
+    """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``; the seeds of
+    one point merged into one (:func:`merge_seeds`)."""
     pts = [p for p in summary["points"] if p["job"]["kind"] == kind
            and all(p["job"].get(k) == v for k, v in fixed.items())]
-    return sorted(pts, key=lambda p: p["job"][key])
+    return sorted(merge_seeds(pts), key=lambda p: p["job"][key])
+
+
+# --- several seeds per point ------------------------------------------------------------------
+def _mean_tree(trees: list):
+    """Numbers averaged leaf by leaf over trees of one shape; a {"value", "ci95"} summary gets the mean
+    value and, from 2 trees on, the 95 % t-interval of the mean over them; anything else: the first's."""
+    first = trees[0]
+    if isinstance(first, dict):
+        if "value" in first and "ci95" in first:
+            vals = [t.get("value") for t in trees]
+            if any(v is None for v in vals):
+                return {"value": None, "ci95": None}
+            m, h = mean_interval(vals)
+            return {"value": m, "ci95": [m - h, m + h]}
+        return {k: _mean_tree([t[k] for t in trees]) for k in first if all(isinstance(t, dict) and k in t
+                                                                           for t in trees)}
+    if isinstance(first, bool) or not isinstance(first, (int, float)) or any(t is None for t in trees):
+        return first
+    return float(np.mean(trees))
+
+
+def mean_interval(values) -> tuple[float, float]:
+    """Mean and half-width of its 95 % t-interval (0 for one value)."""
+    v = np.asarray(values, dtype=float)
+    if len(v) < 2:
+        return float(v.mean()), 0.0
+    return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+
+
+def merge_seeds(points: list[dict]) -> list[dict]:
+    """Points that differ only in their seed become one: its eval the mean over seeds, ``seeds`` the
+    seeds and ``per_seed`` the points themselves (for intervals and tests). A point of one seed is
+    returned as it is, with ``per_seed`` [itself]."""
+    groups: dict[str, list[dict]] = {}
+    for p in points:
+        groups.setdefault(json.dumps({k: v for k, v in p["job"].items() if k != "seed"}, sort_keys=True,
+                                     default=str), []).append(p)
+    out = []
+    for ps in groups.values():
+        ps = sorted(ps, key=lambda p: p["job"]["seed"])
+        if len(ps) == 1:
+            out.append({**ps[0], "seeds": [ps[0]["job"]["seed"]], "per_seed": ps})
+            continue
+        out.append({"name": ps[0].get("name"), "job": ps[0]["job"], "eval": _mean_tree([p["eval"] for p in ps]),
+                    "seeds": [p["job"]["seed"] for p in ps], "per_seed": ps})
+    return out
+
+
+def seed_values(point: dict, get) -> list[float]:
+    """``get(eval)`` of every seed of a (merged) point."""
+    return [get(p["eval"]) for p in point.get("per_seed", [point])]
+
+
+def spread(point: dict, get) -> float:
+    """Half-width of the 95 % interval over the point's seeds of ``get(eval)`` (0 with one seed)."""
+    return mean_interval(seed_values(point, get))[1]
 
 
 def quant_points(summary, kind):

@@ -12,18 +12,25 @@ import numpy as np
 
 from analysis.defaults import DT_PER_TAU, REF
 from analysis.plotting import CHANGE_LABEL, DELTAS, STAGE_LABEL, log_y, plt, positive, save
-from analysis.saved_results import adv, changes, main_delta, points_of, quant_points, value_of
+from analysis.saved_results import adv, changes, main_delta, points_of, quant_points, spread, value_of
+
+
+def line(ax, pts, x, get, **kw) -> None:
+    """``get(eval)`` in % against x; error bars: the 95 % interval over a point's seeds, when it has several."""
+    y = [100 * get(p["eval"]) for p in pts]
+    err = [100 * spread(p, get) for p in pts]
+    ax.errorbar(x, y, yerr=err if any(e > 0 for e in err) else None, capsize=3, **kw)
 
 
 def accuracy_panel(ax, pts, key, xlabel, refs=(), log2=False, invert=False) -> None:
     x = [p["job"][key] for p in pts]
     if pts:
-        ax.plot(x, [100 * p["eval"]["clean_accuracy"] for p in pts], "o-", color="0.2", label="clean")
+        line(ax, pts, x, lambda e: e["clean_accuracy"], fmt="o-", color="0.2", label="clean")
         for name in ("fgsm", "transfer", "random"):
-            y = [100 * adv(p["eval"], name) for p in pts]
-            if not all(np.isnan(y)):
+            if not all(np.isnan([adv(p["eval"], name) for p in pts])):
                 color, marker, label = DELTAS[name]
-                ax.plot(x, y, marker=marker, color=color, ls="-" if name != "random" else "--", label=label)
+                line(ax, pts, x, lambda e, name=name: adv(e, name), marker=marker, color=color,
+                     ls="-" if name != "random" else "--", label=label)
     for ref_label, ref in refs:
         ax.axhline(100 * ref["eval"]["clean_accuracy"], color="0.2", ls=":", lw=1.2, label=f"{ref_label}: clean")
         for name in ("fgsm", "transfer"):
@@ -63,7 +70,8 @@ def change_panel(ax, pts, key, fmt) -> None:
 
 def _eps_title(summary):
     s = summary["settings"]
-    return f"eps = {s['eps']:g}, n = {s['n_test']}; {summary['scale']}"
+    bars = "; error bars: 95 % interval over seeds" if s.get("seeds", 1) > 1 else ""
+    return f"eps = {s['eps']:g}, n = {s['n_test']}; {summary['scale']}{bars}"
 
 
 def leak_figure(summary: dict, path) -> None:
@@ -116,11 +124,10 @@ def quantization_figure(summary: dict, path) -> None:
         if len(pts) < 2:
             continue
         x = [p["job"]["levels"] for p in pts]
-        a.plot(x, [100 * p["eval"]["clean_accuracy"] for p in pts], "o:", color=color, label=f"{label}: clean")
-        a.plot(x, [100 * adv(p["eval"], "fgsm") for p in pts], "o-", color=color, label=f"{label}: white-box FGSM")
+        line(a, pts, x, lambda e: e["clean_accuracy"], fmt="o:", color=color, label=f"{label}: clean")
+        line(a, pts, x, lambda e: adv(e, "fgsm"), fmt="o-", color=color, label=f"{label}: white-box FGSM")
         if "transfer" in pts[0]["eval"]["deltas"]:
-            a.plot(x, [100 * adv(p["eval"], "transfer") for p in pts], "s--", color=color,
-                   label=f"{label}: transfer")
+            line(a, pts, x, lambda e: adv(e, "transfer"), fmt="s--", color=color, label=f"{label}: transfer")
             b.plot(x, [changes(p["eval"], "transfer")[p["eval"]["stages"].index("input")] for p in pts], "s--",
                    color=color, label=f"{label}: transfer d")
         b.plot(x, [changes(p["eval"], "fgsm")[p["eval"]["stages"].index("input")] for p in pts], "o-",
