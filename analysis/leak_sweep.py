@@ -12,8 +12,10 @@ twin), FGSM transferred from the source CNN (black-box), a random-sign control,
 and the relative change per layer of :mod:`analysis.damping`.
 
 Each point is an independent job, a plain dict (:func:`make_job`); ``--jobs N``
-runs N at a time in separate processes (default: one per usable core), longest
-expected first, and :func:`run_job` is all a cluster engine needs. The progress
+runs N at a time on a local dask cluster of N processes (default: one per usable
+core), ``--scheduler ADDRESS`` on a running dask scheduler's workers
+(analysis.cluster), longest expected first; ``--seeds N`` trains each point N
+times and the tables and figures show mean and 95 % interval. The progress
 bar states the expected wall time (:func:`forecast`, from COST) and advances by
 expected work, so its time left is meaningful although points differ a
 hundredfold. A finished point is cached as ``OUT/points/NAME.json`` (NAME
