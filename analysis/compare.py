@@ -316,19 +316,23 @@ class Runner:
     def worst_case(self, target: Model, eps: float, cells: list[dict]) -> dict:
         """Per example the worst over the white-box ``cells`` of ``target`` at ``eps``: robust only if right
         clean and under every attack (analysis.attacks.worst_case, here from the cells' predictions)."""
-        white = [c for c in cells if c["target"] == target.key and c["eps"] == eps and c["setting"] == "white"]
+        white = [c for c in cells if c["target"] == target.key and c["eps"] == eps and c["setting"].startswith("white")]
         clean = np.array(list(self.clean(target)["pred"]), int)
         # the prediction of the first attack that fooled the example (clean first), else the true label
         worst = self.y_np.copy()
         for pred in reversed([clean] + [np.array(list(c["pred"]), int) for c in white]):
             worst = np.where(pred != self.y_np, pred, worst)
         return {"target": target.key, "attack": "worst", "eps": eps, "setting": "white", "n": len(self.x),
-                "attacks": [c["attack"] for c in white], **robustness(self.y_np, clean, worst)}
+                "attacks": [c["attack"] + ("" if c["setting"] == "white" else f" ({c['setting'][6:]})") for c in white],
+                **robustness(self.y_np, clean, worst)}
 
-    def attack_cell(self, target: Model, name: str, eps: float, source: Model | None, role: str | None) -> dict:
-        setting = "white" if source is None else f"black-{role}"
+    def attack_cell(self, target: Model, name: str, eps: float, source: Model | None, role: str | None,
+                    bpda: bool = False) -> dict:
+        """``bpda``: a white-box attack crafted on ``source``, the ReLU net ``target`` was converted from
+        (BPDA: the IF layers' backward pass replaced by the ReLU activations they approximate)."""
+        setting = "white" if source is None else "white-bpda" if bpda else f"black-{role}"
         base = {"target": target.key, "attack": name, "eps": eps, "setting": setting, "n": len(self.x)}
-        if source is not None:
+        if source is not None and not bpda:
             base["source"] = source.info["path"]
             shared = source.lineage & target.lineage
             if shared:
@@ -343,7 +347,7 @@ class Runner:
             x_adv, craft_s = self.adversarial(crafter, name, eps)
             t0 = time.perf_counter()
             pred = self.score(target, x_adv, cell_name)
-            rec = {**base, "black_box": source is not None, "craft_seconds": craft_s,
+            rec = {**base, "black_box": source is not None and not bpda, "craft_seconds": craft_s,
                    "score_seconds": time.perf_counter() - t0, "pred": "".join(map(str, pred)),
                    **robustness(self.y_np, np.array(list(clean["pred"]), int), pred)}
             if target.kind == "stdp" and source is None:
@@ -366,6 +370,7 @@ def markdown(summary: dict) -> str:
                ["worst case adv %", "worst case ASR %"]
         lines += [f"## White-box, eps = {eps:g}" + (f" ({eps * 255:.0f}/255)" if s["dset"] == "cifar10" else ""),
                   "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+        bpda = []
         for m in summary["models"]:
             adv = {c["attack"]: c["adv_accuracy"] for c in summary["cells"]
                    if c["target"] == m["key"] and c["eps"] == eps and c["setting"] == "white"}
@@ -373,7 +378,12 @@ def markdown(summary: dict) -> str:
             lines.append("| " + " | ".join([m["label"], pct(m["clean_accuracy"]), pct(m["zero_grad_share"])]
                                            + [pct(adv[a]) for a in s["attacks"]]
                                            + [pct(w["adv_accuracy"]), pct(w["attack_success_rate"])]) + " |")
+            bpda += [f"{c['attack'].upper()} {pct(c['adv_accuracy'])} %" for c in summary["cells"]
+                     if c["target"] == m["key"] and c["eps"] == eps and c["setting"] == "white-bpda"]
         lines.append("")
+        if bpda:
+            lines += [f"{SHORT['converted']} through the ReLU CNN it was converted from (BPDA, white-box, in its "
+                      "worst case): " + ", ".join(bpda) + ".", ""]
     for name in s["attacks"]:
         for eps in s["eps"]:
             head = ["model", "clean %", "white-box adv %", "white-box ASR %"] + \
@@ -454,11 +464,21 @@ def main(argv=None) -> dict:
     y = torch.as_tensor(labels[:n], dtype=torch.long, device=device)
     run = Runner(args, x, y, device)
 
+    # A converted SNN is also attacked through the ReLU CNN it came from (BPDA), a white-box attack that
+    # does not depend on how well surrogate gradients pass through its IF layers.
+    bpda = {}
+    for t in targets:
+        origin = load_json(t.path / CONFIG).get("converted_from") if t.kind == "converted" else None
+        if origin and (Path(origin) / MODEL).exists():
+            bpda[t.key] = next((m for m in [*targets, *sources.values()] if m.path.resolve() == Path(origin).resolve()),
+                               None) or torch_model(Path(origin), args, device)
     cells = []
     for t in targets:
         for name in args.attacks:
             for eps in args.eps:
                 cells.append(run.attack_cell(t, name, eps, None, None))
+                if t.key in bpda:
+                    cells.append(run.attack_cell(t, name, eps, bpda[t.key], None, bpda=True))
                 cells += [run.attack_cell(t, name, eps, src, role) for role, src in sources.items()]
     worst = [run.worst_case(t, eps, cells) for t in targets for eps in args.eps]
     models = []

@@ -103,6 +103,15 @@ def test_a_converted_or_same_seed_source_is_not_black_box(runs, tmp_path):
     assert not black["cnn-s0"]["black_box"] and "self" in black["cnn-s0"]["skipped"]
     assert not black["conv-s0"]["black_box"] and "shares" in black["conv-s0"]["skipped"]
     assert black["snn-s0"]["black_box"]
+    # BPDA: the converted SNN is also attacked white-box through the CNN it came from, and that counts in
+    # its worst case; no other model gets such a cell
+    bpda = [c for c in s["cells"] if c["setting"] == "white-bpda"]
+    assert [c["target"] for c in bpda] == ["conv-s0"] and bpda[0]["black_box"] is False
+    worst = next(w for w in s["worst_case"] if w["target"] == "conv-s0")
+    assert worst["attacks"] == ["fgsm", "fgsm (bpda)"]
+    assert worst["adv_accuracy"] <= min(bpda[0]["adv_accuracy"], next(
+        c["adv_accuracy"] for c in s["cells"] if c["target"] == "conv-s0" and c["setting"] == "white"))
+    assert "through the ReLU CNN it was converted from (BPDA" in (tmp_path / "o" / "compare.md").read_text()
     # picked by kind, the CNN source is the one independent of every target
     s = compare.main(argv(runs, tmp_path / "o") + ["--attacks", "fgsm"])
     assert all(c["black_box"] for c in s["cells"] if c["setting"] == "black-cnn")
