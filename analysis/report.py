@@ -180,7 +180,10 @@ def compare_masked(cells: dict, n: int) -> dict:
         if setting != "white":
             continue
         fgsm_ = cells.get((net, "fgsm", "white"))
-        if attack == "pgd" and fgsm_ and compare_two(fgsm_["adv_accuracy"], c["adv_accuracy"], n) <= 0:
+        # PGD starts from FGSM's direction and takes many steps: on a sound gradient it ends at or below FGSM's
+        # accuracy on the same images. Flag it only when it does not; "not significantly below" would flag
+        # every row of a 200-image table (two standard errors are ~7 points there).
+        if attack == "pgd" and fgsm_ and c["adv_accuracy"] >= fgsm_["adv_accuracy"]:
             out[(net, "pgd")] = (f"white-box PGD {pct(c['adv_accuracy'])}% is no stronger than FGSM "
                                  f"{pct(fgsm_['adv_accuracy'])}%")
         for (net2, attack2, setting2), b in cells.items():
