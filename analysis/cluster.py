@@ -18,6 +18,7 @@ the output folder on a shared file system; Brian2 build caches are per machine b
 """
 from __future__ import annotations
 
+import contextlib
 import traceback
 import uuid
 from typing import Callable, Sequence
@@ -36,24 +37,19 @@ def _distributed():
     return distributed
 
 
+@contextlib.contextmanager
 def client_for(scheduler: str | None, n_jobs: int):
-    """A Client on ``scheduler``, else on a new LocalCluster of ``n_jobs`` single-thread processes.
-    Closing the client closes a cluster it made."""
+    """A Client on ``scheduler``, else on a new LocalCluster of ``n_jobs`` single-thread processes,
+    closed (with a cluster it made) on leaving the block."""
     distributed = _distributed()
     if scheduler:
-        return distributed.Client(scheduler, timeout="30s")
-    cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, memory_limit=0)
-    client = distributed.Client(cluster)
-    client._close_cluster = cluster   # closed with the client (see close())
-    return client
-
-
-def close(client) -> None:
-    cluster = getattr(client, "_close_cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
+        with distributed.Client(scheduler, timeout="30s") as client:
+            yield client
+        return
+    with distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, memory_limit=0) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
 
 
 def run_tasks(fn: Callable, items: Sequence, keys: Sequence[str] | None = None, n_jobs: int = 1,
@@ -75,15 +71,12 @@ def run_tasks(fn: Callable, items: Sequence, keys: Sequence[str] | None = None, 
         if on_done:
             on_done(i)
 
-    if not items:
-        return results, failed
-    if not scheduler and n_jobs <= 1:
+    if not items or (not scheduler and n_jobs <= 1):   # in this process: no cluster to start
         for i, item in enumerate(items):
             finish(i, lambda item=item: fn(item))
         return results, failed
     distributed = _distributed()
-    client = client_for(scheduler, min(n_jobs, len(items)))
-    try:
+    with client_for(scheduler, min(n_jobs, len(items))) as client:
         # pure=False: the task has side effects (it writes its result), never deduplicate by value;
         # the keys name the points in the dashboard and the scheduler's logs.
         # A run's own suffix: a long-lived scheduler must not hand back a key another run submitted.
@@ -92,6 +85,4 @@ def run_tasks(fn: Callable, items: Sequence, keys: Sequence[str] | None = None, 
         index = {f.key: i for i, f in enumerate(futures)}
         for f in distributed.as_completed(futures):
             finish(index[f.key], f.result)
-    finally:
-        close(client)
     return results, failed

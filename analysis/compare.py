@@ -455,8 +455,10 @@ def main(argv=None) -> dict:
         targets.append(stdp_model(Path(args.stdp_run), args, device))
     if len({t.key for t in targets}) < len(targets):
         raise SystemExit("error: two target runs share a directory name; their cache files would collide")
-    sources = {role: next((t for t in targets if t.path.resolve() == p.resolve()), None) or torch_model(p, args, device)
-               for role, p in pick_sources(args, targets).items()}
+    def model_at(path: Path, known: list[Model]) -> Model:   # a model already loaded, else load it
+        return next((m for m in known if m.path.resolve() == path.resolve()), None) or torch_model(path, args, device)
+
+    sources = {role: model_at(p, targets) for role, p in pick_sources(args, targets).items()}
 
     images, labels = imagesets.load(args.dset, "test", data_dir=args.data_dir)
     n = len(images) if args.n_test == 0 else min(args.n_test, len(images))
@@ -470,8 +472,7 @@ def main(argv=None) -> dict:
     for t in targets:
         origin = load_json(t.path / CONFIG).get("converted_from") if t.kind == "converted" else None
         if origin and (Path(origin) / MODEL).exists():
-            bpda[t.key] = next((m for m in [*targets, *sources.values()] if m.path.resolve() == Path(origin).resolve()),
-                               None) or torch_model(Path(origin), args, device)
+            bpda[t.key] = model_at(Path(origin), [*targets, *sources.values()])
     cells = []
     for t in targets:
         for name in args.attacks:

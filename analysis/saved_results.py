@@ -121,9 +121,14 @@ def merge_seeds(points: list[dict]) -> list[dict]:
     return out
 
 
+def seed_points(point: dict) -> list[dict]:
+    """The points, one per seed, of a (merged) point."""
+    return point.get("per_seed", [point])
+
+
 def seed_values(point: dict, get) -> list[float]:
     """``get(eval)`` of every seed of a (merged) point."""
-    return [get(p["eval"]) for p in point.get("per_seed", [point])]
+    return [get(p["eval"]) for p in seed_points(point)]
 
 
 def spread(point: dict, get) -> float:
