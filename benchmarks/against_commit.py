@@ -8,8 +8,12 @@ Both sides run their own ``benchmarks.bio_speed`` (the other commit from a git w
 side goes first from round to round so that a drift in the machine's load hits both alike. Per side
 and size the best round counts (the least disturbed), and the figures are given as ratios other /
 this (above 1: this checkout is faster) with the 1-minute load average before each measurement; a
-ratio is only meaningful when that load stayed below the cores' count minus one. Writes
-``benchmarks/results/against_COMMIT.json`` and prints a markdown table.
+ratio is only meaningful when that load stayed below the cores' count minus one.
+
+Both sides also keep what they computed (the trained weights and thetas, and the frozen spike counts
+of the test images), and the table says whether they are the same, bit for bit: a speed-up that
+changes a spike changes every result downstream. Writes ``benchmarks/results/against_COMMIT.json``
+and prints a markdown table.
 """
 from __future__ import annotations
 
@@ -21,11 +25,34 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
-FIGURES = {"train ms/ex": lambda r: 1e3 * r["standalone_train"]["sec_per_example"],
-           "train ms/presentation": lambda r: 1e3 * r["standalone_train"]["sec_per_presentation"],
-           "frozen ms/ex": lambda r: 1e3 * r["standalone_frozen_sec_per_example"]}
+FIGURES = {"train ms/ex": lambda r: 1e3 * r["train"]["sec_per_example"],
+           "train ms/presentation": lambda r: 1e3 * r["train"]["sec_per_presentation"],
+           "frozen ms/ex": lambda r: 1e3 * r["frozen_sec_per_example"]}
+RESULTS = ("w", "theta_mV", "exc", "inh", "input")
+
+# Run in each side's tree: only functions that both sides have (benchmarks.bio_speed's training loop,
+# bio.frozen's runner and counts), timed as bio_speed times them: the build apart.
+MEASURE = """
+import json, sys, time, numpy as np, imagesets
+from benchmarks.bio_speed import train_standalone
+from bio.frozen import frozen_runner, spike_counts
+from bio.parameters import NetworkConfig
+size, examples, frozen, data_dir, out = json.loads(sys.argv[1])
+x, _ = imagesets.load("mnist", "train", data_dir=data_dir)
+xt, _ = imagesets.load("mnist", "test", data_dir=data_dir)
+cfg = NetworkConfig(n_exc=size)
+train, w, theta = train_standalone(cfg, x[:examples], min(500, examples))
+frozen_runner(cfg, frozen, 500, 1, "cpp_standalone")
+t0 = time.perf_counter()
+r = spike_counts(xt[:frozen], w, theta, cfg, seed=1, chunk_size=500, repeat_low=False, progress=False)
+row = {"train": train, "frozen_sec_per_example": (time.perf_counter() - t0) / frozen}
+np.savez(out + ".npz", w=w, theta_mV=theta, exc=r.exc, inh=r.inh, input=r.input)
+open(out + ".json", "w").write(json.dumps(row))
+"""
 
 
 def git(*args, cwd=ROOT) -> str:
@@ -48,20 +75,21 @@ def worktree(rev: str) -> tuple[str, Path]:
     return sha, path
 
 
-def measure(tree: Path, build: Path, size: int, args) -> dict:
+def measure(tree: Path, build: Path, size: int, args) -> tuple[dict, dict]:
+    """One side's figures for one size, and what it computed (arrays named in RESULTS)."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "speed.json"
-        cmd = [sys.executable, "-m", "benchmarks.bio_speed", "--sizes", str(size), "--examples", str(args.examples),
-               "--frozen-examples", str(args.frozen_examples), "--runtime-examples", "0", "--out", str(out)]
-        if args.data_dir:
-            cmd += ["--data-dir", args.data_dir]
+        out = str(Path(tmp) / "measured")
+        cmd = [sys.executable, "-c", MEASURE,
+               json.dumps([size, args.examples, args.frozen_examples, args.data_dir, out])]
         env = {**os.environ, "SNN_BUILD_DIR": str(build), "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
         load = os.getloadavg()[0]
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
         if proc.returncode:
             raise SystemExit(f"error: the benchmark failed in {tree}:\n{proc.stderr[-3000:]}")
-        row = json.loads(out.read_text())["rows"][0]
-    return {"load_1min_before": load, **{k: f(row) for k, f in FIGURES.items()}, "raw": row}
+        row = json.loads(Path(out + ".json").read_text())
+        with np.load(out + ".npz") as z:
+            computed = {k: z[k] for k in RESULTS}
+    return {"load_1min_before": load, **{k: f(row) for k, f in FIGURES.items()}, "raw": row}, computed
 
 
 def main(argv=None) -> dict:
@@ -80,10 +108,12 @@ def main(argv=None) -> dict:
     sides = {"this": (ROOT, ROOT / "build" / "bench" / "build-this"),
              "other": (tree, ROOT / "build" / "bench" / f"build-{sha[:10]}")}
     runs = {side: {s: [] for s in args.sizes} for side in sides}
+    computed = {side: {} for side in sides}
     for k in range(args.rounds):
         for size in args.sizes:
             for side in (("this", "other") if k % 2 == 0 else ("other", "this")):
-                runs[side][size].append(measure(*sides[side], size, args))
+                figures, computed[side][size] = measure(*sides[side], size, args)
+                runs[side][size].append(figures)
                 print(f"round {k + 1}, {size} exc, {side}: "
                       + ", ".join(f"{f} {runs[side][size][-1][f]:.2f}" for f in FIGURES), flush=True)
     rows = []
@@ -91,18 +121,21 @@ def main(argv=None) -> dict:
         best = {side: {f: min(r[f] for r in runs[side][size]) for f in FIGURES} for side in sides}
         rows.append({"n_exc": size, "this": best["this"], "other": best["other"],
                      "ratio_other_over_this": {f: best["other"][f] / best["this"][f] for f in FIGURES},
-                     "max_load_1min": max(r["load_1min_before"] for side in sides for r in runs[side][size])})
+                     "max_load_1min": max(r["load_1min_before"] for side in sides for r in runs[side][size]),
+                     "differs": [k for k in RESULTS
+                                 if not np.array_equal(computed["this"][size][k], computed["other"][size][k])]})
     result = {"this": here, "other": sha, "cores": os.cpu_count(), "settings": vars(args), "rows": rows, "runs": runs}
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"against_{sha[:10]}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nthis checkout ({here[:10]}) against {sha[:10]}; best of {args.rounds} rounds; ratio = other / this\n")
-    print("| exc neurons | " + " | ".join(f"{f} (this / other / ratio)" for f in FIGURES) + " | max load |")
-    print("|---" * (len(FIGURES) + 2) + "|")
+    print("| exc neurons | " + " | ".join(f"{f} (this / other / ratio)" for f in FIGURES)
+          + " | max load | same weights and counts |")
+    print("|---" * (len(FIGURES) + 3) + "|")
     for r in rows:
         print(f"| {r['n_exc']} | " + " | ".join(f"{r['this'][f]:.2f} / {r['other'][f]:.2f} / "
                                                  f"{r['ratio_other_over_this'][f]:.2f}x" for f in FIGURES)
-              + f" | {r['max_load_1min']:.1f} |")
+              + f" | {r['max_load_1min']:.1f} | {'yes' if not r['differs'] else 'no: ' + ', '.join(r['differs'])} |")
     print(f"wrote {path}")
     return result
 

@@ -12,6 +12,10 @@ import fcntl
 import os
 from pathlib import Path
 
+# What make compares: the generated sources, headers and the makefile itself.
+_MAKE_INPUTS = {".cpp", ".h", ".cu", ".cuh"}
+_MAKEFILES = {"makefile", "win_makefile"}
+
 
 def build_root() -> Path:
     """Where compiled standalone projects are kept (``SNN_BUILD_DIR`` overrides)."""
@@ -32,3 +36,27 @@ def file_lock(path: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _make_inputs(directory: Path) -> dict[Path, tuple[int, bytes]]:
+    out = {}
+    for f in directory.rglob("*"):
+        if f.is_file() and (f.suffix in _MAKE_INPUTS or f.name in _MAKEFILES):
+            out[f] = (f.stat().st_mtime_ns, f.read_bytes())
+    return out
+
+
+@contextlib.contextmanager
+def unchanged_sources_keep_their_time(directory):
+    """Give every generated file whose content the block did not change its old modification time.
+
+    brian2 rewrites main.cpp, objects.cpp and the makefile on every build, identical or not, and
+    each object depends on the makefile: every process that opened a cached project recompiled all
+    of it (14 s at 400 exc). With the old times back, make rebuilds only what changed."""
+    directory = Path(directory)
+    before = _make_inputs(directory) if directory.is_dir() else {}
+    yield
+    for f, (mtime, content) in before.items():
+        with contextlib.suppress(FileNotFoundError):
+            if f.stat().st_mtime_ns != mtime and f.read_bytes() == content:
+                os.utime(f, ns=(mtime, mtime))

@@ -14,16 +14,32 @@ import dataclasses
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from bio import parameters as P
-from bio.build_cache import build_root, file_lock
+from bio.build_cache import build_root, file_lock, unchanged_sources_keep_their_time
 from bio.schedule import Schedule, replay
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
+
+# The state updaters' exp() (the exponential-Euler step of v) was 40 % of the binary's time, one
+# scalar call per neuron and step. Two flags let GCC vectorise those loops (8 exp per call with
+# AVX-512, 4 with AVX2): glibc declares its vector math library (libmvec) only under __FAST_MATH__,
+# which brian2's -fno-finite-math-only switches off; and the training updater reads more arrays
+# than GCC's default of 10 run-time alias checks allows. libmvec's exp is within 4 ulp of glibc's;
+# spike counts and trained weights come out the same (tests/test_vector_math.py).
+# SNN_VECTOR_MATH=0 builds without them (another build directory), e.g. for a libc without libmvec.
+VECTOR_MATH = ("-D__FAST_MATH__", "--param=vect-max-version-for-alias-checks=100")
+VECTOR_MATH_ENV = "SNN_VECTOR_MATH"
+
+
+def vector_math() -> bool:
+    """Whether standalone builds use glibc's vector math (Linux, unless SNN_VECTOR_MATH=0)."""
+    return sys.platform.startswith("linux") and os.environ.get(VECTOR_MATH_ENV, "1") != "0"
 
 
 @dataclasses.dataclass
@@ -221,9 +237,10 @@ class StandaloneRunner(_Runner):
         self._adapt(self.net)
         self.net.net.run(n_slots * config.slot_ms * ms, namespace={})
         with file_lock(self.directory.with_suffix(".lock")):
-            device.build(directory=str(self.directory), compile=False, run=False, with_output=False)
-            relative_clock_tolerance(self.directory)
-            variable_run_length(self.directory)
+            with unchanged_sources_keep_their_time(self.directory):
+                device.build(directory=str(self.directory), compile=False, run=False, with_output=False)
+                relative_clock_tolerance(self.directory)
+                variable_run_length(self.directory)
             from brian2.codegen.cpp_prefs import get_compiler_and_args
             device.compile_source(str(self.directory), get_compiler_and_args()[0], debug=False, clean=False)
         self.device = device
@@ -239,7 +256,9 @@ class StandaloneRunner(_Runner):
         prefs.devices.cpp_standalone.openmp_threads = 0
         # Unbounded parallel make ran out of memory on small machines.
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
-        return ""
+        flags = [a for a in prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTOR_MATH]
+        prefs.codegen.cpp.extra_compile_args_gcc = flags + list(VECTOR_MATH) * vector_math()
+        return "vm-" if vector_math() else ""
 
     def run(self, images, w, theta_mV, seed, keys=None, rep0=None, n_loaded=None, slots=None,
             max_rep: int = P.MAX_REPEATS) -> ChunkResult:

@@ -105,8 +105,10 @@ INPUT_EQS_TRAIN = """
 tlast : second
 xpre = exp(-(t - tlast) / tau_pre) : 1
 """
+# ``pixel`` (i % n_input, set once) spares the sampler an integer division per draw.
 INPUT_EQS_SEED = """
 rng_seed : 1 (shared, constant)
+pixel : integer (constant)
 """
 
 SYN_MODEL_TRAIN = """
@@ -191,7 +193,7 @@ def input_threshold(standalone: bool) -> str:
     # Zero-rate pixels (most of an MNIST image) and the rest period skip the
     # random draw: ``and`` short-circuits in the generated code.
     step = "timestep(t, dt) % steps_per_slot"
-    draw = f"counter_uniform(rng_seed, key, i % n_input, {step})" if standalone else "rand()"
+    draw = f"counter_uniform(rng_seed, key, pixel, {step})" if standalone else "rand()"
     return f"p_spike > 0 and {step} < present_steps and {draw} < p_spike"
 
 
@@ -251,6 +253,8 @@ class DiehlCookNetwork:
             reset="tlast = t" if train else "", method="exact", clock=clock,
             namespace=ns, name="inputs")
         copy_of_input = np.repeat(np.arange(copies), n_in)
+        if standalone:
+            self.input.pixel = np.tile(np.arange(n_in), copies)
         for name in ("pos", "rep", "shown"):
             setattr(self.input, name, linked_var(self.presenter, name, index=copy_of_input))
         extra.append(self.input.run_regularly(LOAD_STIMULUS, dt=slot, when="start", order=-2,

@@ -29,18 +29,44 @@ static inline SNN_HD uint64_t _snn_splitmix(uint64_t z)
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
-static inline SNN_HD double counter_uniform(const double seed, const double key, const int64_t pixel,
-                                             const int64_t step)
+static inline SNN_HD uint64_t _snn_key_hash(const double seed, const double key)
 {
-    uint64_t h = _snn_splitmix((uint64_t)seed);
-    h = _snn_splitmix(h ^ (uint64_t)key);
-    h = _snn_splitmix(h ^ (((uint64_t)pixel << 32) | ((uint64_t)step & 0xFFFFFFFFULL)));
+    return _snn_splitmix(_snn_splitmix((uint64_t)seed) ^ (uint64_t)key);
+}
+static inline SNN_HD double _snn_uniform(const uint64_t key_hash, const int64_t pixel, const int64_t step)
+{
+    const uint64_t h = _snn_splitmix(key_hash ^ (((uint64_t)pixel << 32) | ((uint64_t)step & 0xFFFFFFFFULL)));
     // 53 random bits -> a double in [0, 1)
     return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 """
-CPP_CODE = "#include <stdint.h>\n#define SNN_HD\n" + _MIX
-CUDA_CODE = "#include <stdint.h>\n#define SNN_HD __host__ __device__\n" + _MIX
+# On the CPU one thread draws all pixels of an example in a row, so the hash of (seed, key) is kept
+# from the previous call (per thread) rather than recomputed per pixel and step: the same numbers
+# for one SplitMix round per draw instead of three.
+_CPP_ENTRY = r"""
+static inline double counter_uniform(const double seed, const double key, const int64_t pixel, const int64_t step)
+{
+    static thread_local double last_seed = -1.0, last_key = -1.0;
+    static thread_local uint64_t last_hash = 0;
+    if (seed != last_seed || key != last_key)
+    {
+        last_hash = _snn_key_hash(seed, key);
+        last_seed = seed;
+        last_key = key;
+    }
+    return _snn_uniform(last_hash, pixel, step);
+}
+"""
+_CUDA_ENTRY = r"""
+static inline SNN_HD double counter_uniform(const double seed, const double key, const int64_t pixel,
+                                             const int64_t step)
+{
+    return _snn_uniform(_snn_key_hash(seed, key), pixel, step);
+}
+"""
+CPP_CODE = "#include <stdint.h>\n#define SNN_HD\n" + _MIX + _CPP_ENTRY
+CUDA_CODE = "#include <stdint.h>\n#define SNN_HD __host__ __device__\n" + _MIX + _CUDA_ENTRY
+
 
 def _splitmix_np(z: np.ndarray) -> np.ndarray:
     z = z + np.uint64(0x9E3779B97F4A7C15)
