@@ -51,9 +51,12 @@ from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import CONFIG, METRICS, MODEL, load_model
 
+# "stdp": the Brian2 Diehl & Cook network (bio/); "stdp-net": networks.train's net stdp, seed 000's
+# SNN + STDP (an STDP-learned first layer under surrogate-gradient layers).
 LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
-          "stdp": "SNN + STDP"}
-SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN"}
+          "stdp-net": "SNN + STDP layer (surrogate gradient above)", "stdp": "Diehl & Cook (Brian2, STDP)"}
+SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN", "stdp-net": "SNN + STDP layer"}
+TORCH_KIND = {"stdp": "stdp-net"}   # networks.train's net name -> kind here, where "stdp" is the Brian2 network
 DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
 
 
@@ -141,14 +144,20 @@ def lineage(run: Path, cfg: dict) -> set:
     tr = cfg.get("train", {})
     links = {run.resolve()} | {Path(p).resolve() for p in (cfg.get("converted_from"), tr.get("from_dir")) if p}
     # Same net and seed: same initial weights and data order, so not independent either. A TGO net is the
-    # surrogate SNN class with an extra loss term, so it shares that SNN's initial weights too.
-    family = {"tgo": "snn"}.get(cfg["net"], cfg["net"])
+    # surrogate SNN class with an extra loss term, and the STDP net builds its layers above the first as the
+    # SNN does: both share that SNN's initial weights.
+    family = {"tgo": "snn", "stdp": "snn"}.get(cfg["net"], cfg["net"])
     return links | {(family, tr.get("seed"))} if cfg["net"] != "converted" else links
+
+
+def torch_kind(cfg: dict) -> str:
+    """The kind here of a networks.train run, from its config."""
+    return TORCH_KIND.get(cfg["net"], cfg["net"])
 
 
 def torch_model(run: Path, args, device) -> Model:
     cfg = load_json(run / CONFIG)
-    net, overrides = cfg["net"], {}
+    net, overrides = torch_kind(cfg), {}
     if net == "converted" and args.converted_T and args.converted_T != cfg["model"]["T"]:
         overrides["T"] = args.converted_T
     model = load_model(run, device, **overrides)
@@ -213,7 +222,7 @@ def pick_targets(args) -> list[Path]:
         key = (cfg["train"].get("seed", 0), r.name)
         if cfg["net"] not in best or key < best[cfg["net"]][0]:
             best[cfg["net"]] = (key, r)
-    return [r for _, r in sorted(best.values(), key=lambda kv: list(LABELS).index(load_json(kv[1] / CONFIG)["net"]))]
+    return [r for _, r in sorted(best.values(), key=lambda kv: list(LABELS).index(torch_kind(load_json(kv[1] / CONFIG))))]
 
 
 def pick_sources(args, targets: list[Model]) -> dict[str, Path]:

@@ -98,6 +98,13 @@ def main(argv=None) -> dict:
         notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
     attempt("accuracy against eps", lambda: made.__setitem__(
         "accuracy_vs_eps", accuracy_eps_figure(made.get("damping"), attack_summaries, figdir / "accuracy_vs_eps")))
+    sparsity = res / "weights" / "sparsity.json"
+    if sparsity.exists():
+        from analysis.weight_sparsity import sparsity_figure
+        made["sparsity"] = load_json(sparsity)
+        attempt("weight sparsity", lambda: sparsity_figure(made["sparsity"], figdir / "weight_sparsity"))
+    else:
+        notes.append("no weights/sparsity.json (analysis.weight_sparsity)")
     weights = Path(args.bio_run) / "weights.npz"
     if weights.exists():
         from bio.figures import receptive_fields

@@ -12,7 +12,7 @@ ratio is only meaningful when that load stayed below the cores' count minus one.
 
 Both sides also keep what they computed (the trained weights and thetas, and the frozen spike counts
 of the test images), and the table says whether they are the same, bit for bit: a speed-up that
-changes a spike changes every result downstream. Writes ``benchmarks/results/against_COMMIT.json``
+changes a spike changes every result downstream. Writes ``benchmarks/results/against_COMMIT_nSIZES.json``
 and prints a markdown table.
 """
 from __future__ import annotations
@@ -126,7 +126,7 @@ def main(argv=None) -> dict:
                                  if not np.array_equal(computed["this"][size][k], computed["other"][size][k])]})
     result = {"this": here, "other": sha, "cores": os.cpu_count(), "settings": vars(args), "rows": rows, "runs": runs}
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"against_{sha[:10]}.json"
+    path = OUT / f"against_{sha[:10]}_n{'-'.join(map(str, args.sizes))}.json"   # one file per commit and sizes
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nthis checkout ({here[:10]}) against {sha[:10]}; best of {args.rounds} rounds; ratio = other / this\n")
     print("| exc neurons | " + " | ".join(f"{f} (this / other / ratio)" for f in FIGURES)

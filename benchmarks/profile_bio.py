@@ -22,7 +22,9 @@ from pathlib import Path
 
 OUT = Path(__file__).parent / "results"
 # What a generated function does, for the table (Brian2 names code objects after their group and role).
-ROLES = {"exp": "exp(): exponential-Euler step of v, one call per neuron and step",
+ROLES = {"exp": "scalar exp() calls (before bio.devices.VECTOR_MATH: the v step, one per neuron and step)",
+         "_ZGV": "libmvec's vector exp(): the exponential-Euler step of v, 8 neurons per call",
+         "_run_normalise": "weight normalisation at each slot start (training)",
          "_run_inputs_spike_thresholder": "Poisson input: one random number per input pixel and step",
          "_run_input_exc_pre_codeobject": "input -> exc synapses: ge += w per input spike",
          "_run_input_exc_pre_push_spikes": "input -> exc spike queue",

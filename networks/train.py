@@ -4,6 +4,8 @@
     python -m networks.train --net snn --dset mnist -t 8 --leak 0.99 --epochs 1
     python -m networks.train --net converted --dset mnist --from /work/runs/baselines/cnn-mnist -t 100
     python -m networks.train --net snn --dset cifar10 --from RUNS/cnn-cifar10   # hybrid: converted, then BPTT
+    python -m networks.train --net stdp --dset mnist -t 8    # conv STDP first layer (no labels), BPTT above
+    python -m networks.train --net stdp --dset mnist --from runs/stdp-mnist-n400-s0   # a Brian2 layer instead
 
 Adam with a cosine learning rate over all epochs; random crops and flips for
 CIFAR-10. Weight layers have biases unless ``--no-bias`` (see default_bias:
@@ -18,7 +20,11 @@ CNN of ``--from`` (or trains one first, in OUT/cnn). ``snn`` and ``tgo`` with
 ``--from`` start BPTT from the converted CNN's weights (hybrid training, as
 Sharmin et al. 2020 after Rathi et al. 2020): a deep SNN such as VGG-9 is
 silent beyond its first layers at random initialisation and cannot learn from
-there. See networks.registry for the run directory's files.
+there. ``stdp`` (seed 000's SNN + STDP, networks.stdp_net) trains surrogate-gradient layers above a
+frozen first layer learned without labels: the first conv layer of ``--arch``, its filters learned by
+networks.conv_stdp on ``--stdp-images`` training images, or with ``--from`` the input weights of a
+bio.train_stdp run under ``--arch`` (default f256) fc layers. See networks.registry for the run
+directory's files.
 """
 from __future__ import annotations
 
@@ -35,24 +41,32 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import imagesets
-from bio.checkpoint import load_json, save_json
+from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from networks.cnn import DEFAULT_ARCH, IN_SHAPE, as_images
+from networks.conv_stdp import convergence, learn_filters
 from networks.converted import convert
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import (CONFIG, METRICS, MODEL, NETS, build_model, load_checkpoint, load_model,
                                save_checkpoint)
 from networks.snn import ENCODINGS, READOUTS, RESETS
+from networks.stdp_net import load_stdp_run
 from networks.surrogate import SURROGATES
 from networks.tgo import GUARD, MARGIN, NOISE
 
-SPIKING = ("snn", "tgo", "converted")
+SPIKING = ("snn", "tgo", "converted", "stdp")
+TRAINED_SPIKING = ("snn", "tgo", "stdp")    # spiking nets whose weights BPTT trains
 # Per-net defaults of the options that differ between nets (None on the command line).
 NET_DEFAULTS = {
     "cnn": dict(epochs=2, T=None, leak=None),
     "snn": dict(epochs=1, T=10, leak=0.99),
     "tgo": dict(epochs=1, T=10, leak=0.99),
     "converted": dict(epochs=2, T=100, leak=1.0),   # epochs: of the CNN trained first, if any
+    "stdp": dict(epochs=3, T=10, leak=0.99),
 }
+STDP_HIDDEN = "f256"   # stdp --from: the trained layers above the Diehl & Cook layer (--arch)
+STDP_FILTERS = "stdp_filters.npz"
+STDP_CALIB_IMAGES = 1000   # stdp: training images the STDP layer's currents are standardised on
+STDP_IMAGES = 3000         # stdp without --from: images the conv filters learn on (converged by 2,000)
 # The configuration meant to reach the CIFAR-10 targets (CNN >= 85 %, SNN >= 75 %) on a GPU. It was NOT run
 # on this project's 2-core CPU machines (an epoch of VGG-9 takes 20-40 min there): see the README. The SNN is
 # meant to start from the converted CNN (--from), as the seed's backprop SNN does; seed 000 uses T = 10.
@@ -97,7 +111,10 @@ def parse_args(argv=None):
                    help="snn, tgo: weights at random (kaiming) or rescaled on training images so every layer "
                         "fires (data; needed by deep nets such as vgg9; default for cifar10)")
     g.add_argument("--from", dest="from_dir", default=None,
-                   help="a trained CNN's run directory: converted converts it, snn and tgo start from its converted weights")
+                   help="a trained CNN's run directory: converted converts it, snn and tgo start from its converted "
+                   "weights; stdp: the bio.train_stdp run whose input weights become the frozen first layer")
+    g.add_argument("--stdp-images", type=int, default=STDP_IMAGES,
+                   help="stdp without --from: training images its conv filters learn on (no labels)")
     g.add_argument("--percentile", type=float, default=99.9, help="converted: activation percentile per layer (100 = max)")
     g.add_argument("--n-calib", type=int, default=2000, help="converted: training images for threshold balancing")
     g = p.add_argument_group("training")
@@ -129,14 +146,22 @@ def parse_args(argv=None):
         if getattr(args, name) is None:
             setattr(args, name, d[name])
     args.noise = (NOISE if args.net == "tgo" else 0.0) if args.noise is None else args.noise
-    args.arch = args.arch or DEFAULT_ARCH[args.dset]
+    args.arch = args.arch or (STDP_HIDDEN if args.net == "stdp" and args.from_dir else DEFAULT_ARCH[args.dset])
     args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
     for name in ("epochs", "batch_size", "n_train", "n_test", "n_calib", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.from_dir and (args.net == "cnn" or (args.net != "converted" and args.threshold != 1)):
+    if args.from_dir and (args.net == "cnn" or (args.net in ("snn", "tgo") and args.threshold != 1)):
         p.error("--from is for converted, snn and tgo, the latter two with --threshold 1 (that of converted weights)")
+    if args.net == "stdp" and args.from_dir and not (Path(args.from_dir) / "weights.npz").is_file():
+        p.error(f"--from {args.from_dir} has no weights.npz: it is not a finished bio.train_stdp run "
+                f"(train one with python -m bio.train_stdp --dset {args.dset} --n-exc 400 --out {args.from_dir})")
+    if args.net == "stdp" and not args.from_dir and IN_SHAPE[args.dset][0] != 1:
+        p.error("--net stdp learns its conv filters on grayscale images (ON/OFF channels); "
+                f"{args.dset} has colour: not implemented")
+    if args.stdp_images < 2:
+        p.error("--stdp-images must be at least 2")
     args.out = args.out or f"runs/baselines/{args.net}-{args.dset}-s{args.seed}"
     args.bias = default_bias(args) if args.bias is None else args.bias
     try:
@@ -155,7 +180,7 @@ def default_bias(args) -> bool:
     (sign(0) = 0) never moves: gradient masking, not robustness. Runs made before biases became the
     default say "bias": false in their config; they load, resume and convert as they were.
     """
-    for run, used in ((args.out, args.resume), (args.from_dir, bool(args.from_dir))):
+    for run, used in ((args.out, args.resume), (args.from_dir, bool(args.from_dir) and args.net != "stdp")):
         if used and (Path(run) / CONFIG).exists():
             return bool(load_json(Path(run) / CONFIG)["model"].get("bias", False))
     return True
@@ -164,12 +189,16 @@ def default_bias(args) -> bool:
 def model_kwargs(args) -> dict:
     """Constructor arguments of the model (for converted: of the SNN it becomes)."""
     kw = dict(arch=args.arch, in_shape=list(IN_SHAPE[args.dset]), n_classes=10, bias=args.bias)
+    if args.net == "stdp" and args.from_dir:   # a Diehl & Cook layer under the --arch layers
+        kw.update(arch=f"f{len(load_stdp_run(args.from_dir)[1])}-{args.arch}", on_off=False)
+    elif args.net == "stdp":                   # the first conv layer of --arch, learned by conv STDP
+        kw["on_off"] = True
     if args.net != "converted":
         kw["dropout"] = args.dropout
     if args.net in SPIKING:
         kw.update(T=args.timesteps, leak=args.leak, encoding=args.encoding, surrogate=args.surrogate,
                   slope=args.slope, noise=args.noise)
-    if args.net in ("snn", "tgo"):
+    if args.net in TRAINED_SPIKING:
         kw.update(threshold=args.threshold, readout=args.readout, reset=args.reset)
     if args.net == "tgo":
         kw.update(guard=args.guard, margin=args.margin)
@@ -324,6 +353,24 @@ def run_converted(args, x_train, run_dir: Path) -> tuple[torch.nn.Module, dict]:
     return snn, {"scales": scales, "cnn_test_accuracy": load_json(cnn_dir / METRICS)["test_accuracy"]}
 
 
+def stdp_weights(args, model, x_train, run_dir: Path, progress: bool) -> np.ndarray:
+    """Layer 0's STDP weights: a Diehl & Cook run's input weights (--from), else conv filters learned by
+    networks.conv_stdp on the first --stdp-images training images (kept in the run as stdp_filters.npz)."""
+    if args.from_dir:
+        return load_stdp_run(args.from_dir)[0]
+    path = run_dir / STDP_FILTERS
+    if not path.exists():
+        first = model.layers[0]
+        t0 = time.perf_counter()
+        w = learn_filters(x_train[:args.stdp_images], first.out_channels, first.kernel_size[0], T=args.timesteps,
+                          seed=args.seed, progress=progress)
+        save_npz(path, w=w, seconds=np.float64(time.perf_counter() - t0), convergence=np.float64(convergence(w)))
+    z = load_npz(path)
+    print(f"conv STDP filters ({path}): convergence {float(z['convergence']):.4f} (0: every weight 0 or 1), "
+          f"learned in {float(z['seconds']):.0f} s")
+    return z["w"]
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads:
@@ -340,7 +387,10 @@ def main(argv=None) -> dict:
         model = build_model(args.net, **args.model).to(args.device)
         if state is None:
             state = {"epoch": 0, "history": [], "train_seconds": 0.0}
-            if args.from_dir:
+            if args.net == "stdp":
+                model.load_stdp(stdp_weights(args, model, x_train, run_dir, progress),
+                                x_train[:STDP_CALIB_IMAGES].to(args.device))
+            elif args.from_dir:
                 try:
                     model.load_state_dict(convert_run(args, args.from_dir, x_train)[0].state_dict())
                 except RuntimeError as e:   # another architecture

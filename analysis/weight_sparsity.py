@@ -1,0 +1,99 @@
+"""How sparse each layer's weights are: seed 000's claim that STDP learns sparse connectivity.
+
+    python -m analysis.weight_sparsity                       # the MNIST CNN, surrogate SNN and STDP net
+    python -m analysis.weight_sparsity --runs runs/baselines/snn-mnist-s0 runs/baselines/stdp-mnist-s0
+
+Per weight layer, every weight's magnitude is divided by the largest magnitude into the same unit
+(output neuron or feature map), so that a layer's scale (the STDP layer's is standardised, the
+trained layers' are not) does not matter; a weight below ``--cut`` (default 5 %) of its unit's
+largest counts as absent. Writes ``sparsity.json`` (shares per layer and histograms of the
+normalised magnitudes) and the figure ``RESULTS/figures/weight_sparsity.png/.pdf``; analysis.figures
+redraws the figure from the JSON.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from analysis.compare import LABELS
+from analysis.plotting import plt, save
+from bio.checkpoint import load_json, save_json
+from networks.registry import CONFIG, load_model
+
+DEFAULT_RUNS = ["runs/baselines/cnn-mnist-s0", "runs/baselines/snn-mnist-s0", "runs/baselines/stdp-mnist-s0"]
+CUTS = (0.01, 0.05, 0.1)
+BINS = np.linspace(0, 1, 41)
+
+
+def normalised_magnitudes(weight: torch.Tensor) -> np.ndarray:
+    """|w| / max |w| of its output unit (row of a Linear, filter of a Conv2d), flattened."""
+    a = weight.detach().abs().flatten(1).double()
+    return (a / a.amax(1, keepdim=True).clamp_min(1e-30)).flatten().numpy()
+
+
+def layer_sparsity(model) -> list[dict]:
+    out = []
+    for i, layer in enumerate(model.layers):
+        m = normalised_magnitudes(layer.weight)
+        out.append({"layer": i, "kind": type(layer).__name__, "n_weights": int(m.size),
+                    "trained": bool(layer.weight.requires_grad),
+                    "share_below": {f"{c:g}": float((m < c).mean()) for c in CUTS},
+                    "histogram": np.histogram(m, BINS)[0].tolist()})
+    return out
+
+
+def sparsity_figure(summary: dict, path) -> None:
+    models = summary["models"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    centres = 0.5 * (BINS[1:] + BINS[:-1])
+    for name, rec in models.items():
+        first = rec["layers"][0]
+        h = np.asarray(first["histogram"], float)
+        axes[0].plot(centres, h / h.sum(), marker="", label=f"{rec['label']} ({'STDP' if not first['trained'] else 'trained'})")
+    axes[0].set(xlabel="|w| / largest |w| of its unit, first layer", ylabel="share of weights", yscale="log",
+                title="first-layer weight magnitudes")
+    axes[0].legend()
+    cut = f"{summary['cut']:g}"
+    width = 0.8 / max(len(models), 1)
+    for k, (name, rec) in enumerate(models.items()):
+        shares = [100 * L["share_below"][cut] for L in rec["layers"]]
+        axes[1].bar(np.arange(len(shares)) + k * width, shares, width, label=rec["label"])
+    axes[1].set(xlabel="weight layer (0 = first)", ylabel=f"% of weights < {100 * summary['cut']:g} % of unit max",
+                title="sparsity per layer")
+    axes[1].legend()
+    save(fig, path)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m analysis.weight_sparsity", description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="networks.train run directories")
+    p.add_argument("--cut", type=float, default=0.05, choices=CUTS, help="below this share of its unit's max a "
+                   "weight counts as absent")
+    p.add_argument("--out", default="results/weights")
+    p.add_argument("--figures", default="results/figures")
+    args = p.parse_args(argv)
+    models = {}
+    for run in map(Path, args.runs):
+        if not (run / CONFIG).exists():
+            raise SystemExit(f"error: {run} is not a networks.train run (no {CONFIG}); train it first, e.g. "
+                             f"python -m networks.train --net {run.name.split('-')[0]} --dset mnist --out {run}")
+        net = load_json(run / CONFIG)["net"]
+        label = "SNN + STDP layer" if net == "stdp" else LABELS.get(net, net)
+        models[run.name] = {"run": str(run), "net": net, "label": label, "layers": layer_sparsity(load_model(run))}
+    summary = {"cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
+    out = Path(args.out)
+    save_json(out / "sparsity.json", summary)
+    sparsity_figure(summary, Path(args.figures) / "weight_sparsity")
+    print(f"| model | " + " | ".join(f"layer {i}" for i in range(max(len(m["layers"]) for m in models.values())))
+          + f" |  (% of weights < {100 * args.cut:g} % of their unit's largest)")
+    for m in models.values():
+        print(f"| {m['label']} | " + " | ".join(f"{100 * L['share_below'][f'{args.cut:g}']:.1f}" for L in m["layers"]) + " |")
+    print(f"wrote {out / 'sparsity.json'}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
