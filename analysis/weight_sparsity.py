@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from analysis.compare import LABELS
-from analysis.plotting import plt, save
+from analysis.plotting import plt, positive, save
 from bio.checkpoint import load_json, save_json
 from networks.registry import CONFIG, load_model
 
@@ -52,16 +52,19 @@ def sparsity_figure(summary: dict, path) -> None:
     for name, rec in models.items():
         first = rec["layers"][0]
         h = np.asarray(first["histogram"], float)
-        axes[0].plot(centres, h / h.sum(), marker="", label=f"{rec['label']} ({'STDP' if not first['trained'] else 'trained'})")
+        axes[0].step(centres, positive(h / h.sum()), where="mid",
+                     label=f"{rec['label']} ({'STDP' if not first['trained'] else 'trained'})")
     axes[0].set(xlabel="|w| / largest |w| of its unit, first layer", ylabel="share of weights", yscale="log",
                 title="first-layer weight magnitudes")
     axes[0].legend()
     cut = f"{summary['cut']:g}"
     width = 0.8 / max(len(models), 1)
+    n_layers = max(len(rec["layers"]) for rec in models.values())
     for k, (name, rec) in enumerate(models.items()):
         shares = [100 * L["share_below"][cut] for L in rec["layers"]]
-        axes[1].bar(np.arange(len(shares)) + k * width, shares, width, label=rec["label"])
-    axes[1].set(xlabel="weight layer (0 = first)", ylabel=f"% of weights < {100 * summary['cut']:g} % of unit max",
+        axes[1].bar(np.arange(len(shares)) + (k - (len(models) - 1) / 2) * width, shares, width, label=rec["label"])
+    axes[1].set_xticks(range(n_layers), [str(i) for i in range(n_layers - 1)] + ["output"])
+    axes[1].set(xlabel="weight layer", ylabel=f"% of weights < {100 * summary['cut']:g} % of unit max",
                 title="sparsity per layer")
     axes[1].legend()
     save(fig, path)

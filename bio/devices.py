@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import re
 import shutil
@@ -232,6 +233,9 @@ class StandaloneRunner(_Runner):
         if device.__class__.__name__ != self.device_class or getattr(device, "has_been_run", False) \
                 or getattr(device, "build_on_run", True) or device.code_objects:
             device.reinit()
+        # brian2 names objects uniquely among those alive: the last network's, until collected, would
+        # rename this one's code objects (``..._codeobject_1``), and its cached build would recompile.
+        gc.collect()
         set_device(self.device_name, build_on_run=False)
         self.net = DiehlCookNetwork(config, n_slots, mode=mode, standalone=True, copies=copies)
         self._adapt(self.net)

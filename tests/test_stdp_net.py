@@ -118,3 +118,11 @@ def test_the_seed_000_verdict_reads_the_stdp_and_snn_rows():
     summary["cells"][1]["adv_accuracy"] = 0.60
     assert stdp_claim(summary, None)[1] == "not reproduced"
     assert stdp_claim({**summary, "models": models[:1]}, None) is None
+    # sparsity is the mechanism: it cannot make a robustness loss a partial success, nor its absence a full one
+    sparse = {"cut": 0.05, "models": {"a": {"net": "snn", "layers": [{"share_below": {"0.05": 0.07}}]},
+                                      "b": {"net": "stdp", "layers": [{"share_below": {"0.05": 0.44}}]}}}
+    assert stdp_claim(summary, sparse)[1] == "not reproduced"
+    summary["cells"][1]["adv_accuracy"], summary["worst_case"][1]["adv_accuracy"] = 0.81, 0.75
+    assert stdp_claim(summary, sparse)[1] == "reproduced"
+    dense = {**sparse, "models": {**sparse["models"], "b": {"net": "stdp", "layers": [{"share_below": {"0.05": 0.07}}]}}}
+    assert stdp_claim(summary, dense)[1] == "partly"
