@@ -14,7 +14,7 @@ analysis.plotting; each seed claim of Sharmin et al. is judged in the report
 
 This module is the command line only. The figures are drawn by one module per family
 (analysis.damping_figures, analysis.sweep_figures, analysis.compare_figures, analysis.attack_figures,
-bio.figures), REPORT.md is written by analysis.report; their main names are re-exported here.
+analysis.weight_figures, bio.figures), REPORT.md is written by analysis.report; their main names are re-exported here.
 """
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def main(argv=None) -> dict:
         "accuracy_vs_eps", accuracy_eps_figure(made.get("damping"), attack_summaries, figdir / "accuracy_vs_eps")))
     sparsity = res / "weights" / "sparsity.json"
     if sparsity.exists():
-        from analysis.weight_sparsity import sparsity_figure
+        from analysis.weight_figures import sparsity_figure
         made["sparsity"] = load_json(sparsity)
         attempt("weight sparsity", lambda: sparsity_figure(made["sparsity"], figdir / "weight_sparsity"))
     else:

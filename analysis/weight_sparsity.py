@@ -8,7 +8,7 @@ Per weight layer, every weight's magnitude is divided by the largest magnitude i
 trained layers' are not) does not matter; a weight below ``--cut`` (default 5 %) of its unit's
 largest counts as absent. Writes ``sparsity.json`` (shares per layer and histograms of the
 normalised magnitudes) and the figure ``RESULTS/figures/weight_sparsity.png/.pdf``; analysis.figures
-redraws the figure from the JSON.
+redraws the figure (analysis.weight_figures) from the JSON.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from analysis.compare import LABELS
-from analysis.plotting import plt, positive, save
+from analysis.weight_figures import sparsity_figure
 from bio.checkpoint import load_json, save_json
 from networks.registry import CONFIG, load_model
 
@@ -43,31 +43,6 @@ def layer_sparsity(model) -> list[dict]:
                     "share_below": {f"{c:g}": float((m < c).mean()) for c in CUTS},
                     "histogram": np.histogram(m, BINS)[0].tolist()})
     return out
-
-
-def sparsity_figure(summary: dict, path) -> None:
-    models = summary["models"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    centres = 0.5 * (BINS[1:] + BINS[:-1])
-    for name, rec in models.items():
-        first = rec["layers"][0]
-        h = np.asarray(first["histogram"], float)
-        axes[0].step(centres, positive(h / h.sum()), where="mid",
-                     label=f"{rec['label']} ({'STDP' if not first['trained'] else 'trained'})")
-    axes[0].set(xlabel="|w| / largest |w| of its unit, first layer", ylabel="share of weights", yscale="log",
-                title="first-layer weight magnitudes")
-    axes[0].legend()
-    cut = f"{summary['cut']:g}"
-    width = 0.8 / max(len(models), 1)
-    n_layers = max(len(rec["layers"]) for rec in models.values())
-    for k, (name, rec) in enumerate(models.items()):
-        shares = [100 * L["share_below"][cut] for L in rec["layers"]]
-        axes[1].bar(np.arange(len(shares)) + (k - (len(models) - 1) / 2) * width, shares, width, label=rec["label"])
-    axes[1].set_xticks(range(n_layers), [str(i) for i in range(n_layers - 1)] + ["output"])
-    axes[1].set(xlabel="weight layer", ylabel=f"% of weights < {100 * summary['cut']:g} % of unit max",
-                title="sparsity per layer")
-    axes[1].legend()
-    save(fig, path)
 
 
 def main(argv=None) -> dict:
