@@ -223,7 +223,8 @@ def torch_label(run) -> str:
     if net == "cnn":
         return "CNN (ReLU)"
     neuron = "IF" if m.get("leak", 1.0) == 1.0 else f"LIF, leak {m['leak']:g}"
-    return f"{'converted SNN' if net == 'converted' else 'SNN'} (T={m['T']}, {neuron})"
+    name = {"converted": "converted SNN", "stdp": "SNN + STDP layer"}.get(net, "SNN")
+    return f"{name} (T={m['T']}, {neuron})"
 
 
 def subject(kind: str, run, levels: int = FULL_LEVELS, device: torch.device | str = "cpu", **kw):

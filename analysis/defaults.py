@@ -14,7 +14,8 @@ RUNS = Path(os.environ.get("SNN_RUNS_DIR", "runs"))   # trained runs, relative t
 # Where the training CLIs write by default (networks.train: runs/baselines/NET-DSET-sSEED,
 # bio.train_stdp: runs/stdp-DSET-nN-sSEED), so that a user's own runs are found.
 DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist-s0", "snn": RUNS / "baselines/snn-mnist-s0",
-                "converted": RUNS / "baselines/converted-mnist-s0", "bio": RUNS / "stdp-mnist-n100-s0"}
+                "converted": RUNS / "baselines/converted-mnist-s0", "bio": RUNS / "stdp-mnist-n100-s0",
+                "stdp": RUNS / "baselines/stdp-mnist-s0"}   # stdp: networks.train --net stdp (seed 000's)
 # The transfer source: a CNN trained independently of the target CNN (another seed) when there is one.
 SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist-s0")
 FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
