@@ -4,6 +4,7 @@ Builds the tiny training network twice, with and without bio.devices.VECTOR_MATH
 each the first time), and compares everything a chunk returns, exactly.
 """
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,7 +35,10 @@ def test_vector_exp_gives_the_same_spikes_and_weights(monkeypatch):
     scalar_dir, scalar = train_chunk(monkeypatch, on=False)
     assert vec_dir != scalar_dir
     # The vector build calls libmvec's exp (e.g. _ZGVeN8v_exp, _ZGVdN4v_exp); the scalar one does not.
-    assert b"_ZGV" in (vec_dir / "main").read_bytes()
+    if b"_ZGV" not in (vec_dir / "main").read_bytes():
+        cpu = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+        assert " avx2" not in cpu, "an AVX2 machine, and GCC did not vectorise exp"
+        pytest.skip("no AVX2 here: GCC leaves exp scalar, nothing to compare")
     assert b"_ZGV" not in (scalar_dir / "main").read_bytes()
     assert vec.exc_counts.sum() > 0
     for name in ("exc_counts", "inh_counts", "exc_presented", "w", "theta_mV"):
