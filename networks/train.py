@@ -154,8 +154,10 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.from_dir and (args.net == "cnn" or (args.net in ("snn", "tgo") and args.threshold != 1)):
         p.error("--from is for converted, snn and tgo, the latter two with --threshold 1 (that of converted weights)")
-    if args.net == "stdp" and args.from_dir and not (Path(args.from_dir) / "weights.npz").is_file():
-        p.error(f"--from {args.from_dir} has no weights.npz: it is not a finished bio.train_stdp run "
+    missing = [f for f in ("config.json", "weights.npz") if not (Path(args.from_dir) / f).is_file()] \
+        if args.net == "stdp" and args.from_dir else []
+    if missing:
+        p.error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished bio.train_stdp run "
                 f"(train one with python -m bio.train_stdp --dset {args.dset} --n-exc 400 --out {args.from_dir})")
     if args.net == "stdp" and not args.from_dir and IN_SHAPE[args.dset][0] != 1:
         p.error("--net stdp learns its conv filters on grayscale images (ON/OFF channels); "
@@ -190,7 +192,8 @@ def model_kwargs(args) -> dict:
     """Constructor arguments of the model (for converted: of the SNN it becomes)."""
     kw = dict(arch=args.arch, in_shape=list(IN_SHAPE[args.dset]), n_classes=10, bias=args.bias)
     if args.net == "stdp" and args.from_dir:   # a Diehl & Cook layer under the --arch layers
-        kw.update(arch=f"f{len(load_stdp_run(args.from_dir)[1])}-{args.arch}", on_off=False)
+        n_exc = load_json(Path(args.from_dir) / "config.json")["network"]["n_exc"]   # the weights load later
+        kw.update(arch=f"f{n_exc}-{args.arch}", on_off=False)
     elif args.net == "stdp":                   # the first conv layer of --arch, learned by conv STDP
         kw["on_off"] = True
     if args.net != "converted":

@@ -140,11 +140,9 @@ def cli(out, *extra):
             "--out", str(out), "--no-progress", *extra]
 
 
-def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, monkeypatch):
-    args = ("--net", "snn", "-t", "3", "--epochs", "2")
-    whole = train_cli.main(cli(tmp_path / "whole", *args))
-    real = train_cli.save_checkpoint
-    calls = {"n": 0}
+def interrupt_at_second_checkpoint(monkeypatch, argv) -> None:
+    """Run the CLI on ``argv`` and interrupt it (KeyboardInterrupt) as it saves its second checkpoint."""
+    real, calls = train_cli.save_checkpoint, {"n": 0}
 
     def interrupted(path, obj):
         calls["n"] += 1
@@ -154,9 +152,15 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, 
 
     monkeypatch.setattr(train_cli, "save_checkpoint", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        train_cli.main(cli(tmp_path / "cut", *args))
-    assert load_checkpoint(tmp_path / "cut" / "model.pt")["epoch"] == 1
+        train_cli.main(argv)
     monkeypatch.setattr(train_cli, "save_checkpoint", real)
+
+
+def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, monkeypatch):
+    args = ("--net", "snn", "-t", "3", "--epochs", "2")
+    whole = train_cli.main(cli(tmp_path / "whole", *args))
+    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
+    assert load_checkpoint(tmp_path / "cut" / "model.pt")["epoch"] == 1
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
     assert a["epoch"] == b["epoch"] == 2

@@ -8,7 +8,7 @@ from networks.conv_stdp import A_MINUS, A_PLUS, convergence, first_spikes, learn
 from networks.registry import load_checkpoint, load_model
 from networks.stdp_net import STDPNet
 from tests.conftest import bars
-from tests.test_baselines import cli, fake_mnist  # noqa: F401  (fixture)
+from tests.test_baselines import cli, fake_mnist, interrupt_at_second_checkpoint  # noqa: F401  (fixture)
 
 
 def test_stdp_update_has_the_rule_s_sign_and_size():
@@ -66,18 +66,7 @@ def test_cli_learns_the_filters_once_and_resumes(tmp_path, fake_mnist, monkeypat
     args = ("--net", "stdp", "-t", "3", "--epochs", "2", "--stdp-images", "30")
     whole = train_cli.main(cli(tmp_path / "whole", *args))
     assert (tmp_path / "whole" / "stdp_filters.npz").exists()
-    real, calls = train_cli.save_checkpoint, {"n": 0}
-
-    def interrupted(path, obj):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        real(path, obj)
-
-    monkeypatch.setattr(train_cli, "save_checkpoint", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train_cli.main(cli(tmp_path / "cut", *args))
-    monkeypatch.setattr(train_cli, "save_checkpoint", real)
+    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
     monkeypatch.setattr(train_cli, "learn_filters", None)   # a resumed run must not learn its filters again
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
@@ -119,10 +108,11 @@ def test_the_seed_000_verdict_reads_the_stdp_and_snn_rows():
     assert stdp_claim(summary, None)[1] == "not reproduced"
     assert stdp_claim({**summary, "models": models[:1]}, None) is None
     # sparsity is the mechanism: it cannot make a robustness loss a partial success, nor its absence a full one
-    sparse = {"cut": 0.05, "models": {"a": {"net": "snn", "layers": [{"share_below": {"0.05": 0.07}}]},
-                                      "b": {"net": "stdp", "layers": [{"share_below": {"0.05": 0.44}}]}}}
+    layer = lambda share, n: [{"share_below": {"0.05": share}, "n_weights": n}]  # noqa: E731
+    sparse = {"cut": 0.05, "models": {"a": {"net": "snn", "layers": layer(0.07, 288)},
+                                      "b": {"net": "stdp", "layers": layer(0.44, 576)}}}
     assert stdp_claim(summary, sparse)[1] == "not reproduced"
     summary["cells"][1]["adv_accuracy"], summary["worst_case"][1]["adv_accuracy"] = 0.81, 0.75
     assert stdp_claim(summary, sparse)[1] == "reproduced"
-    dense = {**sparse, "models": {**sparse["models"], "b": {"net": "stdp", "layers": [{"share_below": {"0.05": 0.07}}]}}}
+    dense = {**sparse, "models": {**sparse["models"], "b": {"net": "stdp", "layers": layer(0.07, 576)}}}
     assert stdp_claim(summary, dense)[1] == "partly"
