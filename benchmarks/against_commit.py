@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,15 @@ def worktree(rev: str) -> tuple[str, Path]:
     return sha, path
 
 
+def settled_load(max_load: float, max_wait_s: float) -> float:
+    """The 1-minute load average once it is below ``max_load`` (the previous measurement's own load decays),
+    or after ``max_wait_s`` seconds, whichever comes first."""
+    deadline = time.monotonic() + max_wait_s
+    while os.getloadavg()[0] >= max_load and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
 def measure(tree: Path, build: Path, size: int, args) -> tuple[dict, dict]:
     """One side's figures for one size, and what it computed (arrays named in RESULTS)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +92,7 @@ def measure(tree: Path, build: Path, size: int, args) -> tuple[dict, dict]:
         cmd = [sys.executable, "-c", MEASURE,
                json.dumps([size, args.examples, args.frozen_examples, args.data_dir, out])]
         env = {**os.environ, "SNN_BUILD_DIR": str(build), "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
-        load = os.getloadavg()[0]
+        load = settled_load(args.max_load, args.max_wait)
         proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
         if proc.returncode:
             raise SystemExit(f"error: the benchmark failed in {tree}:\n{proc.stderr[-3000:]}")
@@ -100,6 +110,9 @@ def main(argv=None) -> dict:
     p.add_argument("--frozen-examples", type=int, default=1000)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--max-load", type=float, default=1.0,
+                   help="wait before each measurement until the 1-minute load average is below this")
+    p.add_argument("--max-wait", type=float, default=300.0, help="but no longer than this many seconds")
     args = p.parse_args(argv)
     if args.rounds < 1 or args.examples < 1 or args.frozen_examples < 1:
         p.error("--rounds, --examples and --frozen-examples must be at least 1")
