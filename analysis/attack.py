@@ -26,19 +26,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import imagesets
 from analysis.attacks import ATTACKS, make_attack
+from analysis.measurement import Victim, batched_predict, craft, twin_model
 from analysis.metrics import robustness
-from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from bio.checkpoint import load_npz, save_json, save_npz
 from bio.devices import DEVICES
-from bio.frozen import chunk_seed, load_trained, spike_counts
 from networks.devices import add_torch_device_option, torch_device
-from networks.readout import class_scores
 from networks.twin import DiehlCookTwin
-from readout.assignment import predict as assignment_predict
-from readout.softmax import SoftmaxReadout
 
 READOUTS = ("assignment", "softmax")
 QUERY_ATTACKS = ("square-art",)   # numpy/ART query attacks on Brian2, outside the torch ATTACKS
@@ -95,52 +91,6 @@ def parse_args(argv=None):
     return args
 
 
-class Victim:
-    """The Brian2 network with both readouts, as numpy in, predictions out."""
-
-    def __init__(self, run: Path, seed: int, progress: bool, device: str = "cpp_standalone"):
-        self.config, self.w, self.theta = load_trained(run)
-        self.device = device   # the Brian2 device
-        self.dset = load_json(run / "config.json")["dset"]
-        self.assignments = load_npz(run / "counts.npz")["assignments"]
-        self.softmax = SoftmaxReadout.load(run / "readout_softmax.npz") if (run / "readout_softmax.npz").exists() \
-            else None
-        self.run, self.seed, self.progress, self.calls = run, seed, progress, 0
-
-    def counts(self, x: np.ndarray, chunk_size: int = 500) -> np.ndarray:
-        self.calls += 1   # fresh Poisson draws for every call
-        return spike_counts(x, self.w, self.theta, self.config, seed=chunk_seed(self.seed, 7, self.calls),
-                            device=self.device, chunk_size=chunk_size, progress=self.progress, desc="Brian2").exc
-
-    def predictions(self, counts: np.ndarray) -> dict:
-        out = {"assignment": assignment_predict(counts, self.assignments)}
-        if self.softmax is not None:
-            out["softmax"] = self.softmax.predict(counts)
-        return out
-
-
-def twin_model(twin: DiehlCookTwin, readout: str, victim: Victim):
-    """Images (B, 784) in [0, 1] -> class scores, differentiable through the twin."""
-    if readout == "softmax":
-        if victim.softmax is None:
-            raise SystemExit("error: the run has no readout_softmax.npz; use --readout assignment")
-        head = SoftmaxReadout.load(victim.run / "readout_softmax.npz").to(twin.w.device, twin.w.dtype)
-        return lambda x: head(twin(x))
-    return lambda x: class_scores(twin(x), victim.assignments)
-
-
-def craft(attack, x, y, batch_size, progress, desc):
-    out = []
-    for k in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, dynamic_ncols=True):
-        out.append(attack(x[k:k + batch_size], y[k:k + batch_size]))
-    return torch.cat(out)
-
-
-@torch.no_grad()
-def twin_predict(model, x, batch_size):
-    return torch.cat([model(x[k:k + batch_size]).argmax(1) for k in range(0, len(x), batch_size)]).cpu().numpy()
-
-
 def main(argv=None):
     args = parse_args(argv)
     progress = not args.no_progress
@@ -168,7 +118,7 @@ def main(argv=None):
         clean = load_npz(clean_path)
     else:
         t0 = time.perf_counter()
-        clean = {"brian2_counts": victim.counts(x_np), "twin_pred": twin_predict(model, x, args.batch_size)}
+        clean = {"brian2_counts": victim.counts(x_np), "twin_pred": batched_predict(model, x, args.batch_size)}
         clean["seconds"] = np.float64(time.perf_counter() - t0)
         save_npz(clean_path, **clean)
     clean_pred = victim.predictions(clean["brian2_counts"])
@@ -211,7 +161,7 @@ def main(argv=None):
                     t1 = time.perf_counter()
                     counts = victim.counts(x_adv_np)
                     score_s = time.perf_counter() - t1
-                twin_pred = twin_predict(model, x_adv.to(device, torch.float32), args.batch_size)
+                twin_pred = batched_predict(model, x_adv.to(device, torch.float32), args.batch_size)
                 save_npz(path, x_adv=x_adv_np.astype(np.float32), brian2_counts=counts, twin_pred=twin_pred,
                          craft_seconds=np.float64(craft_s), score_seconds=np.float64(score_s), m=np.int64(m), **extra)
             d = load_npz(path)

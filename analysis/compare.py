@@ -25,28 +25,22 @@ Targets are ``--runs``, else per net kind the lowest-seed finished run of
 ``--dset`` under ``--runs-root``. Every (target, attack, eps, setting) cell is
 cached as JSON under OUT/cache (adversarial images per crafting model as npz),
 its file name carrying a hash of everything its numbers depend on, so an
-interrupted run resumes and a changed setting recomputes. Writes
-``compare.json``, ``compare.md`` and ``compare.png/.pdf`` to ``--out``.
+interrupted run resumes and a changed setting recomputes (the cells are
+analysis.measurement.Cells; this module picks the models and writes the table).
+Writes ``compare.json``, ``compare.md`` and ``compare.png/.pdf`` to ``--out``.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import time
-import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import torch
 
 import imagesets
-from analysis.attack import Victim, craft, twin_model, twin_predict
-from analysis.attacks import ATTACKS, make_attack
-from analysis.metrics import robustness, zero_gradient_share
-from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from analysis.attacks import ATTACKS
+from analysis.measurement import Cells, Model, Suite, Victim, batched_predict, twin_model
+from bio.checkpoint import load_json, save_json
 from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import CONFIG, METRICS, MODEL, load_model
@@ -109,30 +103,7 @@ def parse_args(argv=None):
     return args
 
 
-def digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:10]
-
-
-def cell_seed(seed: int, name: str) -> int:
-    # Each cell draws its own Poisson spikes whatever ran before it, so a resumed run gives the same numbers.
-    return (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**31
-
-
 # --- models ------------------------------------------------------------------
-@dataclass
-class Model:
-    key: str                                     # unique name, used in cache file names
-    kind: str                                    # cnn, snn, converted, tgo, stdp
-    label: str
-    path: Path
-    scores: Callable                             # differentiable: images (N, C, H, W) in [0, 1] -> class scores
-    predict: Callable                            # images -> numpy predictions (Brian2 for stdp)
-    random: bool                                 # Poisson input: attack with EOT
-    loss: str = "ce"
-    info: dict = field(default_factory=dict)     # what the numbers depend on, and facts for the table
-    lineage: set = field(default_factory=set)    # run dirs whose weights it derives from, and (net, seed)
-
-
 def finished_runs(root: Path, dset: str) -> list[Path]:
     if not root.is_dir():
         return []
@@ -165,10 +136,8 @@ def torch_model(run: Path, args, device) -> Model:
     label = LABELS.get(net, net)
     label = (label[:-1] + f", T={T})" if label.endswith(")") else f"{label} (T={T})") if T else label
 
-    @torch.no_grad()
     def predict(x):
-        return torch.cat([model(x[k:k + args.batch_size]).argmax(1) for k in range(0, len(x), args.batch_size)]
-                         ).cpu().numpy()
+        return batched_predict(model, x, args.batch_size)
 
     info = {"path": str(run.resolve()), "net": net, "T": T, "overrides": overrides,
             "train_seed": cfg["train"].get("seed"),
@@ -203,7 +172,7 @@ def stdp_model(run: Path, args, device) -> Model:
             "model_mtime_ns": (run / "weights.npz").stat().st_mtime_ns, "twin": twin.extra_repr()}
     m = Model(f"stdp-{run.name}", "stdp", LABELS["stdp"], run, lambda x: head(flat(x)), predict, random=True,
               loss="margin", info=info, lineage={run.resolve()})
-    m.twin_predict = lambda x: twin_predict(m.scores, x, args.batch_size)
+    m.twin_predict = lambda x: batched_predict(m.scores, x, args.batch_size)
     return m
 
 
@@ -243,127 +212,6 @@ def pick_sources(args, targets: list[Model]) -> dict[str, Path]:
         related = lambda p: sum(bool(lineage(p, load_json(p / CONFIG)) & t.lineage) for t in targets)  # noqa: E731
         out[kind] = min(cands, key=lambda p: (related(p), str(p)))
     return out
-
-
-# --- cells ---------------------------------------------------------------------
-class Runner:
-    def __init__(self, args, x, y, device):
-        self.args, self.x, self.y, self.device = args, x, y, device
-        self.y_np = y.cpu().numpy()
-        self.cache = args.out / "cache"
-        self.computed = self.cached = 0
-
-    def common(self) -> dict:
-        a = self.args
-        return {"dset": a.dset, "n": len(self.x), "seed": a.seed}
-
-    def attack_settings(self, model: Model, name: str, eps: float) -> dict:
-        a = self.args
-        kw = {"eot": a.eot if model.random else 1}
-        if name in ("fgsm", "pgd"):   # APGD and Square bring their own losses (ce / dlr, margin)
-            kw["loss"] = model.loss
-        if name == "pgd":   # alpha None: PGD's own default, 2.5 eps / steps
-            kw.update(steps=a.pgd_steps, alpha=a.pgd_alpha, restarts=a.pgd_restarts)
-        if name.startswith("apgd"):
-            kw["n_iter"] = a.apgd_iter
-        return kw
-
-    def adversarial(self, model: Model, name: str, eps: float) -> tuple[torch.Tensor, float]:
-        """Images crafted white-box on ``model`` (shared by its white-box cell and its transfers)."""
-        kw = self.attack_settings(model, name, eps)
-        tag = f"{model.key}_{name}_eps{eps:g}"
-        path = self.cache / "adv" / f"{tag}-{digest([self.common(), model.info, name, eps, kw])}.npz"
-        if not path.exists():
-            torch.manual_seed(cell_seed(self.args.seed, "craft " + tag))
-            t0 = time.perf_counter()
-            atk = make_attack(name, model.scores, eps, **kw)
-            x_adv = craft(atk, self.x, self.y, self.args.batch_size, not self.args.no_progress,
-                          f"{name} on {model.key}")
-            save_npz(path, x_adv=x_adv.cpu().numpy().astype(np.float32),
-                     seconds=np.float64(time.perf_counter() - t0))
-        d = load_npz(path)
-        return torch.as_tensor(d["x_adv"], device=self.device), float(d["seconds"])
-
-    def score(self, model: Model, x: torch.Tensor, name: str) -> np.ndarray:
-        seed = cell_seed(self.args.seed, name)
-        torch.manual_seed(seed)
-        return model.predict(x, seed) if model.kind == "stdp" else model.predict(x)
-
-    def cell(self, name: str, deps, compute: Callable[[], dict]) -> dict:
-        path = self.cache / f"{name}-{digest([self.common(), deps])}.json"
-        if path.exists():
-            self.cached += 1
-            return load_json(path)
-        t0 = time.perf_counter()
-        rec = compute()
-        rec["seconds"] = rec.get("seconds", 0.0) + time.perf_counter() - t0
-        save_json(path, rec)
-        self.computed += 1
-        print(f"{name}: {json.dumps({k: v for k, v in rec.items() if k != 'pred'})}", flush=True)
-        return rec
-
-    def clean(self, model: Model) -> dict:
-        def compute():
-            pred = self.score(model, self.x, f"clean {model.key}")
-            rec = {"pred": "".join(map(str, pred)), "accuracy": float((pred == self.y_np).mean())}
-            if model.kind == "stdp":
-                rec["twin_accuracy"] = float((model.twin_predict(self.x) == self.y_np).mean())
-            return rec
-        return self.cell(f"clean_{model.key}", model.info, compute)
-
-    def zero_grad(self, model: Model) -> dict:
-        """The share of exactly-zero input gradients of the white-box loss (a cell of its own, so that the
-        clean cells, Brian2's among them, stay cached)."""
-        eot = self.args.eot if model.random else 1
-
-        def compute():
-            torch.manual_seed(cell_seed(self.args.seed, f"zerograd {model.key}"))
-            return {"zero_grad_share": zero_gradient_share(model.scores, self.x, self.y, loss=model.loss, eot=eot,
-                                                           batch_size=self.args.batch_size)}
-        return self.cell(f"zerograd_{model.key}", [model.info, model.loss, eot], compute)
-
-    def worst_case(self, target: Model, eps: float, cells: list[dict]) -> dict:
-        """Per example the worst over the white-box ``cells`` of ``target`` at ``eps``: robust only if right
-        clean and under every attack (analysis.attacks.worst_case, here from the cells' predictions)."""
-        white = [c for c in cells if c["target"] == target.key and c["eps"] == eps and c["setting"].startswith("white")]
-        clean = np.array(list(self.clean(target)["pred"]), int)
-        # the prediction of the first attack that fooled the example (clean first), else the true label
-        worst = self.y_np.copy()
-        for pred in reversed([clean] + [np.array(list(c["pred"]), int) for c in white]):
-            worst = np.where(pred != self.y_np, pred, worst)
-        return {"target": target.key, "attack": "worst", "eps": eps, "setting": "white", "n": len(self.x),
-                "attacks": [c["attack"] + ("" if c["setting"] == "white" else f" ({c['setting'][6:]})") for c in white],
-                **robustness(self.y_np, clean, worst)}
-
-    def attack_cell(self, target: Model, name: str, eps: float, source: Model | None, role: str | None,
-                    bpda: bool = False) -> dict:
-        """``bpda``: a white-box attack crafted on ``source``, the ReLU net ``target`` was converted from
-        (BPDA: the IF layers' backward pass replaced by the ReLU activations they approximate)."""
-        setting = "white" if source is None else "white-bpda" if bpda else f"black-{role}"
-        base = {"target": target.key, "attack": name, "eps": eps, "setting": setting, "n": len(self.x)}
-        if source is not None and not bpda:
-            base["source"] = source.info["path"]
-            shared = source.lineage & target.lineage
-            if shared:
-                why = "self" if source.path.resolve() == target.path.resolve() else "shares weights or seed"
-                return {**base, "black_box": False, "skipped": f"not black-box: source and target {why}"}
-        crafter = source or target
-        clean = self.clean(target)
-        cell_name = f"{target.key}_{name}_eps{eps:g}_{setting}"
-        deps = [target.info, crafter.info, name, eps, self.attack_settings(crafter, name, eps)]
-
-        def compute():
-            x_adv, craft_s = self.adversarial(crafter, name, eps)
-            t0 = time.perf_counter()
-            pred = self.score(target, x_adv, cell_name)
-            rec = {**base, "black_box": source is not None and not bpda, "craft_seconds": craft_s,
-                   "score_seconds": time.perf_counter() - t0, "pred": "".join(map(str, pred)),
-                   **robustness(self.y_np, np.array(list(clean["pred"]), int), pred)}
-            if target.kind == "stdp" and source is None:
-                tw = robustness(self.y_np, target.twin_predict(self.x), target.twin_predict(x_adv))
-                rec["twin"] = {k: tw[k] for k in ("adv_accuracy", "attack_success_rate")}
-            return rec
-        return self.cell(cell_name, deps, compute)
 
 
 # --- outputs -------------------------------------------------------------------
@@ -473,7 +321,9 @@ def main(argv=None) -> dict:
     n = len(images) if args.n_test == 0 else min(args.n_test, len(images))
     x = as_images(torch.as_tensor(images[:n]), IN_SHAPE[args.dset]).to(device)
     y = torch.as_tensor(labels[:n], dtype=torch.long, device=device)
-    run = Runner(args, x, y, device)
+    suite = Suite(args.attacks, args.eps, eot=args.eot, pgd_steps=args.pgd_steps, pgd_alpha=args.pgd_alpha,
+                  pgd_restarts=args.pgd_restarts, apgd_iter=args.apgd_iter, batch_size=args.batch_size, seed=args.seed)
+    measured = Cells(suite, x, y, args.out / "cache", args.dset, device, progress=not args.no_progress)
 
     # A converted SNN is also attacked through the ReLU CNN it came from (BPDA), a white-box attack that
     # does not depend on how well surrogate gradients pass through its IF layers.
@@ -482,28 +332,16 @@ def main(argv=None) -> dict:
         origin = load_json(t.path / CONFIG).get("converted_from") if t.kind == "converted" else None
         if origin and (Path(origin) / MODEL).exists():
             bpda[t.key] = model_at(Path(origin), [*targets, *sources.values()])
-    cells = []
-    for t in targets:
-        for name in args.attacks:
-            for eps in args.eps:
-                cells.append(run.attack_cell(t, name, eps, None, None))
-                if t.key in bpda:
-                    cells.append(run.attack_cell(t, name, eps, bpda[t.key], None, bpda=True))
-                cells += [run.attack_cell(t, name, eps, src, role) for role, src in sources.items()]
-    worst = [run.worst_case(t, eps, cells) for t in targets for eps in args.eps]
-    models = []
-    for t in targets:
-        c = run.clean(t)
-        models.append({"key": t.key, "label": t.label, **t.info, "clean_accuracy": c["accuracy"],
-                       "zero_grad_share": run.zero_grad(t)["zero_grad_share"],
-                       **({"twin_clean_accuracy": c["twin_accuracy"]} if "twin_accuracy" in c else {})})
+    table = measured.table(targets, sources, bpda)
+    cells = table["cells"]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    summary = {"settings": settings, "n_test": n, "device": str(device), "models": models,
+    summary = {"settings": settings, "n_test": n, "device": str(device), "models": table["models"],
                "sources": {r: {"label": SHORT.get(s.kind, s.kind) + (f" (seed {s.info.get('train_seed')})"
                                                                       if r == "cnn" else ""), **s.info}
                            for r, s in sources.items()},
-               "cells": [{k: v for k, v in c.items() if k != "pred"} for c in cells], "worst_case": worst,
-               "run": {"cells_computed": run.computed, "cells_cached": run.cached,
+               "cells": [{k: v for k, v in c.items() if k != "pred"} for c in cells],
+               "worst_case": table["worst_case"],
+               "run": {"cells_computed": measured.computed, "cells_cached": measured.cached,
                        "seconds": time.perf_counter() - t_start,
                        "cell_seconds_total": sum(c.get("seconds", 0.0) for c in cells)}}
     save_json(args.out / "compare.json", summary)

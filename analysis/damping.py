@@ -8,7 +8,7 @@ Sharmin et al. name two causes of SNN robustness: Poisson input discretization
 and the LIF neuron damping a perturbation layer by layer where ReLU passes it
 on linearly. This measures both. For clean images x and perturbed x + d, at
 each stage f (input intensities, input spike trains, every hidden layer, the
-output), :func:`relative_change` is
+output), :func:`analysis.measurement.relative_change` is
 
     sum_n ||f(x_n + d_n) - f(x_n)||_1  /  sum_n ||f(x_n)||_1
 
@@ -17,7 +17,7 @@ appeared or vanished over the number of clean spikes; pooled over examples,
 because a layer that is nearly silent on a few examples would dominate a mean
 of per-example ratios. The clean and perturbed passes share their random draws
 (common random numbers: same torch seed; for Brian2 the same sampler seed and
-every pixel drawing each step, see :class:`BrianSubject`), so the change is
+every pixel drawing each step, see :class:`analysis.measurement.BrianSubject`), so the change is
 the perturbation's own effect. The Poisson noise floor, the same measure
 between two independent draws of clean x, is reported next to it: a change
 far below the floor is buried in the encoding's own noise.
@@ -29,267 +29,23 @@ the fair comparison between models, and a black-box attack), and ``random``
 (random signs, the control). Writes ``damping.json``, ``examples.npz`` (images
 for the gallery), ``raster.npz`` (one Brian2 example) and the figure
 ``damping.png/.pdf`` to ``--out``; each (model, eps) is cached under ``cache/``.
+The measurement is :func:`analysis.measurement.evaluate`; this module picks the models and
+writes the results out.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
+import functools
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import imagesets
-from analysis.attack import Victim, craft, twin_model
-from analysis.attacks import make_attack
-from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, RUNS, SOURCES  # noqa: F401   RUNS: re-exported
-from analysis.metrics import robustness
-from bio.checkpoint import load_json, load_npz, save_json, save_npz
+from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, SOURCES
+from analysis.measurement import Victim, evaluate_cached, load_test, shared_deltas, subject
+from bio.checkpoint import save_json, save_npz
 from networks.devices import add_torch_device_option, torch_device
-from networks.registry import load_model
-
-LIFT = 1e-9           # Brian2 pixels at zero get this intensity so that they too draw each step (see BrianSubject)
-BRIAN_CHUNK = 200     # examples per compiled Brian2 run; one binary per configuration and chunk size
-EVAL_VERSION = 2      # bump when evaluate() changes: cached sweep points and damping results are redone
-
-
-def digest(d: dict) -> str:
-    """Short hash of a JSON-able dict: names cached results by everything they depend on."""
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
-
-
-# --- the measure -------------------------------------------------------------
-def change(a, b) -> tuple[np.ndarray, np.ndarray]:
-    """Per example, (||b - a||_1, ||a||_1). ``a``/``b``: tensors or arrays (N, ...), or
-    lists of event ids (spike trains as sets of (step, neuron) codes)."""
-    if isinstance(a, list):
-        num = [len(np.setxor1d(p, q, assume_unique=True)) for p, q in zip(a, b)]
-        return np.asarray(num, float), np.asarray([len(p) for p in a], float)
-    a, b = (torch.as_tensor(v).double().flatten(1) for v in (a, b))
-    return (b - a).abs().sum(1).numpy(), a.abs().sum(1).numpy()
-
-
-def relative_change(a, b) -> float:
-    num, den = change(a, b)
-    return float(num.sum() / den.sum()) if den.sum() > 0 else float("nan")
-
-
-def summarize(num, den, seed: int = 0, n_boot: int = 200) -> dict:
-    """The pooled ratio and a bootstrap 95% interval over examples."""
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    if den.sum() == 0:
-        return {"value": None, "ci95": None}
-    idx = np.random.default_rng(seed).integers(0, len(num), (n_boot, len(num)))
-    boot = num[idx].sum(1) / np.maximum(den[idx].sum(1), 1e-300)
-    return {"value": float(num.sum() / den.sum()), "ci95": [float(np.percentile(boot, 2.5)),
-                                                            float(np.percentile(boot, 97.5))]}
-
-
-# --- input quantization ----------------------------------------------------------
-def quantize(x: torch.Tensor, levels: int) -> torch.Tensor:
-    """Intensities in [0, 1] rounded to ``levels`` evenly spaced values, gradient passed
-    straight through (BPDA: rounding has zero gradient, so an attack would see none)."""
-    if levels >= FULL_LEVELS:
-        return x
-    q = torch.round(x * (levels - 1)) / (levels - 1)
-    return x + (q - x).detach()
-
-
-def quantize_uint8(images: np.ndarray, levels: int) -> np.ndarray:
-    if levels >= FULL_LEVELS:
-        return images
-    q = quantize(torch.as_tensor(images, dtype=torch.float64) / 255.0, levels)
-    return (q * 255).round().to(torch.uint8).numpy()
-
-
-# --- what is measured: a torch model, or the Brian2 network ---------------------
-class TorchSubject:
-    """A CNN or SpikingNet (behind an optional input quantizer). Images and results stay on the
-    CPU; only the model's own work runs on its device."""
-
-    def __init__(self, model, label: str, run=None, levels: int = FULL_LEVELS):
-        self.model, self.label, self.run, self.levels = model.eval(), label, run, int(levels)
-        self.device = next(model.parameters()).device
-        self.stochastic = hasattr(model, "T")
-        self.batch_size = self.stage_batch = max(10, 400 // model.T) if self.stochastic else 200
-        self.loss = "ce"
-
-    def scores(self, x):
-        return self.model(quantize(x, self.levels).to(self.device)).to(x.device)
-
-    @torch.no_grad()
-    def predict(self, x, seed: int) -> np.ndarray:
-        torch.manual_seed(seed)
-        return torch.cat([self.scores(x[k:k + self.batch_size]).argmax(1)
-                          for k in range(0, len(x), self.batch_size)]).numpy()
-
-    @torch.no_grad()
-    def stages(self, x, seed: int) -> dict:
-        torch.manual_seed(seed)
-        logits, rec = self.model(quantize(x, self.levels).to(self.device), record=True)
-        logits, rec = logits.cpu(), {k: v.cpu() for k, v in rec.items()}
-        st = {"image": x} if self.levels < FULL_LEVELS else {}
-        st["input"] = rec["input"]
-        if self.stochastic:
-            st["input spikes"] = rec["input_spikes"]
-            st["input rate"] = rec["input_spikes"].mean(1)
-        for i in range(self.model.n_hidden):
-            if self.stochastic:
-                st[f"L{i + 1} mem"], st[f"L{i + 1} rate"] = rec[f"mem.{i}"], rec[f"rate.{i}"]
-            else:
-                st[f"L{i + 1}"] = rec[f"act.{i}"]
-        st["output"] = logits
-        return st
-
-
-class BrianSubject:
-    """The Brian2 network of a bio.train_stdp run; attacked through its torch twin.
-
-    Stages come from :func:`bio.frozen.spike_counts` on one presentation per example
-    at the nominal rate (no re-presentation of quiet examples, whose changed chunk
-    layout would break the shared draws). The standalone sampler skips the random
-    draw of a zero-rate pixel, so an attack that lights a background pixel would
-    shift every later draw; lifting every pixel to LIFT (a spike chance of 3e-11
-    per step) makes each draw happen in both passes. Accuracy uses the network's
-    usual readout: fresh draws, quiet examples shown again with a boost.
-    """
-
-    stochastic = True
-    loss = "margin"   # assignment scores are mean counts, not logits
-
-    def __init__(self, run, label: str | None = None, levels: int = FULL_LEVELS, chunk_size: int = BRIAN_CHUNK,
-                 eot_seed: int = 0, device: torch.device | str = "cpu"):
-        from networks.twin import DiehlCookTwin
-
-        self.run, self.levels, self.chunk_size = Path(run), int(levels), chunk_size
-        self.victim = Victim(self.run, eot_seed, progress=False)
-        cfg = self.victim.config
-        self.label = label or f"Brian2 STDP ({cfg.n_exc} exc, tau {cfg.tau_exc_ms:g} ms, {cfg.present_ms:g} ms)"
-        # Two twins: with the lateral-inhibition loop in the backward pass (the stronger attack at
-        # the released dt) and with it cut (a stable gradient at any dt; the loop's gain grows with
-        # the number of steps and gave NaN gradients at dt = 0.1 ms). See white_box.
-        self.device = torch.device(device)
-        self.twins = [twin_model(DiehlCookTwin.from_run_dir(self.run, rest=False, dtype=torch.float32,
-                                                            detach_inhibition=cut, device=self.device),
-                                 "assignment", self.victim)
-                      for cut in (False, True)]
-        self.batch_size = 100      # twin examples per attack batch
-        self.stage_batch = None    # stages: all examples in one set of compiled runs
-
-    def scores(self, x, twin: int = 0):
-        return self.twins[twin](quantize(x, self.levels).reshape(len(x), -1).to(self.device)).to(x.device)
-
-    def white_box(self, x, y, eps: float, eot: int, seed: int) -> torch.Tensor:
-        """FGSM through each twin; per example the first that fools a Brian2 draw (as PGD restarts)."""
-        cands = [fgsm(self, x, y, eps, eot, seed, scores=lambda z, k=k: self.scores(z, k)) for k in range(2)]
-        fooled = [torch.as_tensor(self.predict(c, seed + 50 + k) != y.numpy()) for k, c in enumerate(cands)]
-        use_cut = ~fooled[0] & fooled[1]
-        self.white_box_info = {"fooled_with_loop": int(fooled[0].sum()), "fooled_loop_cut": int(fooled[1].sum()),
-                               "took_loop_cut": int(use_cut.sum())}
-        return torch.where(use_cut.reshape(-1, *[1] * (x.dim() - 1)), cands[1], cands[0])
-
-    def _counts(self, x, seed: int, coupled: bool):
-        from bio.frozen import spike_counts
-
-        img = quantize(x, self.levels).reshape(len(x), -1).double().numpy()
-        v = self.victim
-        return spike_counts(np.clip(img, LIFT, 1.0) if coupled else img, v.w, v.theta, v.config, seed=seed,
-                            chunk_size=min(self.chunk_size, len(x)), repeat_low=not coupled,
-                            record_input=coupled, progress=False)
-
-    def predict(self, x, seed: int) -> np.ndarray:
-        from readout.assignment import predict
-
-        return predict(self._counts(x, seed, coupled=False).exc, self.victim.assignments)
-
-    def stages(self, x, seed: int) -> dict:
-        from readout.assignment import class_scores
-
-        r = self._counts(x, seed, coupled=True)
-        n_in = self.victim.config.n_input
-        st = {"image": x} if self.levels < FULL_LEVELS else {}
-        st["input"] = quantize(x, self.levels)
-        st["input spikes"] = [np.sort(step.astype(np.int64) * n_in + neuron) for neuron, step in r.input_spikes]
-        st.update({"input counts": r.input, "exc counts": r.exc, "inh counts": r.inh,
-                   "output": class_scores(r.exc, self.victim.assignments)})
-        return st
-
-
-def torch_label(run) -> str:
-    cfg = load_json(Path(run) / "config.json")
-    m, net = cfg["model"], cfg["net"]
-    if net == "cnn":
-        return "CNN (ReLU)"
-    neuron = "IF" if m.get("leak", 1.0) == 1.0 else f"LIF, leak {m['leak']:g}"
-    name = {"converted": "converted SNN", "stdp": "SNN + STDP layer"}.get(net, "SNN")
-    return f"{name} (T={m['T']}, {neuron})"
-
-
-def subject(kind: str, run, levels: int = FULL_LEVELS, device: torch.device | str = "cpu", **kw):
-    if kind == "bio":
-        return BrianSubject(run, levels=levels, device=device, **kw)
-    return TorchSubject(load_model(run, device), torch_label(run), run=Path(run), levels=levels)
-
-
-# --- attacks and the measurement -------------------------------------------------
-def fgsm(subj, x, y, eps: float, eot: int, seed: int, scores=None) -> torch.Tensor:
-    torch.manual_seed(seed)
-    atk = make_attack("fgsm", scores or subj.scores, eps, eot=eot if subj.stochastic else 1, loss=subj.loss)
-    x_adv = craft(atk, x, y, subj.batch_size, False, "")
-    return torch.where(torch.isfinite(x_adv), x_adv, x)   # an exploded (NaN) gradient leaves a pixel as it was
-
-
-def random_sign(x, eps: float, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return (x + eps * (torch.randint(0, 2, x.shape, generator=g).to(x) * 2 - 1)).clamp(0, 1)
-
-
-def shared_deltas(x, y, eps: float, seed: int, source=None) -> dict:
-    """The perturbations every model gets alike: transfer from the source CNN, random signs."""
-    out = {"transfer": fgsm(source, x, y, eps, 1, seed)} if source is not None else {}
-    out["random"] = random_sign(x, eps, seed)
-    return out
-
-
-def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dict | None = None) -> tuple[dict, dict]:
-    """(result, adversarial images) of one model at one eps: accuracy and change per stage."""
-    t0 = time.perf_counter()
-    white_box = getattr(subj, "white_box", None) or (lambda *a: fgsm(subj, *a))
-    deltas = {"fgsm": white_box(x, y, eps, eot, seed), **(shared or {})}
-    craft_s = time.perf_counter() - t0
-    y_np = y.numpy()
-    pred_clean = subj.predict(x, seed + 1)
-    res = {"label": subj.label, "run": str(subj.run), "levels": subj.levels, "eps": eps, "n": len(x),
-           "eot": eot if subj.stochastic else 1, "clean_accuracy": float((pred_clean == y_np).mean()), "deltas": {},
-           "eval_version": EVAL_VERSION, **({"white_box": subj.white_box_info} if hasattr(subj, "white_box_info")
-                                            else {})}
-    if subj.stochastic:   # a fresh draw of the clean image alone flips some predictions: the ASR's floor
-        res["redraw"] = robustness(y_np, pred_clean, subj.predict(x, seed + 99))
-    for k, (name, xa) in enumerate(deltas.items()):
-        res["deltas"][name] = {**robustness(y_np, pred_clean, subj.predict(xa, seed + 2 + k)),
-                               "linf": float((xa - x).abs().flatten(1).amax(1).mean())}
-    parts: dict = {}
-    step = subj.stage_batch or len(x)
-    for b, k in enumerate(range(0, len(x), step)):
-        sl, s = slice(k, k + step), seed + 1000 * (b + 1)
-        ref = subj.stages(x[sl], s)
-        others = {name: subj.stages(xa[sl], s) for name, xa in deltas.items()}
-        if subj.stochastic:
-            others["noise floor"] = subj.stages(x[sl], s + 1)
-        for name, st in others.items():
-            for stage in ref:
-                num, den = change(ref[stage], st[stage])
-                parts.setdefault(name, {}).setdefault(stage, []).append((num, den))
-    summary = {name: {stage: summarize(*map(np.concatenate, zip(*p)), seed=seed) for stage, p in by_stage.items()}
-               for name, by_stage in parts.items()}
-    res["stages"] = list(ref)
-    res["noise_floor"] = summary.pop("noise floor", None)
-    for name in deltas:
-        res["deltas"][name]["change"] = summary[name]
-    res.update(craft_seconds=craft_s, seconds=time.perf_counter() - t0)
-    return res, deltas
 
 
 def gain(res: dict, delta: str = "transfer") -> float | None:
@@ -367,12 +123,6 @@ def parse_args(argv=None):
     return args
 
 
-def load_test(n: int, data_dir=None):
-    images, labels = imagesets.load("mnist", "test", data_dir=data_dir)
-    return (torch.as_tensor(images[:n], dtype=torch.float32)[:, None] / 255.0,
-            torch.as_tensor(labels[:n], dtype=torch.long))
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -388,7 +138,8 @@ def main(argv=None) -> dict:
     examples = {"x": x[:8].numpy()}
     t_start = time.perf_counter()
     for eps in args.eps:
-        shared = None
+        # one transfer and one random perturbation for every model at this eps, crafted only if a model needs it
+        shared = functools.cache(lambda eps=eps: shared_deltas(x, y, eps, args.seed, source))
         for kind in args.models:
             run = Path(getattr(args, kind))
             need = "weights.npz" if kind == "bio" else "model.pt"
@@ -396,22 +147,10 @@ def main(argv=None) -> dict:
                 notes.append(f"{kind}: {run} has no {need}; skipped")
                 print(notes[-1])
                 continue
-            # each (model, eps) is cached, so models can be added to a finished run
-            name = f"{kind}-eps{eps:g}-" + digest({"run": run.resolve(), "eps": eps, "n": len(x), "eot": args.eot,
-                                                   "levels": args.levels, "seed": args.seed, "source": source_dir,
-                                                   "eval_version": EVAL_VERSION})
-            # not with_suffix: the name's "0.1" would be taken for a suffix, and every eps share one file
-            cached_json, cached_npz = out / "cache" / f"{name}.json", out / "cache" / f"{name}.npz"
-            if not cached_json.exists():
-                shared = shared or shared_deltas(x, y, eps, args.seed, source)
-                subj = subject(kind, run, levels=args.levels, device=device)
-                print(f"{subj.label}, eps {eps:g} ...", flush=True)
-                res, deltas = evaluate(subj, x, y, eps, eot=args.eot, seed=args.seed, shared=shared)
-                save_npz(cached_npz, **{k: v[:8].numpy() for k, v in deltas.items()})
-                save_json(cached_json, res)
-            res = load_json(cached_json)
+            res, adv = evaluate_cached(out / "cache", kind, run, x, y, eps, eot=args.eot, levels=args.levels,
+                                       seed=args.seed, source_dir=source_dir, shared=shared, device=device)
             data["models"].setdefault(kind, {})[f"{eps:g}"] = res
-            examples.update({f"{kind}__{k}__eps{eps:g}": v for k, v in load_npz(cached_npz).items()})
+            examples.update({f"{kind}__{k}__eps{eps:g}": v for k, v in adv.items()})
             print(f"{res['label']}: clean {100 * res['clean_accuracy']:.1f}%, " + ", ".join(
                 f"{n} {100 * d['adv_accuracy']:.1f}%" for n, d in res["deltas"].items())
                 + f"; gain {gain(res) or float('nan'):.2f}; {res['seconds']:.0f} s", flush=True)

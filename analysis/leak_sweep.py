@@ -9,7 +9,8 @@ exc membrane time constant, and a CNN (ReLU) with the same training budget is
 the reference. Every model gets, at ``--eps``: clean accuracy, white-box FGSM
 on itself (EOT over Poisson draws; the Brian2 network's crafted on its torch
 twin), FGSM transferred from the source CNN (black-box), a random-sign control,
-and the relative change per layer of :mod:`analysis.damping`.
+and the relative change per layer, measured as in analysis.damping
+(:func:`analysis.measurement.evaluate`).
 
 Each point is an independent job, a plain dict (:func:`make_job`); ``--jobs N``
 runs N at a time on a local dask cluster of N processes (default: one per usable
@@ -39,10 +40,10 @@ from tqdm.auto import tqdm
 
 import imagesets
 from bio.parameters import NetworkConfig
-from analysis.damping import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
-    shared_deltas, subject
 from analysis.cluster import run_tasks
 from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
+from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
+    shared_deltas, subject
 from bio.checkpoint import load_json, save_json
 from networks.devices import add_torch_device_option, torch_device
 

@@ -1,4 +1,5 @@
-"""analysis.damping, the sweeps and analysis.figures on tiny synthetic data (no Brian2, no MNIST)."""
+"""analysis.measurement, analysis.damping, the sweeps and analysis.figures on tiny synthetic data (no Brian2,
+no MNIST)."""
 import json
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 import imagesets
-from analysis import damping, figures, leak_sweep
+from analysis import damping, figures, leak_sweep, measurement
 from networks.snn import SpikingNet
 from tests.conftest import bars
 
@@ -35,22 +36,22 @@ def test_measure_is_zero_without_delta_and_grows_with_it_through_a_linear_layer(
     layer = torch.nn.Linear(20, 5)
     x, d = torch.rand(30, 20), torch.randn(30, 20).sign()
     with torch.no_grad():
-        assert damping.relative_change(layer(x), layer(x)) == 0
-        vals = [damping.relative_change(layer(x), layer(x + e * d)) for e in (0.01, 0.05, 0.1, 0.2)]
+        assert measurement.relative_change(layer(x), layer(x)) == 0
+        vals = [measurement.relative_change(layer(x), layer(x + e * d)) for e in (0.01, 0.05, 0.1, 0.2)]
     assert all(b > a for a, b in zip(vals, vals[1:]))
     assert vals[-1] / vals[0] == pytest.approx(20, rel=1e-6)     # linear layer: change proportional to |d|
     # on spike trains as event sets it is the share of spikes that changed
-    assert damping.relative_change([np.array([1, 2, 3, 7])], [np.array([2, 3, 4, 7])]) == pytest.approx(0.5)
+    assert measurement.relative_change([np.array([1, 2, 3, 7])], [np.array([2, 3, 4, 7])]) == pytest.approx(0.5)
 
 
 def test_shared_draws_give_zero_change_and_the_noise_floor_is_not():
     torch.manual_seed(0)
-    subj = damping.TorchSubject(SpikingNet("c4-p-f16", T=4), "snn")
+    subj = measurement.TorchSubject(SpikingNet("c4-p-f16", T=4), "snn")
     x = torch.rand(6, 1, 28, 28)            # grey levels: a Poisson draw of them is random
     a, b, c = subj.stages(x, 3), subj.stages(x, 3), subj.stages(x, 4)
-    assert all(damping.relative_change(a[s], b[s]) == 0 for s in a)
-    assert damping.relative_change(a["input spikes"], c["input spikes"]) > 0.05
-    q = damping.quantize(torch.tensor([0.1, 0.4, 0.6, 0.9], requires_grad=True), 2)
+    assert all(measurement.relative_change(a[s], b[s]) == 0 for s in a)
+    assert measurement.relative_change(a["input spikes"], c["input spikes"]) > 0.05
+    q = measurement.quantize(torch.tensor([0.1, 0.4, 0.6, 0.9], requires_grad=True), 2)
     assert q.tolist() == [0, 0, 1, 1]
     q.sum().backward()                       # straight-through: the attack still sees a gradient
 
