@@ -17,7 +17,7 @@ of the others (analysis.defaults.REF):
   straight through.
 
 Points, their evaluation, caching, ``--jobs`` and the output folder are those
-of analysis.leak_sweep (points shared with it). Writes
+of analysis.leak_sweep (analysis.sweep_points; points shared with it). Writes
 ``OUT/timestep_sweep.json`` and ``OUT/timestep_sweep.png/.pdf`` (time steps)
 and ``OUT/quantization_sweep.png/.pdf``.
 """
@@ -28,7 +28,7 @@ import argparse
 import torch
 
 from analysis.defaults import FULL_LEVELS, REF
-from analysis.leak_sweep import add_common, make_job, settings, sweep
+from analysis.sweep_points import add_common, make_job, settings, sweep
 
 
 def parse_args(argv=None):

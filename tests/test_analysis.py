@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import imagesets
-from analysis import damping, figures, leak_sweep, measurement
+from analysis import damping, figures, leak_sweep, measurement, sweep_points
 from networks.snn import SpikingNet
 from tests.conftest import bars
 
@@ -62,7 +62,7 @@ def sweep_argv(out):
 
 
 def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_mnist, monkeypatch):
-    (out, s), real_run_job = swept, leak_sweep.run_job
+    (out, s), real_run_job = swept, sweep_points.run_job
     data = json.loads((out / "leak_sweep.json").read_text())
     assert data["n_jobs"] == 2 and data["n_failed"] == 0 and "scale" in data
     assert {p["job"]["kind"] for p in data["points"]} == {"cnn", "snn"}
@@ -77,7 +77,7 @@ def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_m
 
     # resume: every point is cached, nothing runs again (and no figure is redrawn, to save time)
     monkeypatch.setitem(figures.SWEEP_FIGURES, "leak_sweep", lambda summary, path: None)
-    monkeypatch.setattr(leak_sweep, "run_job", lambda job: pytest.fail("a cached point ran again"))
+    monkeypatch.setattr(sweep_points, "run_job", lambda job: pytest.fail("a cached point ran again"))
     again = leak_sweep.main(sweep_argv(out))
     assert [p["name"] for p in again["points"]] == [p["name"] for p in s["points"]]
 
@@ -85,8 +85,8 @@ def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_m
     snn_point = next(p for p in s["points"] if p["job"]["kind"] == "snn")
     (out / "points" / f"{snn_point['name']}.json").unlink()
     ran = []
-    monkeypatch.setattr(leak_sweep, "run_job", lambda job: ran.append(job["kind"]) or real_run_job(job))
-    monkeypatch.setattr(leak_sweep, "train", lambda job, run_dir: json.loads((run_dir / "metrics.json").read_text()))
+    monkeypatch.setattr(sweep_points, "run_job", lambda job: ran.append(job["kind"]) or real_run_job(job))
+    monkeypatch.setattr(sweep_points, "train", lambda job, run_dir: json.loads((run_dir / "metrics.json").read_text()))
     leak_sweep.main(sweep_argv(out))
     assert ran == ["snn"]
 
@@ -131,34 +131,34 @@ def test_timestep_and_quantization_sweep_on_tiny_settings(swept, tiny_mnist):
 
 def test_forecast_counts_only_the_work_left_and_shares_it_among_workers(tmp_path):
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
-    s = leak_sweep.settings(args)
-    jobs = [leak_sweep.make_job("cnn", s), leak_sweep.make_job("snn", s), leak_sweep.make_job("bio", s)]
-    one, two = leak_sweep.forecast(jobs, 1), leak_sweep.forecast(jobs, 2)
-    assert one == pytest.approx(sum(map(leak_sweep.expected_seconds, jobs)))
-    assert max(map(leak_sweep.expected_seconds, jobs)) <= two < one
+    s = sweep_points.settings(args)
+    jobs = [sweep_points.make_job("cnn", s), sweep_points.make_job("snn", s), sweep_points.make_job("bio", s)]
+    one, two = sweep_points.forecast(jobs, 1), sweep_points.forecast(jobs, 2)
+    assert one == pytest.approx(sum(map(sweep_points.expected_seconds, jobs)))
+    assert max(map(sweep_points.expected_seconds, jobs)) <= two < one
     snn = jobs[1]
-    before = leak_sweep.expected_seconds(snn)
-    run = tmp_path / "runs" / leak_sweep.model_name(snn)
+    before = sweep_points.expected_seconds(snn)
+    run = tmp_path / "runs" / sweep_points.model_name(snn)
     run.mkdir(parents=True)
     (run / "metrics.json").write_text("{}")               # trained already: only the evaluation is left
-    assert 0 < leak_sweep.expected_seconds(snn) < before
+    assert 0 < sweep_points.expected_seconds(snn) < before
     # where a job runs is not part of its result's name: the cache serves every device
-    assert leak_sweep.point_name({**snn, "torch_device": "cuda"}) == leak_sweep.point_name(snn)
+    assert sweep_points.point_name({**snn, "torch_device": "cuda"}) == sweep_points.point_name(snn)
 
 
 def test_progress_bar_states_the_expected_time(tmp_path, capsys):
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
-    s = leak_sweep.settings(args)
-    done, todo = leak_sweep.make_job("cnn", s), leak_sweep.make_job("snn", s)
-    path = tmp_path / "points" / f"{leak_sweep.point_name(done)}.json"
+    s = sweep_points.settings(args)
+    done, todo = sweep_points.make_job("cnn", s), sweep_points.make_job("snn", s)
+    path = tmp_path / "points" / f"{sweep_points.point_name(done)}.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"name": "cached"}))
     # the job left to do fails at once (no data): the bar is what is checked, and a failure must not stop it
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(leak_sweep, "run_job", lambda job: (_ for _ in ()).throw(RuntimeError("not run here")))
-        results = leak_sweep.run_jobs([done, todo], 1, desc="leak sweep", progress=True)
+        m.setattr(sweep_points, "run_job", lambda job: (_ for _ in ()).throw(RuntimeError("not run here")))
+        results = sweep_points.run_jobs([done, todo], 1, desc="leak sweep", progress=True)
     err = capsys.readouterr().err
-    minutes = round(leak_sweep.forecast([todo], 1) / 60)
+    minutes = round(sweep_points.forecast([todo], 1) / 60)
     assert f"leak sweep: expected {minutes} min, 1 at a time" in err and "1/2 points" in err
     assert results == [{"name": "cached"}]
 

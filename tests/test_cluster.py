@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from analysis import cluster, leak_sweep, report
+from analysis import cluster, leak_sweep, report, sweep_points
 from analysis.saved_results import mean_interval, merge_seeds, points_of
 
 
@@ -26,9 +26,9 @@ def test_a_tiny_sweep_on_a_local_cluster_survives_a_killed_worker(tmp_path, monk
     cached, and none that had finished is computed again (the saved JSON is the truth)."""
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu",
                                   "--n-train", "48", "--n-test", "12", "--eot", "1", "-t", "2"])
-    s = leak_sweep.settings(args)
-    jobs = [leak_sweep.make_job("cnn", s)] + [leak_sweep.make_job("snn", s, T=2, leak=v) for v in (1.0, 0.9)]
-    real_run_job, log, killed = leak_sweep.run_job, tmp_path / "started.log", tmp_path / "killed"
+    s = sweep_points.settings(args)
+    jobs = [sweep_points.make_job("cnn", s)] + [sweep_points.make_job("snn", s, T=2, leak=v) for v in (1.0, 0.9)]
+    real_run_job, log, killed = sweep_points.run_job, tmp_path / "started.log", tmp_path / "killed"
 
     def task(job):   # a closure: dask ships it by value to the workers, where it runs
         import os
@@ -36,7 +36,7 @@ def test_a_tiny_sweep_on_a_local_cluster_survives_a_killed_worker(tmp_path, monk
         from tests.conftest import bars
         imagesets.load = lambda name, split, data_dir=None: bars(48 if split == "train" else 12,
                                                                  seed=0 if split == "train" else 1)
-        name = leak_sweep.point_name(job)
+        name = sweep_points.point_name(job)
         fresh = not (tmp_path / "points" / f"{name}.json").exists()
         with open(log, "a") as fh:
             fh.write(f"{name} {'fresh' if fresh else 'cached'}\n")
@@ -45,9 +45,9 @@ def test_a_tiny_sweep_on_a_local_cluster_survives_a_killed_worker(tmp_path, monk
             os._exit(1)   # the worker process dies mid-task, as a lost cluster node would
         return real_run_job(job)
 
-    monkeypatch.setattr(leak_sweep, "run_job", task)
-    results = leak_sweep.run_jobs(jobs, n_jobs=2, progress=False)
-    names = [leak_sweep.point_name(j) for j in jobs]
+    monkeypatch.setattr(sweep_points, "run_job", task)
+    results = sweep_points.run_jobs(jobs, n_jobs=2, progress=False)
+    names = [sweep_points.point_name(j) for j in jobs]
     assert [r["name"] for r in results] == names and killed.exists()
     assert all((tmp_path / "points" / f"{n}.json").exists() for n in names)
     lines = [ln.split() for ln in log.read_text().splitlines()]
@@ -96,9 +96,9 @@ def test_verdicts_on_several_seeds_test_the_seeds_spread():
 def test_sweeps_take_seeds_and_a_scheduler_on_the_command_line(tmp_path):
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--seeds", "3",
                                   "--scheduler", "tcp://127.0.0.1:8786", "--torch-device", "cpu"])
-    s = leak_sweep.settings(args)
+    s = sweep_points.settings(args)
     assert s["seeds"] == 3 and args.scheduler == "tcp://127.0.0.1:8786"
-    assert "3 seeds per point" in leak_sweep.scale_note(s)
+    assert "3 seeds per point" in sweep_points.scale_note(s)
     with pytest.raises(SystemExit):
-        leak_sweep.settings(leak_sweep.parse_args(["--seeds", "0", "--source", "none"]))
+        sweep_points.settings(leak_sweep.parse_args(["--seeds", "0", "--source", "none"]))
     json.dumps(s)   # settings are saved in the summary

@@ -76,7 +76,7 @@ def test_the_graph_sees_imports_inside_functions():
     # imported only inside functions: analysis.attack's figures, the figures damping and the sweeps draw
     assert "analysis.attack_figures" in graph["analysis.attack"]
     assert "analysis.damping_figures" in graph["analysis.damping"]
-    assert "analysis.sweep_figures" in graph["analysis.leak_sweep"]
+    assert "analysis.sweep_figures" in graph["analysis.sweep_points"]
     assert "analysis.attacks" in graph["analysis.metrics"]   # from analysis.attacks.base import: runs its __init__
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None

@@ -1,0 +1,278 @@
+"""The points of the leak and time-step sweeps: jobs, their names, training and measuring one, running many.
+
+Each point is an independent job, a plain dict (:func:`make_job`): a model to train (a surrogate SNN,
+a CNN or the Brian2 network, with its training budget) and its evaluation, the measurement of
+analysis.measurement (:func:`analysis.measurement.evaluate`). :func:`run_jobs` runs them
+``--jobs N`` at a time on a local dask cluster of N processes (default: one per usable core), or with
+``--scheduler ADDRESS`` on a running dask scheduler's workers (analysis.cluster), longest expected
+first; ``--seeds N`` trains each point N times and the tables and figures show mean and 95 % interval.
+The progress bar states the expected wall time (:func:`forecast`, from COST) and advances by expected
+work, so its time left is meaningful although points differ a hundredfold. A finished point is cached
+as ``OUT/points/NAME.json`` (NAME carries a hash of the job, :func:`point_name`) and trained models
+are kept in ``OUT/runs/``, so an interrupted sweep resumes, and the two sweeps, writing to the same
+folder, share the points they have in common. :func:`sweep` is what both CLIs run.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+import imagesets
+from analysis.cluster import run_tasks
+from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
+from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
+    shared_deltas, subject
+from bio.checkpoint import load_json, save_json
+from bio.parameters import NetworkConfig
+from networks.devices import add_torch_device_option, torch_device
+
+N_EXC = 100
+TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
+EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
+HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
+# Wall seconds per unit of work, fitted to the default sweeps' recorded trainings and evaluations
+# on the 2-core machine of this study (one job per core, the machine shared). They only feed the
+# progress bar's forecast and the order jobs start in (longest first, so no long job starts last).
+COST = {"cnn_train": 4.5e-3,     # per training image and epoch
+        "cnn_eval": 1e-2,        # per test image
+        "snn_train": 1.8e-3,     # per training image, epoch and time step
+        "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
+        "snn_craft": 1.1e-3,     # per test image, time step and EOT draw
+        "bio_build": 80.0,       # compiling one configuration's standalone binary
+        "bio_present": 4.5e-5,   # per presentation and simulated ms (quiet examples shown again: x1.2)
+        "bio_eval": 0.1,         # per test image: the Brian2 runs
+        "bio_craft": 1e-4}       # per test image, twin step and EOT draw
+
+
+# --- jobs --------------------------------------------------------------------------
+def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> dict:
+    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write)."""
+    if kind not in TRAIN_KEYS:
+        raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
+    job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
+    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out",
+                                        "torch_device")}, eval_version=EVAL_VERSION)
+    if kind == "bio":
+        job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
+                   dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
+    else:
+        job.update(n_train=settings["n_train"], epochs=settings["epochs"])
+    return job
+
+
+def model_name(job: dict) -> str:
+    """Names the trained model: everything training depends on, nothing else."""
+    train = {k: v for k, v in job.items() if k not in EVAL_KEYS + HOW}
+    tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}"}[job["kind"]]
+    return f"{tag.format(**job)}-L{job['levels']}-{digest(train)}"
+
+
+def point_name(job: dict) -> str:
+    return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in HOW})}"
+
+
+def expected_seconds(job: dict) -> float:
+    """Forecast wall time of one point on one core (COST), less the training of a model already there."""
+    c, n, eot = COST, job["n_test"], job["eot"]
+    trained = (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
+    if job["kind"] == "bio":
+        steps = job["present_ms"] / job["dt_ms"]
+        presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
+        train_s = c["bio_build"] + c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
+        eval_s = n * (c["bio_eval"] + c["bio_craft"] * steps * eot)
+    elif job["kind"] == "snn":
+        train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
+        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * eot)
+    else:
+        train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], c["cnn_eval"] * n
+    return eval_s + (0.0 if trained else train_s)
+
+
+def forecast(jobs: list[dict], n_jobs: int) -> float:
+    """Wall time of ``jobs`` started longest first on ``n_jobs`` workers (each to the first one free)."""
+    free = [0.0] * max(1, n_jobs)
+    for t in sorted(map(expected_seconds, jobs), reverse=True):
+        free[free.index(min(free))] += t
+    return max(free)
+
+
+@contextlib.contextmanager
+def quantized_data(levels: int):
+    """Both trainers read images through ``imagesets.load``: pre-quantized training
+    data is that one function, wrapped for the duration of the job."""
+    if levels >= FULL_LEVELS:
+        yield
+        return
+    original = imagesets.load
+
+    def load(*args, **kwargs):
+        x, y = original(*args, **kwargs)
+        return quantize_uint8(x, levels), y
+
+    imagesets.load = load
+    try:
+        yield
+    finally:
+        imagesets.load = original
+
+
+def train(job: dict, run_dir: Path) -> dict:
+    """Train the job's model into ``run_dir`` unless it is there; its metrics."""
+    if (run_dir / "metrics.json").exists():
+        return load_json(run_dir / "metrics.json")
+    common = ["--dset", "mnist", "--seed", str(job["seed"]), "--out", str(run_dir), "--no-progress",
+              "--n-train", str(job["n_train"])] + (["--data-dir", job["data_dir"]] if job["data_dir"] else [])
+    with quantized_data(job["levels"]):
+        if job["kind"] == "bio":
+            from bio import train_stdp
+            chunk = min(BRIAN_CHUNK, job["n_label"])
+            argv = common + ["--n-exc", str(job["n_exc"]), "--tau-exc", str(job["tau_exc_ms"]),
+                             "--present-ms", str(job["present_ms"]), "--dt", str(job["dt_ms"]),
+                             "--n-label", str(job["n_label"]),
+                             "--n-test", str(chunk), "--chunk-size", str(chunk)]
+            return train_stdp.main(argv + (["--resume"] if (run_dir / "checkpoint.npz").exists() else []))
+        from networks import train as torch_train
+        argv = common + ["--net", job["kind"], "--epochs", str(job["epochs"]), "--threads", "1",
+                         "--n-test", str(job["n_test"]), "--torch-device", job.get("torch_device", "cpu")]
+        if job["kind"] == "snn":
+            argv += ["-t", str(job["T"]), "--leak", str(job["leak"])]
+        return torch_train.main(argv + (["--resume"] if (run_dir / "model.pt").exists() else []))
+
+
+def run_job(job: dict) -> dict:
+    """Train (or reuse) the model of one point, evaluate it, cache and return the result."""
+    torch.set_num_threads(1)
+    path = Path(job["out"]) / "points" / f"{point_name(job)}.json"
+    if path.exists():
+        return load_json(path)
+    t0 = time.perf_counter()
+    run_dir = Path(job["out"]) / "runs" / model_name(job)
+    metrics = train(job, run_dir)
+    train_s = time.perf_counter() - t0
+    x, y = load_test(job["n_test"], job["data_dir"])
+    device = torch_device(job.get("torch_device", "cpu"))
+    source = subject("cnn", job["source"], device=device) if job["source"] else None
+    subj = subject(job["kind"], run_dir, levels=job["levels"], device=device)
+    res, _ = evaluate(subj, x, y, job["eps"], eot=job["eot"], seed=job["seed"],
+                      shared=shared_deltas(x, y, job["eps"], job["seed"], source))
+    result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,
+              "train": {k: metrics.get(k) for k in ("test_accuracy", "n_test", "n_train", "train_seconds",
+                                                     "sec_per_example", "softmax_test_accuracy")},
+              "train_seconds": train_s, "seconds": time.perf_counter() - t0}
+    save_json(path, result)
+    return result
+
+
+def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True,
+             scheduler: str | None = None) -> list[dict]:
+    """Every job's result (cached ones read back), ``n_jobs`` at a time on a local cluster (or on the
+    dask scheduler at ``scheduler``), longest expected first; failed jobs are reported and left out,
+    the others still finish and are cached (analysis.cluster)."""
+    results: dict[int, dict] = {}
+    todo = []
+    for i, job in enumerate(jobs):
+        path = Path(job["out"]) / "points" / f"{point_name(job)}.json"
+        if path.exists():
+            results[i] = load_json(path)
+        else:
+            todo.append(i)
+    cost = {i: expected_seconds(jobs[i]) for i in todo}
+    todo.sort(key=cost.get, reverse=True)
+    expected = forecast([jobs[i] for i in todo], n_jobs)
+    # The bar advances by each point's expected work, not by points: the points differ a hundredfold,
+    # so only a work-weighted bar gives a meaningful time left.
+    where = f"on {scheduler}" if scheduler else f"expected {expected / 60:.0f} min, {n_jobs} at a time"
+    bar = tqdm(total=max(sum(cost.values()), 1e-9), desc=f"{desc}: {where}",
+               disable=not progress, dynamic_ncols=True,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]")
+    bar.set_postfix_str(f"{len(results)}/{len(jobs)} points")
+    count = [len(results)]
+
+    def done(i):
+        count[0] += 1
+        bar.set_postfix_str(f"{count[0]}/{len(jobs)} points", refresh=False)
+        bar.update(cost[i])
+
+    order = [jobs[i] for i in todo]
+    finished, failed = run_tasks(run_job, order, keys=[point_name(j) for j in order], n_jobs=n_jobs,
+                                 scheduler=scheduler, on_done=lambda k: done(todo[k]))
+    results.update({todo[k]: r for k, r in finished.items()})
+    bar.close()
+    if failed:
+        print(f"{len(failed)} point(s) failed: " + ", ".join(n for n, _ in failed))
+    return [results[i] for i in sorted(results)]
+
+
+# --- the shared command line -----------------------------------------------------------
+def add_common(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    p.add_argument("--n-train", type=int, default=d["n_train"], help="training examples, torch models")
+    p.add_argument("--bio-n-train", type=int, default=d["bio_n_train"], help="STDP training examples, Brian2")
+    p.add_argument("--n-label", type=int, default=d["n_label"], help="examples labelling the Brian2 neurons")
+    p.add_argument("--n-test", type=int, default=d["n_test"], help="test images evaluated (the first N)")
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="epochs, torch models")
+    p.add_argument("--eps", type=float, default=d["eps"], help="L-inf size of every perturbation")
+    p.add_argument("--eot", type=int, default=d["eot"], help="Poisson draws averaged per white-box gradient")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seeds", type=int, default=1,
+                   help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
+    p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
+                   + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
+    # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
+    p.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1, help="points run at once, one process each (default: the usable cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running dask scheduler (tcp://host:8786) whose workers run the points; --jobs is "
+                        "then ignored")
+    add_torch_device_option(p)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def settings(args) -> dict:
+    for name in ("n_train", "bio_n_train", "n_label", "n_test", "epochs", "eot", "jobs", "seeds"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be at least 1")
+    if args.source is None:
+        source = next((s for s in SOURCES if (s / "model.pt").exists()), None)
+    else:
+        source = None if args.source.lower() == "none" else Path(args.source)
+    torch_device(args.torch_device)   # asking for cuda without one fails here, not in every job
+    return {**{k: getattr(args, k) for k in DEFAULTS}, "seeds": args.seeds, "source": source and str(source.resolve()),
+            "data_dir": args.data_dir, "out": str(Path(args.out).resolve()), "torch_device": args.torch_device}
+
+
+def scale_note(s: dict) -> str:
+    small = all(s[k] == v for k, v in DEFAULTS.items() if k not in ("eps", "eot", "seed"))
+    seeds = s.get("seeds", 1)
+    return (("small defaults" if small else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
+            + f": torch models {s['n_train']} training images x {s['epochs']} epoch(s), Brian2 {N_EXC} exc neurons, "
+              f"{s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images")
+
+
+def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
+    """Run the jobs, write OUT/NAME.json and the figure; the summary."""
+    t0 = time.perf_counter()
+    # --seeds N: every point N times, each its own trained model (seeds SEED..SEED+N-1)
+    jobs = [dict(j, seed=s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs]
+    unique = list({point_name(j): j for j in jobs}.values())
+    note = scale_note(s)
+    points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
+                      progress=not args.no_progress, scheduler=args.scheduler)
+    summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
+               "n_jobs": len(unique), "n_failed": len(unique) - len(points), "seconds": time.perf_counter() - t0}
+    out = Path(s["out"])
+    save_json(out / f"{name}.json", summary)
+    from analysis import sweep_figures
+    sweep_figures.SWEEP_FIGURES[name](summary, out / name)
+    print(f"{name}: {len(points)}/{len(unique)} points in {summary['seconds']:.0f} s ({note}); wrote {out / name}.json")
+    return summary
+
+
