@@ -10,7 +10,7 @@ Two measurements, each cached so that an interrupted run resumes and a changed s
   FGSM, FGSM transferred from a source CNN and the random-sign control (:func:`shared_deltas`), the
   Poisson-redraw floor, and the relative change of the perturbation at every stage of the network
   (:func:`relative_change`) with the Poisson noise floor next to it. Cached per (model, eps) by
-  :func:`evaluate_cached` (analysis.damping) or as a sweep point (analysis.leak_sweep).
+  :func:`evaluate_cached` (analysis.damping) or as a sweep point (analysis.sweep_points).
 * :class:`Cells` (analysis.compare), an attack suite (:class:`Suite`) at several eps: clean accuracy,
   the zero-gradient share, adversarial accuracy per (model, attack, eps, setting) with white-box,
   BPDA and transfer settings, and the worst case per example over the white-box attacks. Each cell is
