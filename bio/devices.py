@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import gc
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import numpy as np
 from bio import parameters as P
 from bio.build_cache import build_root, file_lock, unchanged_sources_keep_their_time
 from bio.schedule import Schedule, replay
+from bio.source_patches import (RUN_SECONDS_ENV, contiguous_input_pathway, fast_pathway,
+                                 no_clock_read_per_step, relative_clock_tolerance, variable_run_length)
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
@@ -63,30 +64,6 @@ def _quiet_brian():
     BrianLogger.log_level_warn()
 
 
-# Brian2's generated scheduler treats two clocks as due together when their
-# times differ by at most 1e-14 s, an absolute tolerance. Beyond ~32 s of
-# simulated time, k * slot and n * dt can differ by more (one unit in the last
-# place of a double), and then the slot-start operations (load the next
-# example, reset to rest, normalise weights) run one time step late in some
-# slots: an example's spikes depended on where in a long chunk it ran. The
-# tolerance is made relative to t in the generated source (C++ and CUDA).
-_CLOCK_TEST = "fabs(s-t)<=Clock_epsilon)"
-_CLOCK_TEST_RELATIVE = "fabs(s-t)<=Clock_epsilon*(1.0+fabs(t)))"
-
-
-def relative_clock_tolerance(directory) -> None:
-    patched = False
-    for src in (Path(directory) / "network.cpp", Path(directory) / "network.cu"):
-        text = src.read_text() if src.is_file() else ""
-        if _CLOCK_TEST in text:
-            text = text.replace(_CLOCK_TEST, _CLOCK_TEST_RELATIVE)
-            src.write_text(text)
-        patched = patched or _CLOCK_TEST_RELATIVE in text
-    if not patched:
-        raise RuntimeError(f"no Brian2 clock test to patch in {directory}/network.cpp|cu: this Brian2 version "
-                           "generates another scheduler; check bio.devices.relative_clock_tolerance against it")
-
-
 @dataclasses.dataclass
 class RunInputs:
     """One run's inputs, checked and laid out as the network holds them."""
@@ -99,38 +76,6 @@ class RunInputs:
     n_loaded: np.ndarray     # (copies,) examples loaded per copy
     max_rep: int
     slots: int               # slots to simulate, <= n_slots
-
-
-# A run may stop before the compiled duration: the generated main() reads the
-# duration from $SNN_RUN_SECONDS (never longer than compiled, which sizes the
-# arrays), so a chunk of m < n_slots presentations simulates m slots, not
-# n_slots with padding. Brian2 has no run argument for the duration.
-RUN_SECONDS_ENV = "SNN_RUN_SECONDS"
-_RUN_CALL = re.compile(r"(\w+\.run\()([0-9.eE+-]+)(,)")
-_RUN_SECONDS_FN = """#include <cstdlib>
-static double snn_run_seconds(double compiled)
-{
-    const char* s = std::getenv("%s");
-    const double d = s ? std::atof(s) : 0.0;
-    return (d > 0.0 && d < compiled) ? d : compiled;
-}
-""" % RUN_SECONDS_ENV
-
-
-def variable_run_length(directory) -> None:
-    for src in (Path(directory) / "main.cpp", Path(directory) / "main.cu"):
-        if not src.is_file():
-            continue
-        text = src.read_text()
-        if "snn_run_seconds" in text:
-            return
-        text, n = _RUN_CALL.subn(r"\1snn_run_seconds(\2)\3", text)
-        if n != 1:
-            raise RuntimeError(f"expected one network run call in {src}, found {n}: this Brian2 version "
-                               "generates another main(); check bio.devices.variable_run_length against it")
-        src.write_text(_RUN_SECONDS_FN + text)
-        return
-    raise RuntimeError(f"no main.cpp or main.cu in {directory}")
 
 
 class _Runner:
@@ -243,14 +188,22 @@ class StandaloneRunner(_Runner):
         with file_lock(self.directory.with_suffix(".lock")):
             with unchanged_sources_keep_their_time(self.directory):
                 device.build(directory=str(self.directory), compile=False, run=False, with_output=False)
-                relative_clock_tolerance(self.directory)
-                variable_run_length(self.directory)
+                self._patch_sources()
             from brian2.codegen.cpp_prefs import get_compiler_and_args
             device.compile_source(str(self.directory), get_compiler_and_args()[0], debug=False, clean=False)
         self.device = device
 
     def _adapt(self, net):
         """Device-specific changes to the Brian2 objects before code generation."""
+
+    def _patch_sources(self):
+        """Edit the generated source before it is compiled (bio.source_patches)."""
+        relative_clock_tolerance(self.directory)
+        variable_run_length(self.directory)
+        if fast_pathway():
+            no_clock_read_per_step(self.directory)
+            contiguous_input_pathway(self.directory, "input_exc_pre", "inputs", self.config.n_input,
+                                     self.config.n_exc, self.copies)
 
     def _set_prefs(self, run) -> str:
         """Set the device's build preferences; returns a tag for the build directory."""
@@ -262,7 +215,7 @@ class StandaloneRunner(_Runner):
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
         flags = [a for a in prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTOR_MATH]
         prefs.codegen.cpp.extra_compile_args_gcc = flags + list(VECTOR_MATH) * vector_math()
-        return "vm-" if vector_math() else ""
+        return ("vm-" if vector_math() else "") + ("" if fast_pathway() else "plain-")
 
     def run(self, images, w, theta_mV, seed, keys=None, rep0=None, n_loaded=None, slots=None,
             max_rep: int = P.MAX_REPEATS) -> ChunkResult:
@@ -321,6 +274,11 @@ class CudaStandaloneRunner(StandaloneRunner):
         chosen = cuda.configure(need_gpu=run)
         # Code compiled for one architecture does not run on another.
         return "sm" + str(chosen["compute_capability"]).replace(".", "") + "-"
+
+    def _patch_sources(self):
+        # The speed patches rewrite C++ code objects; brian2cuda generates CUDA kernels.
+        relative_clock_tolerance(self.directory)
+        variable_run_length(self.directory)
 
     def _adapt(self, net):
         from brian2 import NeuronGroup, defaultclock, ms

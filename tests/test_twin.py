@@ -18,7 +18,7 @@ from readout import assignment
 N_EXC = 10
 # Frozen examples per compiled run in the Brian2 checks: one at a time they span
 # 84 s of simulated time, past where Brian2's absolute clock tolerance made the
-# slot-start operations run a step late (bio.devices.relative_clock_tolerance).
+# slot-start operations run a step late (bio.source_patches.relative_clock_tolerance).
 N_FROZEN = 240
 # Twin-only tests use short slots: the physics is the same, the tests are faster.
 SHORT = NetworkConfig(n_exc=N_EXC, present_ms=100, rest_ms=50)

@@ -1,0 +1,151 @@
+"""Edits to the C++ that Brian2's standalone devices generate, each one checked.
+
+Brian2 has no hook for any of these, so they rewrite the generated source after ``device.build``
+and before compilation (:class:`bio.devices.StandaloneRunner`). Each raises if the code it expects
+is not there, naming itself, rather than let a build of another Brian2 version run unpatched.
+
+* :func:`relative_clock_tolerance`: a fix (slot-start operations ran a step late after ~64 s).
+* :func:`variable_run_length`: a run argument Brian2 lacks (simulate fewer slots than compiled).
+* :func:`no_clock_read_per_step` and :func:`contiguous_input_pathway`: speed, cpp_standalone only;
+  neither changes a spike or a weight (``tests/test_source_patches.py`` builds with and without
+  them and compares every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+# Brian2's generated scheduler treats two clocks as due together when their
+# times differ by at most 1e-14 s, an absolute tolerance. Beyond ~32 s of
+# simulated time, k * slot and n * dt can differ by more (one unit in the last
+# place of a double), and then the slot-start operations (load the next
+# example, reset to rest, normalise weights) run one time step late in some
+# slots: an example's spikes depended on where in a long chunk it ran. The
+# tolerance is made relative to t in the generated source (C++ and CUDA).
+_CLOCK_TEST = "fabs(s-t)<=Clock_epsilon)"
+_CLOCK_TEST_RELATIVE = "fabs(s-t)<=Clock_epsilon*(1.0+fabs(t)))"
+
+
+def _fail(directory, what: str, patch) -> RuntimeError:
+    return RuntimeError(f"{what} in {directory}: this Brian2 version generates other code; "
+                        f"check bio.source_patches.{patch.__name__} against it")
+
+
+def relative_clock_tolerance(directory) -> None:
+    patched = False
+    for src in (Path(directory) / "network.cpp", Path(directory) / "network.cu"):
+        text = src.read_text() if src.is_file() else ""
+        if _CLOCK_TEST in text:
+            text = text.replace(_CLOCK_TEST, _CLOCK_TEST_RELATIVE)
+            src.write_text(text)
+        patched = patched or _CLOCK_TEST_RELATIVE in text
+    if not patched:
+        raise _fail(directory, "no clock test to patch (network.cpp|cu)", relative_clock_tolerance)
+
+
+# A run may stop before the compiled duration: the generated main() reads the
+# duration from $SNN_RUN_SECONDS (never longer than compiled, which sizes the
+# arrays), so a chunk of m < n_slots presentations simulates m slots, not
+# n_slots with padding. Brian2 has no run argument for the duration.
+RUN_SECONDS_ENV = "SNN_RUN_SECONDS"
+_RUN_CALL = re.compile(r"(\w+\.run\()([0-9.eE+-]+)(,)")
+_RUN_SECONDS_FN = """#include <cstdlib>
+static double snn_run_seconds(double compiled)
+{
+    const char* s = std::getenv("%s");
+    const double d = s ? std::atof(s) : 0.0;
+    return (d > 0.0 && d < compiled) ? d : compiled;
+}
+""" % RUN_SECONDS_ENV
+
+
+def variable_run_length(directory) -> None:
+    for src in (Path(directory) / "main.cpp", Path(directory) / "main.cu"):
+        if not src.is_file():
+            continue
+        text = src.read_text()
+        if "snn_run_seconds" in text:
+            return
+        text, n = _RUN_CALL.subn(r"\1snn_run_seconds(\2)\3", text)
+        if n != 1:
+            raise _fail(src, f"expected one network run call, found {n}", variable_run_length)
+        src.write_text(_RUN_SECONDS_FN + text)
+        return
+    raise RuntimeError(f"no main.cpp or main.cu in {directory}")
+
+
+FAST_PATHWAY_ENV = "SNN_FAST_PATHWAY"
+
+
+def fast_pathway() -> bool:
+    """Whether cpp_standalone builds get the two speed patches below (unless SNN_FAST_PATHWAY=0)."""
+    return os.environ.get(FAST_PATHWAY_ENV, "1") != "0"
+
+
+# The scheduler reads the process CPU clock after every time step, only to stop a run that exceeds a
+# maximum run time (not used here). On a virtual machine that read is a system call: 3-6 % of a frozen
+# run's time in the kernel's clock functions (benchmarks.profile_bio). Read once, after the loop.
+_STEP_CLOCK = re.compile(r"\n[ \t]*current = std::clock\(\);\n[ \t]*elapsed_realtime = "
+                         r"\(double\)\(current - start\)/\(1 \* CLOCKS_PER_SEC\);")
+_LAST_RUN_TIME = "    _last_run_time = elapsed_realtime;"
+
+
+def no_clock_read_per_step(directory) -> None:
+    src = Path(directory) / "network.cpp"
+    text = src.read_text()
+    if "elapsed_realtime>" in text:
+        raise _fail(directory, "a maximum run time is set (it needs the per-step clock)", no_clock_read_per_step)
+    text, n = _STEP_CLOCK.subn("", text)
+    if n != 1 or text.count(_LAST_RUN_TIME) != 1:
+        raise _fail(directory, "no per-step clock read in network.cpp", no_clock_read_per_step)
+    src.write_text(text.replace(_LAST_RUN_TIME, "    elapsed_realtime = (double)(std::clock() - start) / "
+                                                "CLOCKS_PER_SEC;\n" + _LAST_RUN_TIME))
+
+
+# The input -> exc pathway is dense and laid out by bio.network (explicit i, j in copy-major, then
+# input-major order): the synapses of input neuron g are [g * n_exc, (g + 1) * n_exc), onto exc neurons
+# (g // n_input) * n_exc + m, without delays. Brian2's generic loop pushes every synapse of every input
+# spike through a spike queue and reads each target from an index array (~900,000 synaptic events per
+# 400-exc example, 22 % of a frozen run plus 3 % for the queue). Here the same statements, Brian2's own,
+# run over each spiking input's block of synapses with the target computed, a loop GCC vectorises;
+# every target receives the same additions in the same order, so the results are bit for bit the same.
+_QUEUE_LOOP = re.compile(
+    r"std::vector<int> \*_spiking_synapses = (?P<path>\w+)\.peek\(\);\s*"
+    r"const int _num_spiking_synapses = _spiking_synapses->size\(\);\s*"
+    r"\{\s*for\(int _spiking_synapse_idx=0;\s*_spiking_synapse_idx<_num_spiking_synapses;\s*"
+    r"_spiking_synapse_idx\+\+\)\s*\{\s*"
+    r"const size_t _idx = \(\*_spiking_synapses\)\[_spiking_synapse_idx\];\s*"
+    r"const size_t _vectorisation_idx = _idx;\s*"
+    r"const int32_t _postsynaptic_idx = _ptr_array_(?P<syn>\w+)__synaptic_post\[_idx\];")
+_BLOCK_LOOP = """// bio.source_patches.contiguous_input_pathway: each spiking input's block of synapses
+    const int32_t* _snn_spikes = _array_{source}__spikespace;
+    const int _snn_n_spiking = _snn_spikes[{n_source}];
+    {{
+        for(int _snn_k=0; _snn_k<_snn_n_spiking; _snn_k++)
+        for(int _snn_m=0; _snn_m<{block}; _snn_m++)
+        {{
+            const size_t _idx = (size_t)_snn_spikes[_snn_k] * {block} + _snn_m;
+            const size_t _vectorisation_idx = _idx;
+            const int32_t _postsynaptic_idx = (_snn_spikes[_snn_k] / {n_per_copy}) * {block} + _snn_m;"""
+_PUSH = re.compile(r"\n[ \t]*(?P<path>\w+)\.push\(_ptr_array_(?P<source>\w+)__spikespace, "
+                   r"_ptr_array_(?P=source)__spikespace\[_num_spikespace-1\]\);")
+
+
+def contiguous_input_pathway(directory, pathway: str, source: str, n_input: int, n_exc: int, copies: int) -> None:
+    """Rewrite ``pathway`` (e.g. ``input_exc_pre``) of source group ``source`` as block loops."""
+    objects = Path(directory) / "code_objects"
+    code, push = objects / f"{pathway}_codeobject.cpp", objects / f"{pathway}_push_spikes.cpp"
+    text = code.read_text()
+    loop = _BLOCK_LOOP.format(source=source, n_source=copies * n_input, block=n_exc, n_per_copy=n_input)
+    m = _QUEUE_LOOP.search(text)
+    if m is None or m["path"] != pathway:
+        raise _fail(code, "no spike-queue loop of this pathway", contiguous_input_pathway)
+    code.write_text(text[:m.start()] + loop + text[m.end():])
+    # Nothing reads the queue now: do not fill it.
+    text = push.read_text()
+    m = _PUSH.search(text)
+    if m is None or m["path"] != pathway or m["source"] != source:
+        raise _fail(push, "no spike push of this pathway", contiguous_input_pathway)
+    push.write_text(text[:m.start()] + "\n        // no push: bio.source_patches.contiguous_input_pathway"
+                    + text[m.end():])
