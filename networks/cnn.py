@@ -1,13 +1,17 @@
 """Conv nets shared by the ANN baseline, the surrogate SNN and the converted SNN.
 
 An architecture is a string of layers joined by '-': ``cN`` a 3x3 conv with N
-channels (padding 1), ``p`` a 2x2 average pool, ``fN`` a fully connected layer
-of N units; the output layer (n_classes units) is appended. Average pooling
-(not max) and optional biases keep the nets convertible to spiking ones: a
-mean of spike rates is the rate of the mean.
+channels (padding 1), ``cNb`` the same followed by batch norm (the conv then
+has no bias: the norm's shift is its bias), ``p`` a 2x2 average pool, ``fN`` a
+fully connected layer of N units; the output layer (n_classes units) is
+appended. Average pooling (not max), ReLU and optional biases keep the nets
+convertible to spiking ones: a mean of spike rates is the rate of the mean.
+Batch norm is an affine map per channel at evaluation, so :func:`fold_batchnorm`
+folds it into the conv before conversion (exactly, up to rounding).
 
     ARCHS["mnist"]  small net for 28x28 grayscale, ~99% on MNIST
-    ARCHS["vgg9"]   VGG-9 of Sharmin et al. (7 conv + 2 fc) for CIFAR-10
+    ARCHS["cifar"]  the CPU net for CIFAR-10 (batch norm, 8 weight layers; README)
+    ARCHS["vgg9"]   VGG-9 of Sharmin et al. (7 conv + 2 fc) for CIFAR-10: the GPU configuration
 
 Every model here and in :mod:`networks.snn` takes images in [0, 1] (float,
 differentiable) or uint8 in 0..255, as (N, H, W), (N, C, H, W) or (N, H, W, C),
@@ -21,9 +25,10 @@ from torch import nn
 
 ARCHS = {
     "mnist": "c32-p-c64-p-f256",
+    "cifar": "c64b-p-c128b-c128b-p-c256b-c256b-p-c256b-p",
     "vgg9": "c64-c64-p-c128-c128-p-c256-c256-c256-p-f1024",
 }
-DEFAULT_ARCH = {"mnist": "mnist", "fashion": "mnist", "cifar10": "vgg9"}
+DEFAULT_ARCH = {"mnist": "mnist", "fashion": "mnist", "cifar10": "cifar"}
 IN_SHAPE = {"mnist": (1, 28, 28), "fashion": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 
@@ -45,7 +50,8 @@ def as_images(x, in_shape) -> torch.Tensor:
 class Backbone(nn.Module):
     """The weight layers of an architecture; subclasses choose the neuron.
 
-    ``layers[i]`` is the i-th weight layer; ``pool_after[i]`` says whether a
+    ``layers[i]`` is the i-th weight layer, ``norms[i]`` its batch norm (an
+    Identity where the architecture has none); ``pool_after[i]`` says whether a
     2x2 average pool follows its nonlinearity; the first Linear flattens.
     Dropout acts on the hidden fc layers only.
     """
@@ -55,7 +61,7 @@ class Backbone(nn.Module):
         super().__init__()
         self.arch, self.in_shape, self.n_classes = ARCHS.get(arch, arch), tuple(in_shape), n_classes
         self.dropout = float(dropout)
-        self.layers, self.pool_after = nn.ModuleList(), []
+        self.layers, self.norms, self.pool_after = nn.ModuleList(), nn.ModuleList(), []
         c, h, w = self.in_shape
         flat = None
         for tok in self.arch.split("-"):
@@ -65,18 +71,23 @@ class Backbone(nn.Module):
                     raise ValueError(f"bad architecture {self.arch!r}: a pool must follow a conv layer")
                 self.pool_after[-1] = True
                 h, w = h // 2, w // 2
-            elif kind == "c" and n.isdigit() and flat is None:
-                self.layers.append(nn.Conv2d(c, int(n), 3, padding=1, bias=bias))
+            elif kind == "c" and n.rstrip("b").isdigit() and n.count("b") <= 1 and flat is None:
+                norm = n.endswith("b")
+                c_out = int(n.rstrip("b"))
+                self.layers.append(nn.Conv2d(c, c_out, 3, padding=1, bias=bias and not norm))
+                self.norms.append(nn.BatchNorm2d(c_out) if norm else nn.Identity())
                 self.pool_after.append(False)
-                c = int(n)
+                c = c_out
             elif kind == "f" and n.isdigit():
                 flat = flat or c * h * w
                 self.layers.append(nn.Linear(flat, int(n), bias=bias))
+                self.norms.append(nn.Identity())
                 self.pool_after.append(False)
                 flat = int(n)
             else:
                 raise ValueError(f"bad architecture {self.arch!r}: cannot read layer {tok!r}")
         self.layers.append(nn.Linear(flat or c * h * w, n_classes, bias=bias))
+        self.norms.append(nn.Identity())
         self.pool_after.append(False)
         for m in self.layers:
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -87,12 +98,16 @@ class Backbone(nn.Module):
     def n_hidden(self) -> int:
         return len(self.layers) - 1
 
+    @property
+    def has_batchnorm(self) -> bool:
+        return any(isinstance(m, nn.BatchNorm2d) for m in self.norms)
+
     def weight_input(self, i: int, h: torch.Tensor) -> torch.Tensor:
-        """Layer i applied to the previous layer's (pooled) output."""
+        """Layer i (and its batch norm) applied to the previous layer's (pooled) output."""
         layer = self.layers[i]
         if isinstance(layer, nn.Linear) and h.ndim > 2:
             h = h.flatten(1)
-        return layer(h)
+        return self.norms[i](layer(h))
 
     def after(self, i: int, h: torch.Tensor, mask=None) -> torch.Tensor:
         """What layer i passes on: pooled, or (fc) times a dropout mask."""
@@ -109,10 +124,10 @@ class Backbone(nn.Module):
         return [torch.bernoulli(like.new_full((batch, m.out_features), keep)) / keep
                 if isinstance(m, nn.Linear) else None for m in self.layers[:-1]]
 
-    def training_loss(self, x, y):
+    def training_loss(self, x, y, label_smoothing: float = 0.0):
         """(loss, logits) for one batch; models with extra loss terms override it."""
         logits = self(x)
-        return F.cross_entropy(logits, y), logits
+        return F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing), logits
 
 
 class CNN(Backbone):
@@ -133,3 +148,30 @@ class CNN(Backbone):
             h = self.after(i, a, masks[i])
         logits = self.weight_input(self.n_hidden, h)
         return (logits, rec) if record else logits
+
+
+def without_batchnorm(arch: str) -> str:
+    """The architecture spec with every batch norm dropped (``c64b`` -> ``c64``)."""
+    return "-".join(t[:-1] if t[0] == "c" and t.endswith("b") else t for t in ARCHS.get(arch, arch).split("-"))
+
+
+@torch.no_grad()
+def fold_batchnorm(cnn: CNN) -> CNN:
+    """A CNN without batch norm that computes what ``cnn`` computes in eval mode.
+
+    Per channel, BN(W x + b) = g (W x + b - mu) / sqrt(var + eps) + beta, so
+    W' = W g / sqrt(var + eps) and b' = (b - mu) g / sqrt(var + eps) + beta.
+    Every layer of the result has a bias (zero where ``cnn``'s had none and no norm).
+    """
+    out = CNN(without_batchnorm(cnn.arch), cnn.in_shape, cnn.n_classes, bias=True, dropout=cnn.dropout)
+    out = out.to(next(cnn.parameters()).device)
+    for dst, src, norm in zip(out.layers, cnn.layers, cnn.norms):
+        w = src.weight
+        b = src.bias if src.bias is not None else torch.zeros_like(dst.bias)
+        if isinstance(norm, nn.BatchNorm2d):
+            g = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            w = w * g.view(-1, 1, 1, 1)
+            b = (b - norm.running_mean) * g + norm.bias
+        dst.weight.copy_(w)
+        dst.bias.copy_(b)
+    return out.eval()

@@ -11,13 +11,15 @@ activations on calibration images, and
 
 (inputs are in [0, 1], so rate = intensity needs no scale). The output layer
 keeps scale 1: its mean input current over T approximates the CNN's logits.
+A CNN with batch norm is first folded into one without (networks.cnn.fold_batchnorm:
+exact in eval mode), so the SNN's architecture is the CNN's without its norms.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from networks.cnn import CNN
+from networks.cnn import CNN, fold_batchnorm
 from networks.snn import SpikingNet
 
 SAMPLE_PER_BATCH = 200_000   # positive activations kept per layer and batch for the percentile
@@ -62,6 +64,8 @@ def snn_kwargs(cnn: CNN) -> dict:
 def convert(cnn: CNN, images, *, percentile: float = 99.9, T: int = 100, leak: float = 1.0,
             encoding: str = "poisson", **snn_options) -> tuple[SpikingNet, list[float]]:
     """(the converted SNN, the per-layer scales) from a trained CNN and calibration images."""
+    if cnn.has_batchnorm:
+        cnn = fold_batchnorm(cnn)
     scales = activation_scales(cnn, images, percentile)
     snn = SpikingNet(**snn_kwargs(cnn), T=T, leak=leak, threshold=1.0, encoding=encoding,
                      readout="mem", reset="subtract", **snn_options).to(next(cnn.parameters()).device)

@@ -8,7 +8,11 @@ Every hidden unit is a discrete-time LIF neuron (Sharmin et al. 2020)::
 
 ``leak=1`` is the IF neuron. The surrogate sees (u - threshold) / threshold, so
 its slope is in units of the threshold. As in snntorch (and networks.twin) the
-reset is not differentiated through.
+reset is not differentiated through. Every potential starts at ``v_init``
+thresholds (default 0; a converted net at few time steps does better from 0.5,
+which rounds a rate to the nearest spike count instead of down: Bu et al. 2022).
+The potential is kept in float32 under bf16 autocast (the weight layers' inputs,
+spikes, are exact in bf16).
 
 Input: ``encoding="poisson"`` draws a Bernoulli spike per pixel and step with
 probability = intensity, through :func:`straight_through_bernoulli` so that an
@@ -54,21 +58,24 @@ class SpikingNet(Backbone):
     def __init__(self, arch="mnist", in_shape=(1, 28, 28), n_classes=10, *, T: int = 10,
                  leak: float = 0.99, threshold: float = 1.0, encoding: str = "poisson",
                  surrogate: str = "arctan", slope: float = 2.0, readout: str = "mem",
-                 reset: str = "subtract", noise: float = 0.0, bias: bool = False, dropout: float = 0.0):
+                 reset: str = "subtract", noise: float = 0.0, bias: bool = False, dropout: float = 0.0,
+                 v_init: float = 0.0):
         super().__init__(arch, in_shape, n_classes, bias=bias, dropout=dropout)
         for name, v, ok in (("encoding", encoding, ENCODINGS), ("readout", readout, READOUTS), ("reset", reset, RESETS)):
             if v not in ok:
                 raise ValueError(f"{name} must be one of {', '.join(ok)}, not {v!r}")
-        if T < 1 or not 0 < leak <= 1 or threshold <= 0 or noise < 0:
-            raise ValueError(f"need T >= 1, 0 < leak <= 1, threshold > 0, noise >= 0; "
-                             f"got T={T}, leak={leak}, threshold={threshold}, noise={noise}")
+        if T < 1 or not 0 < leak <= 1 or threshold <= 0 or noise < 0 or not 0 <= v_init < 1:
+            raise ValueError(f"need T >= 1, 0 < leak <= 1, threshold > 0, noise >= 0, 0 <= v_init < 1; "
+                             f"got T={T}, leak={leak}, threshold={threshold}, noise={noise}, v_init={v_init}")
         self.T, self.leak, self.threshold, self.noise = int(T), float(leak), float(threshold), float(noise)
+        self.v_init = float(v_init)
         self.encoding, self.readout, self.reset = encoding, readout, reset
         self.surrogate, self.slope = surrogate, float(slope)
         self.spike = get_surrogate(surrogate, slope)
 
     def extra_repr(self) -> str:
         return (f"arch={self.arch!r}, T={self.T}, leak={self.leak:g}, threshold={self.threshold:g}, "
+                + (f"v_init={self.v_init:g}, " if self.v_init else "") +
                 f"encoding={self.encoding}, readout={self.readout}, surrogate={self.spike.__name__}, "
                 f"noise={self.noise:g}")
 
@@ -80,7 +87,11 @@ class SpikingNet(Backbone):
 
     def lif(self, u, current):
         """One step of a LIF population: (spikes, potential before reset, potential after)."""
-        u = current if u is None else self.leak * u + current
+        current = current.float()
+        if u is None:
+            u = current + self.v_init * self.threshold if self.v_init else current
+        else:
+            u = self.leak * u + current
         s = self.fire(u)
         kept = u - self.threshold * s.detach() if self.reset == "subtract" else u * (1 - s.detach())
         return s, u, kept
@@ -101,12 +112,14 @@ class SpikingNet(Backbone):
         _, rec = self(x, record=True)
         return [rec[f"rate.{i}"].mean().item() for i in range(self.n_hidden)]
 
-    def forward(self, x, record: bool = False):
+    def forward(self, x, record: bool = False, per_step: bool = False):
+        """Logits; with ``per_step`` (and not ``record``) the logits after each step instead, (N, T, n_classes):
+        entry t is what this net with T = t + 1 would return (one pass gives the accuracy at every T)."""
         x = as_images(x, self.in_shape)
         n_layers, last = len(self.layers), len(self.layers) - 1
         masks = self.dropout_masks(len(x), x)
         u = [None] * n_layers
-        out = 0.0
+        out, steps = 0.0, []
         rec = {k: [] for k in ["input_spikes", "out"] + [f"{n}.{i}" for i in range(last) for n in ("spikes", "mem")]}
         for t in range(self.T):
             h = straight_through_bernoulli(x) if self.encoding == "poisson" else x
@@ -118,7 +131,7 @@ class SpikingNet(Backbone):
                     rec[f"spikes.{i}"].append(s)
                     rec[f"mem.{i}"].append(v)
                 h = self.after(i, s, masks[i])
-            current = self.weight_input(last, h)
+            current = self.weight_input(last, h).float()
             if self.readout == "mem":
                 out = out + current
                 step_out = out / (t + 1)
@@ -127,9 +140,11 @@ class SpikingNet(Backbone):
                 out = out + step_out
             if record:
                 rec["out"].append(step_out)
+            if per_step:
+                steps.append(out / (t + 1) if self.readout == "mem" else out)
         logits = out / self.T if self.readout == "mem" else out
         if not record:
-            return logits
+            return torch.stack(steps, 1) if per_step else logits
         rec = {k: torch.stack(v, 1) for k, v in rec.items()}
         rec.update({f"rate.{i}": rec[f"spikes.{i}"].mean(1) for i in range(last)})
         rec["input"] = x

@@ -41,7 +41,7 @@ class TGONet(SpikingNet):
     def extra_repr(self) -> str:
         return super().extra_repr() + f", guard={self.guard:g}, margin={self.margin:g}"
 
-    def training_loss(self, x, y):
+    def training_loss(self, x, y, label_smoothing: float = 0.0):
         logits, rec = self(x, record=True)
         mems = [rec[f"mem.{i}"] for i in range(self.n_hidden)]
-        return F.cross_entropy(logits, y) + self.guard * guard_loss(mems, self.threshold, self.margin), logits
+        return F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing) + self.guard * guard_loss(mems, self.threshold, self.margin), logits

@@ -7,12 +7,16 @@
     python -m networks.train --net stdp --dset mnist -t 8    # conv STDP first layer (no labels), BPTT above
     python -m networks.train --net stdp --dset mnist --from runs/stdp-mnist-n400-s0   # a Brian2 layer instead
 
-Adam with a cosine learning rate over all epochs; random crops and flips for
+By default Adam with a cosine learning rate over all epochs; random crops and flips for
 CIFAR-10. Weight layers have biases unless ``--no-bias`` (see default_bias:
-bias-free ReLU nets mask the gradient on MNIST's zero background). For CIFAR-10 the defaults are the GPU configuration of GPU_DEFAULTS
-(CNN: 100 epochs, batch 128, lr 1e-3, dropout 0.2; SNN/TGO from the converted
-CNN: 30 epochs, lr 1e-4, T 10), which this project has not run: on a 2-core CPU
-pass fewer --epochs and, for the SNN, --n-train and a smaller -t. After every epoch ``model.pt`` is written atomically, and
+bias-free ReLU nets mask the gradient on MNIST's zero background). For CIFAR-10 the defaults are
+a recipe (``--recipe``, RECIPES): ``cpu`` (the default) trains the batch-norm net ``cifar``
+(networks.cnn) with SGD-Nesterov, a linear warm-up and decay, label smoothing and bf16 autocast,
+converts it at percentile 99.9 with potentials starting at half threshold, and fine-tunes the
+converted net by BPTT at few time steps (hybrid); ``gpu`` is the VGG-9 configuration (CNN: 100
+epochs, Adam, batch 128, dropout 0.2; SNN/TGO from the converted CNN: 30 epochs, lr 1e-4, T 10),
+which this project has not run. Options given on the command line override the recipe. After
+every epoch ``model.pt`` is written atomically, and
 ``--resume`` continues from the last finished epoch exactly as an
 uninterrupted run would (each epoch's order and random draws come from the
 seed and the epoch number). ``converted`` trains no weights: it converts the
@@ -42,7 +46,7 @@ from tqdm.auto import tqdm
 
 import imagesets
 from bio.checkpoint import load_json, load_npz, save_json, save_npz
-from networks.cnn import DEFAULT_ARCH, IN_SHAPE, as_images
+from networks.cnn import DEFAULT_ARCH, IN_SHAPE, as_images, without_batchnorm
 from networks.conv_stdp import convergence, learn_filters
 from networks.converted import convert
 from networks.devices import add_torch_device_option, torch_device
@@ -67,21 +71,37 @@ STDP_HIDDEN = "f256"   # stdp --from: the trained layers above the Diehl & Cook 
 STDP_FILTERS = "stdp_filters.npz"
 STDP_CALIB_IMAGES = 1000   # stdp: training images the STDP layer's currents are standardised on
 STDP_IMAGES = 3000         # stdp without --from: images the conv filters learn on (converged by 2,000)
-# The configuration meant to reach the CIFAR-10 targets (CNN >= 85 %, SNN >= 75 %) on a GPU. It was NOT run
-# on this project's 2-core CPU machines (an epoch of VGG-9 takes 20-40 min there): see the README. The SNN is
-# meant to start from the converted CNN (--from), as the seed's backprop SNN does; seed 000 uses T = 10.
-GPU_DEFAULTS = {
+# Per-dataset recipes (--recipe), per net; what a recipe leaves out comes from NET_DEFAULTS and
+# TRAIN_DEFAULTS, and any option given on the command line wins.
+# cpu: the batch-norm net "cifar" (networks.cnn), trained fast on a CPU (README: times and accuracies).
+#      The SNN and TGO nets are hybrid: they start from the converted CNN of --from.
+# gpu: VGG-9, meant to reach the targets (CNN >= 85 %, SNN >= 75 %) on a GPU. NOT run on this project's
+#      2-core CPU machines (an epoch of VGG-9 takes 20-40 min there): see the README. The SNN is meant to
+#      start from the converted CNN (--from), as the seed's backprop SNN does; seed 000 uses T = 10.
+CPU_CNN = dict(arch="cifar", epochs=15, batch_size=256, optimizer="sgd", lr=0.2, weight_decay=5e-4,
+               schedule="onecycle", warmup=0.2, label_smoothing=0.2, precision="bf16")
+CPU_CONVERSION = dict(T=64, leak=1.0, v_init=0.5, encoding="direct", percentile=99.9)
+CPU_HYBRID = dict(CPU_CONVERSION, arch="cifar", epochs=1, batch_size=64, lr=1e-4, T=6, percentile=99.0,
+                  precision="bf16", n_train=20000)
+GPU_CNN = dict(arch="vgg9", epochs=100, batch_size=128, lr=1e-3, dropout=0.2)
+GPU_HYBRID = dict(arch="vgg9", epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.99)
+RECIPES = {
     "cifar10": {
-        "cnn": dict(epochs=100, batch_size=128, lr=1e-3, dropout=0.2),
-        "snn": dict(epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.99),
-        "tgo": dict(epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.99),
-        "converted": dict(epochs=100, batch_size=128, lr=1e-3, dropout=0.2),   # of the CNN trained first
+        "cpu": {"cnn": CPU_CNN, "converted": {**CPU_CNN, **CPU_CONVERSION},   # CNN settings: of the CNN trained first
+                "snn": CPU_HYBRID, "tgo": CPU_HYBRID},
+        "gpu": {"cnn": GPU_CNN, "converted": GPU_CNN, "snn": GPU_HYBRID, "tgo": GPU_HYBRID},
     },
 }
-TRAIN_DEFAULTS = dict(batch_size=64, lr=1e-3, dropout=0.0)
+DEFAULT_RECIPE = "cpu"
+TRAIN_DEFAULTS = dict(arch=None, batch_size=64, lr=1e-3, dropout=0.0, optimizer="adam", weight_decay=0.0,
+                      schedule="cosine", warmup=0.2, label_smoothing=0.0, precision="fp32", v_init=0.0, n_train=None,
+                      encoding="poisson", percentile=99.9)
+# What runs made before an option existed did (their config.json lacks it): --resume compares with these.
+BEFORE_OPTION = dict(optimizer="adam", schedule="cosine", warmup=0.2, label_smoothing=0.0, precision="fp32",
+                     v_init=0.0, momentum=0.9)
 DATA_INIT_IMAGES = 32   # training images --init data calibrates on
 # Settings that may change on --resume (more epochs continue the run).
-RESUMABLE = {"epochs", "torch_device", "threads", "no_progress", "resume", "data_dir", "out"}
+RESUMABLE = {"epochs", "torch_device", "threads", "no_progress", "resume", "data_dir", "out", "recipe"}
 
 
 def parse_args(argv=None):
@@ -89,7 +109,10 @@ def parse_args(argv=None):
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--net", required=True, choices=list(NETS))
     p.add_argument("--dset", default="mnist", help="mnist, fashion or cifar10")
-    p.add_argument("--arch", default=None, help="architecture name or spec (networks.cnn; default by dataset)")
+    p.add_argument("--arch", default=None, help="architecture name or spec (networks.cnn; default by dataset "
+                   "and recipe: mnist 'mnist', cifar10 'cifar' (cpu) or 'vgg9' (gpu))")
+    p.add_argument("--recipe", default=None, choices=["cpu", "gpu"],
+                   help="cifar10: the defaults of every option below (RECIPES; default cpu); other datasets have none")
     p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
                    help="weight layers with biases (default: on; --resume and --from keep their run's choice; "
                         "--no-bias for the bias-free nets of earlier runs)")
@@ -98,7 +121,9 @@ def parse_args(argv=None):
     g.add_argument("-t", "--timesteps", type=int, default=None, help="time steps T (default: 10; converted 100)")
     g.add_argument("--leak", type=float, default=None, help="membrane leak per step, 1 = IF (default: 0.99; converted 1)")
     g.add_argument("--threshold", type=float, default=1.0, help="firing threshold (snn, tgo)")
-    g.add_argument("--encoding", default="poisson", choices=ENCODINGS)
+    g.add_argument("--encoding", default=None, choices=ENCODINGS,
+                   help="input: Poisson spikes, or the image as a constant current (default poisson; "
+                        "cifar10 cpu recipe: direct)")
     g.add_argument("--surrogate", default="arctan", choices=list(SURROGATES))
     g.add_argument("--slope", type=float, default=2.0, help="surrogate slope, per threshold")
     g.add_argument("--readout", default="mem", choices=READOUTS, help="logits: output membrane or spike counts")
@@ -115,16 +140,34 @@ def parse_args(argv=None):
                    "weights; stdp: the bio.train_stdp run whose input weights become the frozen first layer")
     g.add_argument("--stdp-images", type=int, default=STDP_IMAGES,
                    help="stdp without --from: training images its conv filters learn on (no labels)")
-    g.add_argument("--percentile", type=float, default=99.9, help="converted: activation percentile per layer (100 = max)")
+    g.add_argument("--v-init", type=float, default=None,
+                   help="initial membrane potential in thresholds (default 0; cifar10 cpu recipe: converted, snn 0.5)")
+    g.add_argument("--percentile", type=float, default=None,
+                   help="converted, and snn/tgo --from: activation percentile per layer that sets its scale (100 = max; "
+                        "default 99.9; cifar10 cpu snn, tgo 99)")
     g.add_argument("--n-calib", type=int, default=2000, help="converted: training images for threshold balancing")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=None,
-                   help="default: cnn 2, snn 1, tgo 1; cifar10: the GPU configuration (cnn 100, snn 30)")
-    g.add_argument("--batch-size", type=int, default=None, help="default 64; cifar10 cnn 128")
-    g.add_argument("--lr", type=float, default=None, help="peak Adam learning rate (default 1e-3; cifar10 snn, tgo 1e-4)")
-    g.add_argument("--weight-decay", type=float, default=0.0)
+                   help="default: cnn 2, snn 1, tgo 1; cifar10: the recipe's (cpu: cnn 15, snn 1; gpu: cnn 100, snn 30)")
+    g.add_argument("--batch-size", type=int, default=None, help="default 64; cifar10 cnn: cpu 256, gpu 128")
+    g.add_argument("--optimizer", default=None, choices=["adam", "sgd"],
+                   help="adam, or sgd with Nesterov momentum (default adam; cifar10 cpu cnn: sgd)")
+    g.add_argument("--momentum", type=float, default=0.9, help="sgd: Nesterov momentum")
+    g.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate (default 1e-3; cifar10 snn, tgo 1e-4; cifar10 cpu cnn: sgd 0.2)")
+    g.add_argument("--schedule", default=None, choices=["cosine", "onecycle"],
+                   help="learning rate over all steps: cosine decay from the peak, or onecycle: linear rise over "
+                        "--warmup of the steps, then linear decay to 0 (default cosine; cifar10 cpu cnn: onecycle)")
+    g.add_argument("--warmup", type=float, default=None, help="onecycle: share of the steps spent rising (default 0.2)")
+    g.add_argument("--weight-decay", type=float, default=None, help="default 0; cifar10 cpu cnn 5e-4")
+    g.add_argument("--label-smoothing", type=float, default=None, help="default 0; cifar10 cpu cnn 0.2")
+    g.add_argument("--precision", default=None, choices=["fp32", "bf16"],
+                   help="training arithmetic: fp32, or bf16 autocast with channels-last tensors (oneDNN/AMX on "
+                        "recent x86 CPUs, tensor cores on GPUs; default fp32, cifar10 cpu recipe bf16). "
+                        "Testing and conversion always run in fp32")
     g.add_argument("--no-augment", action="store_true", help="no random crops and flips (CIFAR-10)")
-    g.add_argument("--n-train", type=int, default=None, help="training examples (default: all)")
+    g.add_argument("--n-train", type=int, default=None,
+                   help="training examples (default: all; cifar10 cpu snn, tgo: the first 20,000)")
     g.add_argument("--n-test", type=int, default=None, help="test examples (default: all)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", default=None, help="run directory (default: runs/baselines/NET-DSET-sSEED)")
@@ -138,15 +181,25 @@ def parse_args(argv=None):
         args.dset = imagesets.canonical_name(args.dset)
     except imagesets.UnknownDatasetError as e:
         p.error(str(e))
-    d = {**NET_DEFAULTS[args.net], **TRAIN_DEFAULTS, **GPU_DEFAULTS.get(args.dset, {}).get(args.net, {})}
+    arch_given = args.arch is not None
+    recipes = RECIPES.get(args.dset, {})
+    if args.recipe and not recipes:
+        p.error(f"--recipe is for {', '.join(RECIPES)}; {args.dset} has no recipes")
+    args.recipe = (args.recipe or DEFAULT_RECIPE) if recipes else None
+    d = {**NET_DEFAULTS[args.net], **TRAIN_DEFAULTS, **recipes.get(args.recipe, {}).get(args.net, {})}
     args.epochs = d["epochs"] if args.epochs is None else args.epochs
     args.timesteps = d["T"] if args.timesteps is None else args.timesteps
     args.leak = d["leak"] if args.leak is None else args.leak
-    for name in ("batch_size", "lr", "dropout"):
+    for name in ("batch_size", "lr", "dropout", "optimizer", "weight_decay", "schedule", "warmup", "label_smoothing",
+                 "precision", "v_init", "n_train", "arch", "encoding", "percentile"):
         if getattr(args, name) is None:
             setattr(args, name, d[name])
     args.noise = (NOISE if args.net == "tgo" else 0.0) if args.noise is None else args.noise
+    if args.net in ("snn", "tgo") and args.from_dir and (Path(args.from_dir) / CONFIG).is_file() and not arch_given:
+        args.arch = without_batchnorm(load_json(Path(args.from_dir) / CONFIG)["model"]["arch"])   # the converted CNN's
     args.arch = args.arch or (STDP_HIDDEN if args.net == "stdp" and args.from_dir else DEFAULT_ARCH[args.dset])
+    if not 0 <= args.warmup < 1 or not 0 <= args.label_smoothing < 1:
+        p.error("--warmup and --label-smoothing must be in [0, 1)")
     args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
     for name in ("epochs", "batch_size", "n_train", "n_test", "n_calib", "threads"):
         v = getattr(args, name)
@@ -184,7 +237,10 @@ def default_bias(args) -> bool:
     """
     for run, used in ((args.out, args.resume), (args.from_dir, bool(args.from_dir) and args.net != "stdp")):
         if used and (Path(run) / CONFIG).exists():
-            return bool(load_json(Path(run) / CONFIG)["model"].get("bias", False))
+            model = load_json(Path(run) / CONFIG)["model"]
+            if run == args.from_dir and without_batchnorm(model["arch"]) != model["arch"]:
+                return True   # folding batch norm gives every layer a bias
+            return bool(model.get("bias", False))
     return True
 
 
@@ -200,7 +256,7 @@ def model_kwargs(args) -> dict:
         kw["dropout"] = args.dropout
     if args.net in SPIKING:
         kw.update(T=args.timesteps, leak=args.leak, encoding=args.encoding, surrogate=args.surrogate,
-                  slope=args.slope, noise=args.noise)
+                  slope=args.slope, noise=args.noise, v_init=args.v_init)
     if args.net in TRAINED_SPIKING:
         kw.update(threshold=args.threshold, readout=args.readout, reset=args.reset)
     if args.net == "tgo":
@@ -254,16 +310,55 @@ def evaluate(model, x, y, batch_size: int = 500, progress: bool = False, desc: s
     return float((pred == y).float().mean()), pred
 
 
+@torch.no_grad()
+def evaluate_per_step(model, x, y, batch_size: int = 500, progress: bool = False, desc: str = "testing"):
+    """(accuracy, {t: accuracy of the same net with T = t}) of a SpikingNet on uint8 images ``x``, one pass;
+    t runs over powers of two and T."""
+    model.eval()
+    device = next(model.parameters()).device
+    preds = [model(x[k:k + batch_size].to(device), per_step=True).argmax(2).cpu()
+             for k in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, dynamic_ncols=True)]
+    right = (torch.cat(preds) == y[:, None]).float().mean(0)
+    steps = sorted({2 ** k for k in range(model.T.bit_length()) if 2 ** k <= model.T} | {model.T})
+    return float(right[-1]), {t: float(right[t - 1]) for t in steps}
+
+
 # --- training --------------------------------------------------------------
+def learning_rate(args, progress: float) -> float:
+    """The learning rate after ``progress`` (0..1) of all training steps."""
+    if args.schedule == "cosine":
+        return 0.5 * args.lr * (1 + math.cos(math.pi * progress))
+    if progress < args.warmup:
+        return args.lr * progress / args.warmup
+    return args.lr * (1 - progress) / (1 - args.warmup)
+
+
+def make_optimizer(args, model) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if args.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, nesterov=True,
+                               weight_decay=args.weight_decay)
+    return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+
+
+def channels_last(args, model) -> bool:
+    """bf16 runs keep conv tensors channels-last (NHWC): oneDNN's fast bf16 kernels want that layout."""
+    return args.precision == "bf16" and any(isinstance(m, torch.nn.Conv2d) for m in model.layers)
+
+
 def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) -> dict:
     """Run the epochs still to do from ``state`` (a loaded or fresh checkpoint)."""
     device = args.device
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    nhwc = channels_last(args, model)
+    if nhwc:
+        model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(args, model)
     if state.get("optimizer"):
         opt.load_state_dict(state["optimizer"])
     x, y = x.to(device), y.to(device)
     steps = math.ceil(len(x) / args.batch_size)
     use_augment = args.dset == "cifar10" and not args.no_augment
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16")
     for epoch in range(state["epoch"], args.epochs):
         torch.manual_seed(epoch_seed(args.seed, epoch))
         order = torch.as_tensor(np.random.default_rng([args.seed, epoch]).permutation(len(x)), device=device)
@@ -272,14 +367,17 @@ def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) 
         bar = tqdm(range(steps), desc=f"{args.net} epoch {epoch + 1}/{args.epochs}", disable=not progress,
                    dynamic_ncols=True)
         for k in bar:
-            lr = 0.5 * args.lr * (1 + math.cos(math.pi * (epoch * steps + k) / (args.epochs * steps)))
+            lr = learning_rate(args, (epoch * steps + k) / (args.epochs * steps))
             for group in opt.param_groups:
                 group["lr"] = lr
             idx = order[k * args.batch_size:(k + 1) * args.batch_size]
             xb = as_images(x[idx], model.in_shape)
             if use_augment:
                 xb = augment(xb)
-            loss, logits = model.training_loss(xb, y[idx])
+            if nhwc:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with autocast:
+                loss, logits = model.training_loss(xb, y[idx], label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -294,6 +392,8 @@ def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) 
         state.update(epoch=epoch + 1, model=model.state_dict(), optimizer=opt.state_dict(),
                      train_seconds=state["train_seconds"] + seconds)
         save_checkpoint(run_dir / MODEL, state)
+    if nhwc:   # tested, attacked and saved in the default layout
+        model.to(memory_format=torch.contiguous_format)
     return state
 
 
@@ -307,7 +407,7 @@ def prepare_run_dir(args) -> tuple[Path, dict | None]:
         old = load_json(run_dir / CONFIG)
         new = {**record["train"], "model": record["model"]}
         was = {**old["train"], "model": old["model"]}
-        changed = [k for k in new if k not in RESUMABLE and was.get(k) != new[k]]
+        changed = [k for k in new if k not in RESUMABLE and was.get(k, BEFORE_OPTION.get(k)) != new[k]]
         if changed:
             raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "
                              + ", ".join(f"{k} was {was.get(k)!r}, now {new[k]!r}" for k in changed))
@@ -328,7 +428,7 @@ def convert_run(args, cnn_dir, x_train):
     torch.manual_seed(args.seed)
     snn, scales = convert(cnn, x_train[:args.n_calib], percentile=args.percentile, T=args.timesteps,
                           leak=args.leak, encoding=args.encoding, surrogate=args.surrogate, slope=args.slope,
-                          noise=args.noise)
+                          noise=args.noise, v_init=args.v_init)
     return snn, scales, cnn
 
 
@@ -337,7 +437,12 @@ def run_converted(args, x_train, run_dir: Path) -> tuple[torch.nn.Module, dict]:
     if not args.from_dir and not (cnn_dir / METRICS).exists():
         cnn_argv = ["--net", "cnn", "--dset", args.dset, "--arch", args.arch, "--epochs", str(args.epochs),
                     "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed),
-                    "--dropout", str(args.dropout), "--torch-device", args.torch_device, "--out", str(cnn_dir)]
+                    "--dropout", str(args.dropout), "--torch-device", args.torch_device, "--out", str(cnn_dir),
+                    "--optimizer", args.optimizer, "--momentum", str(args.momentum), "--schedule", args.schedule,
+                    "--warmup", str(args.warmup), "--weight-decay", str(args.weight_decay),
+                    "--label-smoothing", str(args.label_smoothing), "--precision", args.precision]
+        cnn_argv += ["--recipe", args.recipe] if args.recipe else []
+        cnn_argv += ["--threads", str(args.threads)] if args.threads else []
         cnn_argv += ["--bias" if args.bias else "--no-bias"] + ["--no-progress"] * args.no_progress
         cnn_argv += ["--n-train", str(args.n_train)] if args.n_train else []
         cnn_argv += ["--data-dir", args.data_dir] if args.data_dir else []
@@ -347,7 +452,7 @@ def run_converted(args, x_train, run_dir: Path) -> tuple[torch.nn.Module, dict]:
     snn, scales, cnn = convert_run(args, cnn_dir, x_train)
     # The SNN's architecture comes from the CNN, whatever --arch/--bias said.
     cfg = load_json(run_dir / CONFIG)
-    cfg["model"] = {**cfg["model"], "arch": snn.arch, "bias": cnn.layers[0].bias is not None}
+    cfg["model"] = {**cfg["model"], "arch": snn.arch, "bias": snn.layers[0].bias is not None}
     cfg["converted_from"] = str(cnn_dir)
     save_json(run_dir / CONFIG, cfg)
     state = {"model": snn.state_dict(), "epoch": 0, "history": [], "train_seconds": time.perf_counter() - t0,
@@ -406,7 +511,10 @@ def main(argv=None) -> dict:
         state = train(args, model, x_train, y_train, state, run_dir, progress)
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)   # Poisson draws of the test pass
-    acc, _ = evaluate(model, x_test, y_test, progress=progress)
+    if args.net in SPIKING:
+        acc, extra["test_accuracy_by_T"] = evaluate_per_step(model, x_test, y_test, progress=progress)
+    else:
+        acc, _ = evaluate(model, x_test, y_test, progress=progress)
     eval_s = time.perf_counter() - t0
     metrics = {
         "net": args.net, "dset": args.dset, "test_accuracy": acc, "n_test": len(x_test), "n_train": len(x_train),

@@ -208,13 +208,3 @@ def test_biases_by_default_and_bias_free_runs_keep_theirs(tmp_path, fake_mnist):
     train_cli.main(cli(new, "--net", "cnn", "--epochs", "1"))
     tgo = train_cli.main(cli(tmp_path / "tgo", "--net", "tgo", "-t", "4", "--epochs", "1", "--from", str(new)))
     assert load_model(tmp_path / "tgo").layers[0].bias is not None and tgo["test_accuracy"] > 0.5
-
-
-def test_cifar10_defaults_are_the_gpu_configuration_and_flags_override_them():
-    gpu = train_cli.GPU_DEFAULTS["cifar10"]
-    a = train_cli.parse_args(["--net", "cnn", "--dset", "cifar10"])
-    assert (a.epochs, a.batch_size, a.lr, a.dropout) == tuple(gpu["cnn"][k] for k in ("epochs", "batch_size", "lr", "dropout"))
-    a = train_cli.parse_args(["--net", "snn", "--dset", "cifar10", "--epochs", "1", "-t", "4", "--lr", "3e-4"])
-    assert (a.epochs, a.timesteps, a.lr, a.leak) == (1, 4, 3e-4, gpu["snn"]["leak"])
-    a = train_cli.parse_args(["--net", "cnn", "--dset", "mnist"])    # MNIST keeps the CPU settings
-    assert (a.epochs, a.batch_size, a.dropout) == (2, 64, 0.0)
