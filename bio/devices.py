@@ -23,7 +23,7 @@ import numpy as np
 from bio import parameters as P
 from bio.build_cache import build_root, file_lock, unchanged_sources_keep_their_time
 from bio.schedule import Schedule, replay
-from bio.source_patches import (RUN_SECONDS_ENV, contiguous_input_pathway, fast_pathway,
+from bio.source_patches import (RUN_SECONDS_ENV, active_inputs, contiguous_input_pathway, fast_pathway,
                                  no_clock_read_per_step, relative_clock_tolerance, variable_run_length)
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
@@ -42,6 +42,22 @@ VECTOR_MATH_ENV = "SNN_VECTOR_MATH"
 def vector_math() -> bool:
     """Whether standalone builds use glibc's vector math (Linux, unless SNN_VECTOR_MATH=0)."""
     return sys.platform.startswith("linux") and os.environ.get(VECTOR_MATH_ENV, "1") != "0"
+
+
+# Denormal numbers: a trace or conductance that decays long enough falls below 2.2e-308 (xpost of an
+# exc neuron silent for 14 s of training, ge of an inh neuron whose exc partner is silent for 0.5 s),
+# and every arithmetic operation on it then takes a microcode assist of ~100 cycles. In 400-exc
+# training most exc neurons are silent most of the time: 40 % of the binary's time went to the input
+# -> exc synapses reading such xpost values. Linking with -ffast-math adds GCC's crtfastmath.o, which
+# sets the CPU to flush denormals to zero. A denormal here is only ever added to numbers some 1e290
+# times larger or decays further, so nothing changes: the same weights and spike counts bit for bit
+# (tests/test_bit_exact_builds.py). SNN_FLUSH_DENORMALS=0 builds without (another build directory).
+FLUSH_DENORMALS = ("-ffast-math",)
+FLUSH_DENORMALS_ENV = "SNN_FLUSH_DENORMALS"
+
+
+def flush_denormals() -> bool:
+    return os.environ.get(FLUSH_DENORMALS_ENV, "1") != "0"
 
 
 @dataclasses.dataclass
@@ -204,6 +220,7 @@ class StandaloneRunner(_Runner):
             no_clock_read_per_step(self.directory)
             contiguous_input_pathway(self.directory, "input_exc_pre", "inputs", self.config.n_input,
                                      self.config.n_exc, self.copies)
+            active_inputs(self.directory, "inputs")
 
     def _set_prefs(self, run) -> str:
         """Set the device's build preferences; returns a tag for the build directory."""
@@ -215,7 +232,10 @@ class StandaloneRunner(_Runner):
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{min(os.cpu_count() or 1, 4)}"]
         flags = [a for a in prefs.codegen.cpp.extra_compile_args_gcc if a not in VECTOR_MATH]
         prefs.codegen.cpp.extra_compile_args_gcc = flags + list(VECTOR_MATH) * vector_math()
-        return ("vm-" if vector_math() else "") + ("" if fast_pathway() else "plain-")
+        flush = flush_denormals()
+        prefs.codegen.cpp.extra_link_args = [a for a in prefs.codegen.cpp.extra_link_args
+                                             if a not in FLUSH_DENORMALS] + list(FLUSH_DENORMALS) * flush
+        return ("vm-" if vector_math() else "") + ("" if fast_pathway() else "plain-") + ("" if flush else "denormal-")
 
     def run(self, images, w, theta_mV, seed, keys=None, rep0=None, n_loaded=None, slots=None,
             max_rep: int = P.MAX_REPEATS) -> ChunkResult:

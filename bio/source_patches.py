@@ -6,8 +6,8 @@ is not there, naming itself, rather than let a build of another Brian2 version r
 
 * :func:`relative_clock_tolerance`: a fix (slot-start operations ran a step late after ~64 s).
 * :func:`variable_run_length`: a run argument Brian2 lacks (simulate fewer slots than compiled).
-* :func:`no_clock_read_per_step` and :func:`contiguous_input_pathway`: speed, cpp_standalone only;
-  neither changes a spike or a weight (``tests/test_source_patches.py`` builds with and without
+* :func:`no_clock_read_per_step`, :func:`contiguous_input_pathway` and :func:`active_inputs`: speed,
+  cpp_standalone only; none changes a spike or a weight (``tests/test_source_patches.py`` builds with and without
   them and compares every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ FAST_PATHWAY_ENV = "SNN_FAST_PATHWAY"
 
 
 def fast_pathway() -> bool:
-    """Whether cpp_standalone builds get the two speed patches below (unless SNN_FAST_PATHWAY=0)."""
+    """Whether cpp_standalone builds get the speed patches below (unless SNN_FAST_PATHWAY=0)."""
     return os.environ.get(FAST_PATHWAY_ENV, "1") != "0"
 
 
@@ -149,3 +149,38 @@ def contiguous_input_pathway(directory, pathway: str, source: str, n_input: int,
         raise _fail(push, "no spike push of this pathway", contiguous_input_pathway)
     push.write_text(text[:m.start()] + "\n        // no push: bio.source_patches.contiguous_input_pathway"
                     + text[m.end():])
+
+
+# Most input pixels of an image are 0 (about 80 % of an MNIST digit) and can never spike, yet Brian2's
+# thresholder tests all 784 in every time step, a branch that the CPU mispredicts at every edge of a
+# stroke. The inputs with p_spike > 0 are listed once per slot (p_spike is written only at slot starts,
+# by bio.network's LOAD_STIMULUS) and the thresholder visits those, in ascending order, so the spike
+# list comes out the same. Brian2's own condition, which still tests p_spike > 0, decides each spike.
+_THRESHOLD_LOOP = "    long _count = 0;\n    for(size_t _idx=0; _idx<N; _idx++)\n    {\n"
+_ACTIVE_LOOP = """    long _count = 0;
+    // bio.source_patches.active_inputs: only inputs with p_spike > 0 can spike
+    static size_t _snn_active[N];
+    static size_t _snn_n_active = 0;
+    static bool _snn_listed = false;
+    if (!_snn_listed || _brian_mod(_timestep(t, dt), steps_per_slot) == 0)
+    {
+        _snn_n_active = 0;
+        for(size_t _i=0; _i<N; _i++)
+            if (_ptr_array_{group}_p_spike[_i] > 0)
+                _snn_active[_snn_n_active++] = _i;
+        _snn_listed = true;
+    }
+    for(size_t _snn_a=0; _snn_a<_snn_n_active; _snn_a++)
+    {
+        const size_t _idx = _snn_active[_snn_a];
+"""
+
+
+def active_inputs(directory, group: str = "inputs") -> None:
+    """Let the thresholder of ``group`` visit only the inputs that can spike in this slot."""
+    code = Path(directory) / "code_objects" / f"{group}_spike_thresholder_codeobject.cpp"
+    text = code.read_text()
+    if text.count(_THRESHOLD_LOOP) != 1 or "const char _cond = (p_spike > 0) && " not in text \
+            or "steps_per_slot" not in text:
+        raise _fail(code, "no thresholder loop testing p_spike > 0 first", active_inputs)
+    code.write_text(text.replace(_THRESHOLD_LOOP, _ACTIVE_LOOP.replace("{group}", group)))
