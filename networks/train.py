@@ -78,11 +78,11 @@ STDP_IMAGES = 3000         # stdp without --from: images the conv filters learn 
 # gpu: VGG-9, meant to reach the targets (CNN >= 85 %, SNN >= 75 %) on a GPU. NOT run on this project's
 #      2-core CPU machines (an epoch of VGG-9 takes 20-40 min there): see the README. The SNN is meant to
 #      start from the converted CNN (--from), as the seed's backprop SNN does; seed 000 uses T = 10.
-CPU_CNN = dict(arch="cifar", epochs=15, batch_size=256, optimizer="sgd", lr=0.2, weight_decay=5e-4,
+CPU_CNN = dict(arch="cifar", epochs=20, batch_size=256, optimizer="sgd", lr=0.2, weight_decay=5e-4,
                schedule="onecycle", warmup=0.2, label_smoothing=0.2, precision="bf16")
 CPU_CONVERSION = dict(T=64, leak=1.0, v_init=0.5, encoding="direct", percentile=99.9)
-CPU_HYBRID = dict(CPU_CONVERSION, arch="cifar", epochs=1, batch_size=64, lr=1e-4, T=6, percentile=99.0,
-                  precision="bf16", n_train=20000)
+CPU_HYBRID = dict(CPU_CONVERSION, arch="cifar", epochs=1, batch_size=64, lr=1e-4, T=8, percentile=99.0,
+                  precision="bf16")
 GPU_CNN = dict(arch="vgg9", epochs=100, batch_size=128, lr=1e-3, dropout=0.2)
 GPU_HYBRID = dict(arch="vgg9", epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.99)
 RECIPES = {
@@ -148,7 +148,7 @@ def parse_args(argv=None):
     g.add_argument("--n-calib", type=int, default=2000, help="converted: training images for threshold balancing")
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=None,
-                   help="default: cnn 2, snn 1, tgo 1; cifar10: the recipe's (cpu: cnn 15, snn 1; gpu: cnn 100, snn 30)")
+                   help="default: cnn 2, snn 1, tgo 1; cifar10: the recipe's (cpu: cnn 20, snn 1; gpu: cnn 100, snn 30)")
     g.add_argument("--batch-size", type=int, default=None, help="default 64; cifar10 cnn: cpu 256, gpu 128")
     g.add_argument("--optimizer", default=None, choices=["adam", "sgd"],
                    help="adam, or sgd with Nesterov momentum (default adam; cifar10 cpu cnn: sgd)")
@@ -167,7 +167,7 @@ def parse_args(argv=None):
                         "Testing and conversion always run in fp32")
     g.add_argument("--no-augment", action="store_true", help="no random crops and flips (CIFAR-10)")
     g.add_argument("--n-train", type=int, default=None,
-                   help="training examples (default: all; cifar10 cpu snn, tgo: the first 20,000)")
+                   help="training examples (default: all)")
     g.add_argument("--n-test", type=int, default=None, help="test examples (default: all)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", default=None, help="run directory (default: runs/baselines/NET-DSET-sSEED)")
