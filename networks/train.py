@@ -324,21 +324,21 @@ def evaluate_per_step(model, x, y, batch_size: int = 500, progress: bool = False
 
 
 # --- training --------------------------------------------------------------
-def learning_rate(args, progress: float) -> float:
-    """The learning rate after ``progress`` (0..1) of all training steps."""
+def learning_rate(args, step: int, total: int) -> float:
+    """The learning rate at ``step`` of ``total`` training steps."""
     if args.schedule == "cosine":
-        return 0.5 * args.lr * (1 + math.cos(math.pi * progress))
+        return 0.5 * args.lr * (1 + math.cos(math.pi * step / total))
+    progress = step / total
     if progress < args.warmup:
         return args.lr * progress / args.warmup
     return args.lr * (1 - progress) / (1 - args.warmup)
 
 
 def make_optimizer(args, model) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, nesterov=True,
+        return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum, nesterov=True,
                                weight_decay=args.weight_decay)
-    return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
 
 def channels_last(args, model) -> bool:
@@ -367,7 +367,7 @@ def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) 
         bar = tqdm(range(steps), desc=f"{args.net} epoch {epoch + 1}/{args.epochs}", disable=not progress,
                    dynamic_ncols=True)
         for k in bar:
-            lr = learning_rate(args, (epoch * steps + k) / (args.epochs * steps))
+            lr = learning_rate(args, epoch * steps + k, args.epochs * steps)
             for group in opt.param_groups:
                 group["lr"] = lr
             idx = order[k * args.batch_size:(k + 1) * args.batch_size]
