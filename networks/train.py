@@ -100,6 +100,8 @@ TRAIN_DEFAULTS = dict(arch=None, batch_size=64, lr=1e-3, dropout=0.0, optimizer=
 BEFORE_OPTION = dict(optimizer="adam", schedule="cosine", warmup=0.2, label_smoothing=0.0, precision="fp32",
                      v_init=0.0, momentum=0.9)
 DATA_INIT_IMAGES = 32   # training images --init data calibrates on
+CHECKPOINT_SECONDS = 300   # within an epoch, model.pt is also written when this long has passed since the last time
+TEST_PROGRESS = "test_progress.pt"   # the test pass's results so far (long for spiking nets), until metrics.json
 # Settings that may change on --resume (more epochs continue the run).
 RESUMABLE = {"epochs", "torch_device", "threads", "no_progress", "resume", "data_dir", "out", "recipe"}
 
@@ -300,25 +302,40 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 @torch.no_grad()
-def evaluate(model, x, y, batch_size: int = 500, progress: bool = False, desc: str = "testing"):
-    """(accuracy, predictions) of ``model`` on uint8 images ``x``."""
+def predictions(model, x, batch_size: int = 500, progress: bool = False, desc: str = "testing",
+                per_step: bool = False, checkpoint: Path | None = None, key=None) -> torch.Tensor:
+    """Predicted classes of ``model`` for uint8 images ``x``: (N,), or with ``per_step`` (N, T), those of the
+    same spiking net with T = 1..T. With ``checkpoint``, the predictions so far and the torch random state
+    are saved there after every batch, and a pass cut off resumes from them exactly (Poisson draws
+    included) when ``key`` matches; the caller removes the file when done."""
     model.eval()
     device = next(model.parameters()).device
-    preds = [model(x[k:k + batch_size].to(device)).argmax(1).cpu()
-             for k in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, dynamic_ncols=True)]
-    pred = torch.cat(preds)
+    preds, start = [], 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved = load_checkpoint(checkpoint)
+        if saved.get("key") == key:
+            preds, start = list(saved["preds"]), len(saved["preds"])
+            torch.set_rng_state(saved["rng"])
+    ks = range(0, len(x), batch_size)
+    for k in tqdm(ks[start:], desc=desc, disable=not progress, dynamic_ncols=True, initial=start, total=len(ks)):
+        xb = x[k:k + batch_size].to(device)
+        preds.append((model(xb, per_step=True).argmax(2) if per_step else model(xb).argmax(1)).cpu())
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {"key": key, "preds": preds, "rng": torch.get_rng_state()})
+    return torch.cat(preds)
+
+
+def evaluate(model, x, y, batch_size: int = 500, progress: bool = False, desc: str = "testing", **resume):
+    """(accuracy, predictions) of ``model`` on uint8 images ``x``; ``resume``: see predictions."""
+    pred = predictions(model, x, batch_size, progress, desc, **resume)
     return float((pred == y).float().mean()), pred
 
 
-@torch.no_grad()
-def evaluate_per_step(model, x, y, batch_size: int = 500, progress: bool = False, desc: str = "testing"):
+def evaluate_per_step(model, x, y, batch_size: int = 500, progress: bool = False, desc: str = "testing", **resume):
     """(accuracy, {t: accuracy of the same net with T = t}) of a SpikingNet on uint8 images ``x``, one pass;
     t runs over powers of two and T."""
-    model.eval()
-    device = next(model.parameters()).device
-    preds = [model(x[k:k + batch_size].to(device), per_step=True).argmax(2).cpu()
-             for k in tqdm(range(0, len(x), batch_size), desc=desc, disable=not progress, dynamic_ncols=True)]
-    right = (torch.cat(preds) == y[:, None]).float().mean(0)
+    pred = predictions(model, x, batch_size, progress, desc, per_step=True, **resume)
+    right = (pred == y[:, None]).float().mean(0)
     steps = sorted({2 ** k for k in range(model.T.bit_length()) if 2 ** k <= model.T} | {model.T})
     return float(right[-1]), {t: float(right[t - 1]) for t in steps}
 
@@ -363,9 +380,13 @@ def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) 
         torch.manual_seed(epoch_seed(args.seed, epoch))
         order = torch.as_tensor(np.random.default_rng([args.seed, epoch]).permutation(len(x)), device=device)
         model.train()
-        t0, tot_loss, tot_right, seen = time.perf_counter(), 0.0, 0, 0
-        bar = tqdm(range(steps), desc=f"{args.net} epoch {epoch + 1}/{args.epochs}", disable=not progress,
-                   dynamic_ncols=True)
+        first = state.pop("step", 0)    # a checkpoint from within this epoch: go on from its step
+        tot_loss, tot_right, seen, before = state.pop("partial", (0.0, 0, 0, 0.0))
+        if first:
+            torch.set_rng_state(state.pop("rng"))
+        t0 = last_save = time.perf_counter()
+        bar = tqdm(range(first, steps), desc=f"{args.net} epoch {epoch + 1}/{args.epochs}", disable=not progress,
+                   dynamic_ncols=True, initial=first, total=steps)
         for k in bar:
             lr = learning_rate(args, epoch * steps + k, args.epochs * steps)
             for group in opt.param_groups:
@@ -385,8 +406,13 @@ def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) 
             tot_right += int((logits.argmax(1) == y[idx]).sum())
             seen += len(idx)
             bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_right / seen:.4f}")
+            if k + 1 < steps and time.perf_counter() - last_save >= CHECKPOINT_SECONDS:   # within a long epoch
+                save_checkpoint(run_dir / MODEL, {
+                    **state, "model": model.state_dict(), "optimizer": opt.state_dict(), "step": k + 1,
+                    "rng": torch.get_rng_state(), "partial": (tot_loss, tot_right, seen, before + time.perf_counter() - t0)})
+                last_save = time.perf_counter()
         bar.close()
-        seconds = time.perf_counter() - t0
+        seconds = before + time.perf_counter() - t0
         state["history"].append({"epoch": epoch + 1, "loss": tot_loss / seen, "train_accuracy": tot_right / seen,
                                  "seconds": seconds})
         state.update(epoch=epoch + 1, model=model.state_dict(), optimizer=opt.state_dict(),
@@ -511,10 +537,11 @@ def main(argv=None) -> dict:
         state = train(args, model, x_train, y_train, state, run_dir, progress)
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)   # Poisson draws of the test pass
+    resume = dict(checkpoint=run_dir / TEST_PROGRESS, key=[state["epoch"], len(x_test)])
     if args.net in SPIKING:
-        acc, extra["test_accuracy_by_T"] = evaluate_per_step(model, x_test, y_test, progress=progress)
+        acc, extra["test_accuracy_by_T"] = evaluate_per_step(model, x_test, y_test, progress=progress, **resume)
     else:
-        acc, _ = evaluate(model, x_test, y_test, progress=progress)
+        acc, _ = evaluate(model, x_test, y_test, progress=progress, **resume)
     eval_s = time.perf_counter() - t0
     metrics = {
         "net": args.net, "dset": args.dset, "test_accuracy": acc, "n_test": len(x_test), "n_train": len(x_train),
@@ -523,6 +550,7 @@ def main(argv=None) -> dict:
         "history": state["history"], **extra,
     }
     save_json(run_dir / METRICS, metrics)
+    (run_dir / TEST_PROGRESS).unlink(missing_ok=True)
     print(json.dumps({k: metrics[k] for k in ("net", "dset", "test_accuracy", "n_test", "epochs", "seconds")}))
     print(f"run directory: {run_dir}")
     return metrics

@@ -8,6 +8,7 @@ from networks.cnn import ARCHS, CNN, fold_batchnorm, without_batchnorm
 from networks.converted import convert
 from networks.registry import load_checkpoint, load_model
 from networks.snn import SpikingNet
+from tests.test_baselines import interrupt_at_second_checkpoint
 
 TINY_BN = "c4b-p-c8b-p"     # the recipe's layer kinds, small
 
@@ -130,7 +131,6 @@ def test_onecycle_rises_then_falls_to_zero():
 
 
 def test_recipe_resume_conversion_and_hybrid(tmp_path, fake_cifar, monkeypatch):
-    from tests.test_baselines import interrupt_at_second_checkpoint
     args = ("--net", "cnn", "--epochs", "2", "--lr", "0.05")     # sgd, onecycle, label smoothing, bf16
     whole = train_cli.main(cli(tmp_path / "whole", *args))
     interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
@@ -152,3 +152,37 @@ def test_recipe_resume_conversion_and_hybrid(tmp_path, fake_cifar, monkeypatch):
     assert load_model(tmp_path / "hybrid").arch == without_batchnorm(TINY_BN) and hybrid["test_accuracy"] > 0.5
     hybrid2 = train_cli.parse_args(["--net", "snn", "--dset", "cifar10", "--from", str(tmp_path / "whole")])
     assert hybrid2.arch == without_batchnorm(TINY_BN) and hybrid2.bias is True
+
+
+def test_resume_within_an_epoch_and_within_the_test_pass(tmp_path, fake_cifar, monkeypatch):
+    """A checkpoint written part-way through an epoch (CHECKPOINT_SECONDS) and a test pass cut off after its
+    first batch both resume to exactly what an uninterrupted run gives; Poisson input and dropout included."""
+    args = ("--net", "snn", "--arch", "c4-p-f16", "--epochs", "1", "-t", "3", "--encoding", "poisson",
+            "--dropout", "0.3", "--precision", "fp32", "--n-test", "40")
+    real_predictions, real_save = train_cli.predictions, train_cli.save_checkpoint
+
+    def two_batches(model, x, batch_size, *a, **kw):      # test in 2 batches of 20, so there is a cut to make
+        return real_predictions(model, x, 20, *a, **kw)
+
+    def cut_after_first_batch(path, obj):
+        real_save(path, obj)
+        if path.name == train_cli.TEST_PROGRESS:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_cli, "predictions", two_batches)
+    whole = train_cli.main(cli(tmp_path / "whole", *args))
+    monkeypatch.setattr(train_cli, "CHECKPOINT_SECONDS", 0.0)     # a checkpoint after every step
+    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
+    saved = load_checkpoint(tmp_path / "cut" / "model.pt")
+    assert saved["epoch"] == 0 and saved["step"] == 1         # cut inside the epoch
+    monkeypatch.setattr(train_cli, "save_checkpoint", cut_after_first_batch)
+    with pytest.raises(KeyboardInterrupt):                     # training finishes, the test pass is cut
+        train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
+    assert (tmp_path / "cut" / train_cli.TEST_PROGRESS).exists()
+    monkeypatch.setattr(train_cli, "save_checkpoint", real_save)
+    resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
+    a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
+    assert a["epoch"] == b["epoch"] == 1 and "step" not in b
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    assert not (tmp_path / "cut" / train_cli.TEST_PROGRESS).exists()
+    assert resumed["test_accuracy_by_T"] == whole["test_accuracy_by_T"]
