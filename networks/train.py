@@ -99,6 +99,7 @@ TRAIN_DEFAULTS = dict(arch=None, batch_size=64, lr=1e-3, dropout=0.0, optimizer=
 # What runs made before an option existed did (their config.json lacks it): --resume compares with these.
 BEFORE_OPTION = dict(optimizer="adam", schedule="cosine", warmup=0.2, label_smoothing=0.0, precision="fp32",
                      v_init=0.0, momentum=0.9)
+BEFORE_MODEL = dict(v_init=0.0)   # the same for the model's constructor arguments
 DATA_INIT_IMAGES = 32   # training images --init data calibrates on
 CHECKPOINT_SECONDS = 300   # within an epoch, model.pt is also written when this long has passed since the last time
 TEST_PROGRESS = "test_progress.pt"   # the test pass's results so far (long for spiking nets), until metrics.json
@@ -432,7 +433,10 @@ def prepare_run_dir(args) -> tuple[Path, dict | None]:
             raise SystemExit(f"error: --resume given but {run_dir / MODEL} does not exist; start without --resume")
         old = load_json(run_dir / CONFIG)
         new = {**record["train"], "model": record["model"]}
-        was = {**old["train"], "model": old["model"]}
+        was = {**old["train"], "model": {k: v for k, v in BEFORE_MODEL.items() if k in new["model"]} | old["model"]}
+        if args.net == "converted":   # its architecture comes from the CNN it converts (run_converted)
+            new["model"], was["model"] = ({k: v for k, v in m.items() if k not in ("arch", "bias")}
+                                          for m in (new["model"], was["model"]))
         changed = [k for k in new if k not in RESUMABLE and was.get(k, BEFORE_OPTION.get(k)) != new[k]]
         if changed:
             raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "

@@ -146,6 +146,9 @@ def test_recipe_resume_conversion_and_hybrid(tmp_path, fake_cifar, monkeypatch):
     assert model.arch == without_batchnorm(TINY_BN) and model.v_init == 0.5 and model.encoding == "direct"
     assert set(conv["test_accuracy_by_T"]) == {1, 2, 4, 8, 16, 32} and conv["test_accuracy_by_T"][32] == conv["test_accuracy"]
     assert conv["test_accuracy"] >= whole["test_accuracy"] - 0.1
+    again = train_cli.main(cli(tmp_path / "conv", "--net", "converted", "--from", str(tmp_path / "whole"), "-t", "32",
+                               "--resume"))
+    assert again["test_accuracy_by_T"] == conv["test_accuracy_by_T"]
     # hybrid: the SNN takes the folded architecture of --from by itself
     hybrid = train_cli.main(cli(tmp_path / "hybrid", "--net", "snn", "-t", "4", "--from", str(tmp_path / "whole"),
                                 "--arch", without_batchnorm(TINY_BN)))
@@ -186,3 +189,19 @@ def test_resume_within_an_epoch_and_within_the_test_pass(tmp_path, fake_cifar, m
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     assert not (tmp_path / "cut" / train_cli.TEST_PROGRESS).exists()
     assert resumed["test_accuracy_by_T"] == whole["test_accuracy_by_T"]
+
+
+def test_runs_made_before_the_new_options_still_resume(tmp_path, fake_cifar):
+    """A config.json without the options added with the recipe (optimizer, schedule, v_init, ...) reads as
+    what those runs did: Adam, cosine, fp32, potentials from 0."""
+    import json
+    out = tmp_path / "old"
+    train_cli.main(cli(out, "--net", "snn", "--arch", "c4-p-f16", "-t", "2", "--recipe", "gpu", "--epochs", "1"))
+    cfg = json.loads((out / "config.json").read_text())
+    for k in ("optimizer", "schedule", "warmup", "label_smoothing", "precision", "v_init", "momentum", "recipe"):
+        cfg["train"].pop(k)
+    cfg["model"].pop("v_init")
+    (out / "config.json").write_text(json.dumps(cfg))
+    m = train_cli.main(cli(out, "--net", "snn", "--arch", "c4-p-f16", "-t", "2", "--recipe", "gpu", "--epochs", "2",
+                           "--resume"))
+    assert m["epochs"] == 2
