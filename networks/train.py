@@ -16,10 +16,11 @@ converts it at percentile 99.9 with potentials starting at half threshold, and f
 converted net by BPTT at few time steps (hybrid); ``gpu`` is the VGG-9 configuration (CNN: 100
 epochs, Adam, batch 128, dropout 0.2; SNN/TGO from the converted CNN: 30 epochs, lr 1e-4, T 10),
 which this project has not run. Options given on the command line override the recipe. After
-every epoch ``model.pt`` is written atomically, and
-``--resume`` continues from the last finished epoch exactly as an
-uninterrupted run would (each epoch's order and random draws come from the
-seed and the epoch number). ``converted`` trains no weights: it converts the
+every epoch, and every CHECKPOINT_SECONDS within one, ``model.pt`` is written atomically, and
+``--resume`` continues from the last checkpoint exactly as an uninterrupted run would (each
+epoch's order and random draws come from the seed and the epoch number; a checkpoint within an
+epoch keeps its step and the torch random state); the test pass keeps its predictions so far in
+``test_progress.pt`` and resumes the same way. ``converted`` trains no weights: it converts the
 CNN of ``--from`` (or trains one first, in OUT/cnn). ``snn`` and ``tgo`` with
 ``--from`` start BPTT from the converted CNN's weights (hybrid training, as
 Sharmin et al. 2020 after Rathi et al. 2020): a deep SNN such as VGG-9 is
