@@ -23,8 +23,9 @@ import numpy as np
 from bio import parameters as P
 from bio.build_cache import build_root, file_lock, unchanged_sources_keep_their_time
 from bio.schedule import Schedule, replay
-from bio.source_patches import (RUN_SECONDS_ENV, active_inputs, contiguous_input_pathway, fast_pathway,
-                                 no_clock_read_per_step, relative_clock_tolerance, variable_run_length)
+from bio.source_patches import (RUN_SECONDS_ENV, active_inputs, contiguous_input_pathway, decay_factors_once,
+                                 fast_pathway, no_clock_read_per_step, relative_clock_tolerance, spike_free_steps,
+                                 variable_run_length)
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
@@ -221,6 +222,9 @@ class StandaloneRunner(_Runner):
             contiguous_input_pathway(self.directory, "input_exc_pre", "inputs", self.config.n_input,
                                      self.config.n_exc, self.copies)
             active_inputs(self.directory, "inputs")
+            for group in ("exc", "inh"):
+                spike_free_steps(self.directory, group)
+            decay_factors_once(self.directory, ("exc", "inh"))
 
     def _set_prefs(self, run) -> str:
         """Set the device's build preferences; returns a tag for the build directory."""

@@ -6,8 +6,9 @@ is not there, naming itself, rather than let a build of another Brian2 version r
 
 * :func:`relative_clock_tolerance`: a fix (slot-start operations ran a step late after ~64 s).
 * :func:`variable_run_length`: a run argument Brian2 lacks (simulate fewer slots than compiled).
-* :func:`no_clock_read_per_step`, :func:`contiguous_input_pathway` and :func:`active_inputs`: speed,
-  cpp_standalone only; none changes a spike or a weight (``tests/test_source_patches.py`` builds with and without
+* :func:`no_clock_read_per_step`, :func:`contiguous_input_pathway`, :func:`active_inputs`,
+  :func:`spike_free_steps` and :func:`decay_factors_once`: speed, cpp_standalone only; none changes a
+  spike or a weight (``tests/test_source_patches.py`` builds with and without
   them and compares every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
 """
 from __future__ import annotations
@@ -184,3 +185,41 @@ def active_inputs(directory, group: str = "inputs") -> None:
             or "steps_per_slot" not in text:
         raise _fail(code, "no thresholder loop testing p_spike > 0 first", active_inputs)
     code.write_text(text.replace(_THRESHOLD_LOOP, _ACTIVE_LOOP.replace("{group}", group)))
+
+
+# In most time steps no exc or inh neuron crosses threshold (tens of exc spikes per 700-step
+# presentation), yet the thresholder walks all neurons through a branch that appends to the spike list.
+# A first pass over the same condition, Brian2's own, without the branch (GCC vectorises it) tells whether
+# any neuron spikes; only then does Brian2's loop run.
+_LOOP_HEAD = "    long _count = 0;\n    for(size_t _idx=0; _idx<N; _idx++)\n    {\n"
+_SPIKE_BRANCH = "\n        if(_cond) {"
+
+
+def spike_free_steps(directory, group: str) -> None:
+    """Skip the spike-list loop of ``group``'s thresholder in steps where no neuron crosses."""
+    code = Path(directory) / "code_objects" / f"{group}_spike_thresholder_codeobject.cpp"
+    text = code.read_text()
+    start = text.find(_LOOP_HEAD)
+    end = text.find(_SPIKE_BRANCH, start)
+    if start < 0 or end < 0 or text.count(_LOOP_HEAD) != 1:
+        raise _fail(code, "no thresholder loop", spike_free_steps)
+    body = text[start + len(_LOOP_HEAD):end]
+    check = ("    // bio.source_patches.spike_free_steps: does any neuron cross?\n    char _snn_any = 0;\n"
+             "    for(size_t _idx=0; _idx<N; _idx++)\n    {\n" + body + "\n        _snn_any |= _cond;\n    }\n")
+    head = "    long _count = 0;\n    if(_snn_any)\n    for(size_t _idx=0; _idx<N; _idx++)\n    {\n"
+    code.write_text(text[:start] + check + head + text[start + len(_LOOP_HEAD):])
+
+
+# Brian2 recomputes each state updater's decay factors, exp(-dt / tau), in every time step (scalar
+# exp() calls: 6 % of a frozen run). dt is fixed for a run, so each factor is computed once per process,
+# by the same expression.
+_DECAY_FACTOR = re.compile(r"const double (_lio_\d+) = (exp\(1\.0f\*\(- dt\)/\w+\));")
+
+
+def decay_factors_once(directory, groups=("exc", "inh")) -> None:
+    for group in groups:
+        code = Path(directory) / "code_objects" / f"{group}_stateupdater_codeobject.cpp"
+        text, n = _DECAY_FACTOR.subn(r"static const double \1 = \2;", code.read_text())
+        if n == 0:
+            raise _fail(code, "no decay factor exp(-dt/tau)", decay_factors_once)
+        code.write_text(text)

@@ -60,7 +60,10 @@ def patched(directory) -> bool:
     code = (Path(directory) / "code_objects" / "input_exc_pre_codeobject.cpp").read_text()
     threshold = (Path(directory) / "code_objects" / "inputs_spike_thresholder_codeobject.cpp").read_text()
     network = (Path(directory) / "network.cpp").read_text()
+    exc = (Path(directory) / "code_objects" / "exc_spike_thresholder_codeobject.cpp").read_text()
+    update = (Path(directory) / "code_objects" / "inh_stateupdater_codeobject.cpp").read_text()
     return "contiguous_input_pathway" in code and "active_inputs" in threshold \
+        and "spike_free_steps" in exc and "static const double" in update \
         and "elapsed_realtime = (double)(std::clock() - start)" in network
 
 
