@@ -213,9 +213,8 @@ def spike_free_steps(directory, group: str) -> None:
 # Brian2 recomputes each state updater's decay factors, exp(-dt / tau), in every time step. dt is fixed
 # for a run, so each factor is computed once per process, by the same expression. And GCC vectorises
 # the updater's loop behind a run-time test that its arrays do not overlap (Brian2's __restrict on local
-# pointers is not enough for it), which failed for the inh group: its loop ran scalar, one glibc exp()
-# per neuron and step (7 % of a frozen run). Each neuron's update reads and writes only its own
-# elements, so the loop is marked free of dependences (ivdep) and always runs vectorised.
+# pointers is not enough for it); each neuron's update reads and writes only its own elements, so the
+# loop is marked free of dependences (ivdep) and needs no such test.
 _DECAY_FACTOR = re.compile(r"const double (_lio_\d+) = (exp\(1\.0f\*\(- dt\)/\w+\));")
 _UPDATE_LOOP = "\n    for(int _idx=0; _idx<_N; _idx++)\n"
 
