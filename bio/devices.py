@@ -179,6 +179,7 @@ class StandaloneRunner(_Runner):
     """A compiled cpp_standalone project, re-run with ``run_args`` per chunk."""
 
     device_name, device_class, prefix = "cpp_standalone", "CPPStandaloneDevice", ""
+    speed_patches = True   # bio.source_patches' rewrites of C++ code objects
 
     def __init__(self, config, n_slots, mode="frozen", copies=1, directory=None, run=True):
         """``run=False`` generates and compiles the project only (no GPU needed for brian2cuda)."""
@@ -217,7 +218,7 @@ class StandaloneRunner(_Runner):
         """Edit the generated source before it is compiled (bio.source_patches)."""
         relative_clock_tolerance(self.directory)
         variable_run_length(self.directory)
-        if fast_pathway():
+        if self.speed_patches and fast_pathway():
             no_clock_read_per_step(self.directory)
             contiguous_input_pathway(self.directory, "input_exc_pre", "inputs", self.config.n_input,
                                      self.config.n_exc, self.copies)
@@ -291,6 +292,7 @@ class CudaStandaloneRunner(StandaloneRunner):
     """
 
     device_name, device_class, prefix = "cuda_standalone", "CUDAStandaloneDevice", "cuda-"
+    speed_patches = False   # brian2cuda generates CUDA kernels, not the C++ code objects they rewrite
 
     def _set_prefs(self, run) -> str:
         from bio import cuda
@@ -298,11 +300,6 @@ class CudaStandaloneRunner(StandaloneRunner):
         chosen = cuda.configure(need_gpu=run)
         # Code compiled for one architecture does not run on another.
         return "sm" + str(chosen["compute_capability"]).replace(".", "") + "-"
-
-    def _patch_sources(self):
-        # The speed patches rewrite C++ code objects; brian2cuda generates CUDA kernels.
-        relative_clock_tolerance(self.directory)
-        variable_run_length(self.directory)
 
     def _adapt(self, net):
         from brian2 import NeuronGroup, defaultclock, ms

@@ -8,8 +8,8 @@ is not there, naming itself, rather than let a build of another Brian2 version r
 * :func:`variable_run_length`: a run argument Brian2 lacks (simulate fewer slots than compiled).
 * :func:`no_clock_read_per_step`, :func:`contiguous_input_pathway`, :func:`active_inputs`,
   :func:`spike_free_steps` and :func:`decay_factors_once`: speed, cpp_standalone only; none changes a
-  spike or a weight (``tests/test_source_patches.py`` builds with and without
-  them and compares every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
+  spike or a weight (``tests/test_bit_exact_builds.py`` builds with and without them and compares
+  every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
 """
 from __future__ import annotations
 
@@ -157,6 +157,7 @@ def contiguous_input_pathway(directory, pathway: str, source: str, n_input: int,
 # stroke. The inputs with p_spike > 0 are listed once per slot (p_spike is written only at slot starts,
 # by bio.network's LOAD_STIMULUS) and the thresholder visits those, in ascending order, so the spike
 # list comes out the same. Brian2's own condition, which still tests p_spike > 0, decides each spike.
+# Brian2's thresholder loop, as both active_inputs and spike_free_steps find it.
 _THRESHOLD_LOOP = "    long _count = 0;\n    for(size_t _idx=0; _idx<N; _idx++)\n    {\n"
 _ACTIVE_LOOP = """    long _count = 0;
     // bio.source_patches.active_inputs: only inputs with p_spike > 0 can spike
@@ -191,7 +192,6 @@ def active_inputs(directory, group: str = "inputs") -> None:
 # presentation), yet the thresholder walks all neurons through a branch that appends to the spike list.
 # A first pass over the same condition, Brian2's own, without the branch (GCC vectorises it) tells whether
 # any neuron spikes; only then does Brian2's loop run.
-_LOOP_HEAD = "    long _count = 0;\n    for(size_t _idx=0; _idx<N; _idx++)\n    {\n"
 _SPIKE_BRANCH = "\n        if(_cond) {"
 
 
@@ -199,15 +199,15 @@ def spike_free_steps(directory, group: str) -> None:
     """Skip the spike-list loop of ``group``'s thresholder in steps where no neuron crosses."""
     code = Path(directory) / "code_objects" / f"{group}_spike_thresholder_codeobject.cpp"
     text = code.read_text()
-    start = text.find(_LOOP_HEAD)
+    start = text.find(_THRESHOLD_LOOP)
     end = text.find(_SPIKE_BRANCH, start)
-    if start < 0 or end < 0 or text.count(_LOOP_HEAD) != 1:
+    if start < 0 or end < 0 or text.count(_THRESHOLD_LOOP) != 1:
         raise _fail(code, "no thresholder loop", spike_free_steps)
-    body = text[start + len(_LOOP_HEAD):end]
+    body = text[start + len(_THRESHOLD_LOOP):end]
     check = ("    // bio.source_patches.spike_free_steps: does any neuron cross?\n    char _snn_any = 0;\n"
              "    for(size_t _idx=0; _idx<N; _idx++)\n    {\n" + body + "\n        _snn_any |= _cond;\n    }\n")
     head = "    long _count = 0;\n    if(_snn_any)\n    for(size_t _idx=0; _idx<N; _idx++)\n    {\n"
-    code.write_text(text[:start] + check + head + text[start + len(_LOOP_HEAD):])
+    code.write_text(text[:start] + check + head + text[start + len(_THRESHOLD_LOOP):])
 
 
 # Brian2 recomputes each state updater's decay factors, exp(-dt / tau), in every time step. dt is fixed
