@@ -15,13 +15,17 @@ folds it into the conv before conversion (exactly, up to rounding).
 
 Every model here and in :mod:`networks.snn` takes images in [0, 1] (float,
 differentiable) or uint8 in 0..255, as (N, H, W), (N, C, H, W) or (N, H, W, C),
-and returns class logits.
+and returns class logits. With ``on_off=True`` the first (conv) layer reads 2C
+channels, the image and its complement (:func:`networks.conv_stdp.on_off`: what
+conv STDP learns its filters on; seed 000's SNN + STDP, networks.stdp_net).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from networks.conv_stdp import on_off as on_off_channels
 
 ARCHS = {
     "mnist": "c32-p-c64-p-f256",
@@ -53,14 +57,16 @@ class Backbone(nn.Module):
     ``layers[i]`` is the i-th weight layer, ``norms[i]`` its batch norm (an
     Identity where the architecture has none); ``pool_after[i]`` says whether a
     2x2 average pool follows its nonlinearity; the first Linear flattens.
-    Dropout acts on the hidden fc layers only.
+    Dropout acts on the hidden fc layers only. ``on_off``: layer 0 is a conv
+    that reads the input's ON and OFF channels (2C), with a bias.
     """
 
     def __init__(self, arch: str = "mnist", in_shape=(1, 28, 28), n_classes: int = 10,
-                 bias: bool = False, dropout: float = 0.0):
+                 bias: bool = False, dropout: float = 0.0, on_off: bool = False):
         super().__init__()
         self.arch, self.in_shape, self.n_classes = ARCHS.get(arch, arch), tuple(in_shape), n_classes
         self.dropout = float(dropout)
+        self.on_off = bool(on_off)
         self.layers, self.norms, self.pool_after = nn.ModuleList(), nn.ModuleList(), []
         c, h, w = self.in_shape
         flat = None
@@ -93,6 +99,18 @@ class Backbone(nn.Module):
             nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+        if self.on_off:
+            self._read_on_off()
+
+    def _read_on_off(self) -> None:
+        """Replace layer 0 by a conv on 2C channels. Done after the layers above are initialised, so
+        they draw the same initial weights as those of a net without ON/OFF input (and STDP nets made
+        before this option existed, which replaced their layer 0 the same way, keep their weights)."""
+        first = self.layers[0]
+        if not isinstance(first, nn.Conv2d):
+            raise ValueError(f"on_off needs a conv first layer; {self.arch!r} starts with an fc layer")
+        self.layers[0] = nn.Conv2d(2 * first.in_channels, first.out_channels, first.kernel_size,
+                                   padding=first.padding, bias=True)
 
     @property
     def n_hidden(self) -> int:
@@ -105,6 +123,8 @@ class Backbone(nn.Module):
     def weight_input(self, i: int, h: torch.Tensor) -> torch.Tensor:
         """Layer i (and its batch norm) applied to the previous layer's (pooled) output."""
         layer = self.layers[i]
+        if i == 0 and self.on_off:
+            h = on_off_channels(h)
         if isinstance(layer, nn.Linear) and h.ndim > 2:
             h = h.flatten(1)
         return self.norms[i](layer(h))
@@ -161,9 +181,11 @@ def fold_batchnorm(cnn: CNN) -> CNN:
 
     Per channel, BN(W x + b) = g (W x + b - mu) / sqrt(var + eps) + beta, so
     W' = W g / sqrt(var + eps) and b' = (b - mu) g / sqrt(var + eps) + beta.
-    Every layer of the result has a bias (zero where ``cnn``'s had none and no norm).
+    Every layer of the result has a bias (zero where ``cnn``'s had none and no norm), and the same input
+    (``on_off``).
     """
-    out = CNN(without_batchnorm(cnn.arch), cnn.in_shape, cnn.n_classes, bias=True, dropout=cnn.dropout)
+    out = CNN(without_batchnorm(cnn.arch), cnn.in_shape, cnn.n_classes, bias=True, dropout=cnn.dropout,
+              on_off=cnn.on_off)
     out = out.to(next(cnn.parameters()).device)
     for dst, src, norm in zip(out.layers, cnn.layers, cnn.norms):
         w = src.weight

@@ -1,20 +1,21 @@
 """Convolutional filters learned without labels by STDP (Kheradpisheh et al. 2018's rule).
 
 Each training image is shown for ``T`` steps as Bernoulli spikes (rate = intensity, the encoding of
-:class:`~networks.snn.SpikingNet`) on two channels, ON (the pixel spiked) and OFF (it did not), to a
-layer of non-leaky integrate-and-fire neurons sharing the filters. Without the OFF channel a patch
-inside a stroke drives every filter hardest and every filter learns "all ink"; with it every patch
-has the same number of active inputs and a filter wins where its pattern of ink and background
-matches. Per image at most ``winners`` neurons learn: the earliest to cross ``threshold`` (ties: the
-highest potential), one per feature map, none within ``radius`` of an earlier winner (lateral
-inhibition). A winner's filter follows the simplified STDP rule with soft bounds
+:class:`~networks.snn.SpikingNet`) on two channels per colour channel, ON (the pixel spiked) and OFF
+(it did not), to a layer of non-leaky integrate-and-fire neurons sharing the filters. Without the OFF
+channel a patch inside a stroke drives every filter hardest and every filter learns "all ink"; with it
+every patch has the same number of active inputs and a filter wins where its pattern of ink and
+background (of each colour) matches. Per image at most ``winners`` neurons learn: the earliest to
+cross ``threshold`` (ties: the highest potential), one per feature map, none within ``radius`` of an
+earlier winner (lateral inhibition). A winner's filter follows the simplified STDP rule with soft bounds
 
     dw =  a_plus  * w * (1 - w)   for inputs that spiked at or before the winner's spike
     dw =  a_minus * w * (1 - w)   for the others (a_minus < 0)
 
 so its weights settle near 0 or 1. No labels are read.
 
-    w = learn_filters(x_train[:5000], n_maps=32, kernel=3, seed=0)   # (32, 2, 3, 3) in [0, 1]
+    w = learn_filters(x_train[:5000], n_maps=32, kernel=3, seed=0)   # MNIST: (32, 2, 3, 3) in [0, 1]
+    w = learn_filters(x_rgb[:5000], n_maps=64, kernel=3, seed=0)     # colour (N, 3, H, W): (64, 6, 3, 3)
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ W_INIT_MEAN, W_INIT_STD = 0.8, 0.05
 
 
 def on_off(spikes: torch.Tensor) -> torch.Tensor:
-    """(..., 1, H, W) spikes -> (..., 2, H, W): the ON channel and its complement."""
+    """(..., C, H, W) spikes -> (..., 2C, H, W): the C ON channels, then their complements (OFF)."""
     return torch.cat([spikes, 1 - spikes], dim=-3)
 
 
@@ -70,9 +71,11 @@ def stdp_update(w: torch.Tensor, spiked: torch.Tensor, a_plus: float = A_PLUS, a
 def learn_filters(images, n_maps: int = 32, kernel: int = 3, *, T: int = 10, threshold: float | None = None,
                   winners: int | None = None, radius: int = 1, epochs: int = 1, seed: int = 0,
                   progress: bool = True) -> np.ndarray:
-    """Filters (n_maps, 2, kernel, kernel) in [0, 1] learned by STDP on grayscale images (N, [1,] H, W),
-    uint8 or floats in [0, 1]. ``threshold`` defaults to twice the initial potential of one step
-    (every patch has kernel**2 active inputs): a neuron fires at its second step at the earliest.
+    """Filters (n_maps, 2C, kernel, kernel) in [0, 1] learned by STDP on images (N, H, W) (grayscale,
+    C = 1) or (N, C, H, W), uint8 or floats in [0, 1]; the channels are ordered as :func:`on_off`
+    gives them. ``threshold`` defaults to twice the initial potential of one step (every patch has
+    C * kernel**2 active inputs, one of ON or OFF per pixel and colour): a neuron fires at its second
+    step at the earliest.
     ``winners`` defaults to one per map: with fewer, the first maps to specialise win every image
     and the others never learn (measured with 5 winners: 5 of 32 maps learned on 3,000 MNIST images,
     convergence 0.13 against 0.0003)."""
@@ -80,16 +83,18 @@ def learn_filters(images, n_maps: int = 32, kernel: int = 3, *, T: int = 10, thr
     x = torch.as_tensor(images)
     x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
     x = x.unsqueeze(1) if x.ndim == 3 else x
-    if x.shape[1] != 1 or x.min() < 0 or x.max() > 1:
-        raise ValueError("learn_filters takes grayscale images, uint8 or floats in [0, 1]")
+    if x.ndim != 4 or x.min() < 0 or x.max() > 1:
+        raise ValueError(f"learn_filters takes images (N, H, W) or (N, C, H, W), uint8 or floats in [0, 1]; "
+                         f"got shape {tuple(x.shape)}, values in [{float(x.min()):g}, {float(x.max()):g}]")
+    channels = x.shape[1]
     gen = torch.Generator().manual_seed(seed)
-    w = (W_INIT_MEAN + W_INIT_STD * torch.randn(n_maps, 2, kernel, kernel, generator=gen)).clamp(0, 1)
-    thr = threshold if threshold is not None else 2 * kernel * kernel * W_INIT_MEAN
+    w = (W_INIT_MEAN + W_INIT_STD * torch.randn(n_maps, 2 * channels, kernel, kernel, generator=gen)).clamp(0, 1)
+    thr = threshold if threshold is not None else 2 * channels * kernel * kernel * W_INIT_MEAN
     pad = kernel // 2
     order = [int(i) for e in range(epochs)
              for i in torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + e))]
     for i in tqdm(order, desc="conv STDP", unit="img", disable=not progress, dynamic_ncols=True):
-        spikes = on_off((torch.rand((T, *x.shape[1:]), generator=gen) < x[i]).float())   # (T, 2, H, W)
+        spikes = on_off((torch.rand((T, *x.shape[1:]), generator=gen) < x[i]).float())   # (T, 2C, H, W)
         # Each filter's total weight is scaled to the initial total before it competes (the synaptic
         # scaling of Diehl & Cook's weight normalisation): otherwise the filters with the largest
         # sums win every image, since every patch drives the same number of inputs.

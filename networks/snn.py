@@ -17,7 +17,9 @@ spikes, are exact in bf16).
 Input: ``encoding="poisson"`` draws a Bernoulli spike per pixel and step with
 probability = intensity, through :func:`straight_through_bernoulli` so that an
 attack's input gradient is that of the expected input (BPDA), not zero;
-``"direct"`` feeds the analog image as a constant current every step.
+``"direct"`` feeds the analog image as a constant current every step. With
+``on_off`` the first layer reads those spikes (or that image) and their
+complement (networks.cnn).
 Output: ``readout="mem"`` gives the mean over T of the output layer's input
 current (a non-spiking integrator); ``"spikes"`` makes it LIF too and gives
 its spike counts as logits.
@@ -59,8 +61,8 @@ class SpikingNet(Backbone):
                  leak: float = 0.99, threshold: float = 1.0, encoding: str = "poisson",
                  surrogate: str = "arctan", slope: float = 2.0, readout: str = "mem",
                  reset: str = "subtract", noise: float = 0.0, bias: bool = False, dropout: float = 0.0,
-                 v_init: float = 0.0):
-        super().__init__(arch, in_shape, n_classes, bias=bias, dropout=dropout)
+                 v_init: float = 0.0, on_off: bool = False):
+        super().__init__(arch, in_shape, n_classes, bias=bias, dropout=dropout, on_off=on_off)
         for name, v, ok in (("encoding", encoding, ENCODINGS), ("readout", readout, READOUTS), ("reset", reset, RESETS)):
             if v not in ok:
                 raise ValueError(f"{name} must be one of {', '.join(ok)}, not {v!r}")
