@@ -2,7 +2,7 @@
 
 A run directory (written by ``python -m networks.train``) holds
 
-* ``config.json``: {"net": cnn|snn|tgo|converted|stdp, "dset": ..., "model": the
+* ``config.json``: {"net": cnn|snn|tgo|converted|stdp|stdp-cnn, "dset": ..., "model": the
   constructor's keyword arguments, "train": the training settings, ...};
 * ``model.pt``: {"model": state_dict, "optimizer": ..., "epoch": epochs done,
   "history": per-epoch records, "train_seconds": ...}, written atomically and
@@ -22,10 +22,11 @@ import torch
 from bio.checkpoint import _atomic_write, load_json
 from networks.cnn import CNN
 from networks.snn import SpikingNet
-from networks.stdp_net import STDPNet
+from networks.stdp_net import STDPCNN, STDPNet
 from networks.tgo import TGONet
 
-NETS = {"cnn": CNN, "snn": SpikingNet, "tgo": TGONet, "converted": SpikingNet, "stdp": STDPNet}
+NETS = {"cnn": CNN, "snn": SpikingNet, "tgo": TGONet, "converted": SpikingNet, "stdp": STDPNet,
+        "stdp-cnn": STDPCNN}   # stdp-cnn: the CNN stage of the CIFAR-10 stdp recipe (networks.train)
 CONFIG, MODEL, METRICS = "config.json", "model.pt", "metrics.json"
 
 

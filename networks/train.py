@@ -5,6 +5,7 @@
     python -m networks.train --net converted --dset mnist --from /work/runs/baselines/cnn-mnist -t 100
     python -m networks.train --net snn --dset cifar10 --from RUNS/cnn-cifar10   # hybrid: converted, then BPTT
     python -m networks.train --net stdp --dset mnist -t 8    # conv STDP first layer (no labels), BPTT above
+    python -m networks.train --net stdp --dset cifar10       # conv STDP layer 0, CNN above, converted, then BPTT
     python -m networks.train --net stdp --dset mnist --from runs/stdp-mnist-n400-s0   # a Brian2 layer instead
 
 By default Adam with a cosine learning rate over all epochs; random crops and flips for
@@ -28,8 +29,11 @@ silent beyond its first layers at random initialisation and cannot learn from
 there. ``stdp`` (seed 000's SNN + STDP, networks.stdp_net) trains surrogate-gradient layers above a
 frozen first layer learned without labels: the first conv layer of ``--arch``, its filters learned by
 networks.conv_stdp on ``--stdp-images`` training images, or with ``--from`` the input weights of a
-bio.train_stdp run under ``--arch`` (default f256) fc layers. See networks.registry for the run
-directory's files.
+bio.train_stdp run under ``--arch`` (default f256) fc layers. ``stdp --hybrid`` (the CIFAR-10 recipes)
+trains the way the hybrid SNN is trained, in stages that each checkpoint in OUT: a ``stdp-cnn`` run in
+OUT/cnn learns the filters (OUT/cnn/stdp_filters.npz) and trains the CNN above them with the recipe's
+CNN settings (``--cnn-epochs``); it is converted like the hybrid's CNN, layer 0 only scaled; BPTT then
+trains the layers above layer 0. See networks.registry for the run directory's files.
 """
 from __future__ import annotations
 
@@ -54,12 +58,14 @@ from networks.devices import add_torch_device_option, torch_device
 from networks.registry import (CONFIG, METRICS, MODEL, NETS, build_model, load_checkpoint, load_model,
                                save_checkpoint)
 from networks.snn import ENCODINGS, READOUTS, RESETS
-from networks.stdp_net import load_stdp_run
+from networks.stdp_net import load_stdp_run, stdp_arch
 from networks.surrogate import SURROGATES
 from networks.tgo import GUARD, MARGIN, NOISE
 
 SPIKING = ("snn", "tgo", "converted", "stdp")
 TRAINED_SPIKING = ("snn", "tgo", "stdp")    # spiking nets whose weights BPTT trains
+STDP_NETS = ("stdp", "stdp-cnn")            # nets whose layer 0 is learned by STDP (networks.stdp_net)
+CONVERTIBLE = ("cnn", "stdp-cnn")           # nets whose runs networks.converted converts
 # Per-net defaults of the options that differ between nets (None on the command line).
 NET_DEFAULTS = {
     "cnn": dict(epochs=2, T=None, leak=None),
@@ -67,15 +73,18 @@ NET_DEFAULTS = {
     "tgo": dict(epochs=1, T=10, leak=0.99),
     "converted": dict(epochs=2, T=100, leak=1.0),   # epochs: of the CNN trained first, if any
     "stdp": dict(epochs=3, T=10, leak=0.99),
+    "stdp-cnn": dict(epochs=2, T=10, leak=None),   # T: steps of the conv STDP presentations
 }
 STDP_HIDDEN = "f256"   # stdp --from: the trained layers above the Diehl & Cook layer (--arch)
 STDP_FILTERS = "stdp_filters.npz"
 STDP_CALIB_IMAGES = 1000   # stdp: training images the STDP layer's currents are standardised on
-STDP_IMAGES = 3000         # stdp without --from: images the conv filters learn on (converged by 2,000)
+STDP_IMAGES = 3000         # stdp without --from: images the conv filters learn on (MNIST: converged by 2,000)
+HYBRID_CNN = "cnn"         # stdp --hybrid: the sub-directory of its CNN stage (a stdp-cnn run)
 # Per-dataset recipes (--recipe), per net; what a recipe leaves out comes from NET_DEFAULTS and
 # TRAIN_DEFAULTS, and any option given on the command line wins.
 # cpu: the batch-norm net "cifar" (networks.cnn), trained fast on a CPU (README: times and accuracies).
-#      The SNN and TGO nets are hybrid: they start from the converted CNN of --from.
+#      The SNN and TGO nets are hybrid: they start from the converted CNN of --from. The stdp net is hybrid the
+#      same way (--hybrid): its CNN stage (stdp-cnn) trains as the CNN, with conv STDP's frozen layer 0.
 # gpu: VGG-9, meant to reach the targets (CNN >= 85 %, SNN >= 75 %) on a GPU. NOT run on this project's
 #      2-core CPU machines (an epoch of VGG-9 takes 20-40 min there): see the README. The SNN is meant to
 #      start from the converted CNN (--from), as the seed's backprop SNN does; seed 000 uses T = 10.
@@ -89,17 +98,19 @@ GPU_HYBRID = dict(arch="vgg9", epochs=30, batch_size=64, lr=1e-4, T=10, leak=0.9
 RECIPES = {
     "cifar10": {
         "cpu": {"cnn": CPU_CNN, "converted": {**CPU_CNN, **CPU_CONVERSION},   # CNN settings: of the CNN trained first
-                "snn": CPU_HYBRID, "tgo": CPU_HYBRID},
-        "gpu": {"cnn": GPU_CNN, "converted": GPU_CNN, "snn": GPU_HYBRID, "tgo": GPU_HYBRID},
+                "snn": CPU_HYBRID, "tgo": CPU_HYBRID,
+                "stdp-cnn": CPU_CNN, "stdp": {**CPU_HYBRID, "hybrid": True}},
+        "gpu": {"cnn": GPU_CNN, "converted": GPU_CNN, "snn": GPU_HYBRID, "tgo": GPU_HYBRID,
+                "stdp-cnn": GPU_CNN, "stdp": {**GPU_HYBRID, "hybrid": True}},
     },
 }
 DEFAULT_RECIPE = "cpu"
 TRAIN_DEFAULTS = dict(arch=None, batch_size=64, lr=1e-3, dropout=0.0, optimizer="adam", weight_decay=0.0,
                       schedule="cosine", warmup=0.2, label_smoothing=0.0, precision="fp32", v_init=0.0, n_train=None,
-                      encoding="poisson", percentile=99.9)
+                      encoding="poisson", percentile=99.9, hybrid=False)
 # What runs made before an option existed did (their config.json lacks it): --resume compares with these.
 BEFORE_OPTION = dict(optimizer="adam", schedule="cosine", warmup=0.2, label_smoothing=0.0, precision="fp32",
-                     v_init=0.0, momentum=0.9)
+                     v_init=0.0, momentum=0.9, hybrid=False)
 BEFORE_MODEL = dict(v_init=0.0)   # the same for the model's constructor arguments
 DATA_INIT_IMAGES = 32   # training images --init data calibrates on
 CHECKPOINT_SECONDS = 300   # within an epoch, model.pt is also written when this long has passed since the last time
@@ -122,7 +133,9 @@ def parse_args(argv=None):
                         "--no-bias for the bias-free nets of earlier runs)")
     p.add_argument("--dropout", type=float, default=None, help="dropout on the hidden fc layers (default 0; cifar10 cnn 0.2)")
     g = p.add_argument_group("spiking nets (snn, tgo, converted)")
-    g.add_argument("-t", "--timesteps", type=int, default=None, help="time steps T (default: 10; converted 100)")
+    g.add_argument("-t", "--timesteps", type=int, default=None,
+                   help="time steps T (default: 10; converted 100; stdp, stdp-cnn: also those of each conv STDP "
+                        "presentation)")
     g.add_argument("--leak", type=float, default=None, help="membrane leak per step, 1 = IF (default: 0.99; converted 1)")
     g.add_argument("--threshold", type=float, default=1.0, help="firing threshold (snn, tgo)")
     g.add_argument("--encoding", default=None, choices=ENCODINGS,
@@ -143,7 +156,13 @@ def parse_args(argv=None):
                    help="a trained CNN's run directory: converted converts it, snn and tgo start from its converted "
                    "weights; stdp: the bio.train_stdp run whose input weights become the frozen first layer")
     g.add_argument("--stdp-images", type=int, default=STDP_IMAGES,
-                   help="stdp without --from: training images its conv filters learn on (no labels)")
+                   help="stdp without --from, stdp-cnn: training images its conv filters learn on (no labels)")
+    g.add_argument("--hybrid", action=argparse.BooleanOptionalAction, default=None,
+                   help="stdp: train a CNN above the conv STDP layer (a stdp-cnn run in OUT/cnn, with the recipe's "
+                        "CNN settings), convert it, then BPTT, as the hybrid snn (default: on for cifar10, off "
+                        "otherwise: BPTT from random weights above the STDP layer)")
+    g.add_argument("--cnn-epochs", type=int, default=None,
+                   help="stdp --hybrid: epochs of its CNN stage (default: the recipe's CNN epochs, cpu 20)")
     g.add_argument("--v-init", type=float, default=None,
                    help="initial membrane potential in thresholds (default 0; cifar10 cpu recipe: converted, snn 0.5)")
     g.add_argument("--percentile", type=float, default=None,
@@ -195,7 +214,7 @@ def parse_args(argv=None):
     args.timesteps = d["T"] if args.timesteps is None else args.timesteps
     args.leak = d["leak"] if args.leak is None else args.leak
     for name in ("batch_size", "lr", "dropout", "optimizer", "weight_decay", "schedule", "warmup", "label_smoothing",
-                 "precision", "v_init", "n_train", "arch", "encoding", "percentile"):
+                 "precision", "v_init", "n_train", "arch", "encoding", "percentile", "hybrid"):
         if getattr(args, name) is None:
             setattr(args, name, d[name])
     args.noise = (NOISE if args.net == "tgo" else 0.0) if args.noise is None else args.noise
@@ -205,20 +224,19 @@ def parse_args(argv=None):
     if not 0 <= args.warmup < 1 or not 0 <= args.label_smoothing < 1:
         p.error("--warmup and --label-smoothing must be in [0, 1)")
     args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
-    for name in ("epochs", "batch_size", "n_train", "n_test", "n_calib", "threads"):
+    for name in ("epochs", "batch_size", "n_train", "n_test", "n_calib", "threads", "cnn_epochs"):
         v = getattr(args, name)
         if v is not None and v < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.from_dir and (args.net == "cnn" or (args.net in ("snn", "tgo") and args.threshold != 1)):
-        p.error("--from is for converted, snn and tgo, the latter two with --threshold 1 (that of converted weights)")
+    if args.from_dir and (args.net in CONVERTIBLE or (args.net in ("snn", "tgo") and args.threshold != 1)):
+        p.error("--from is for converted, snn, tgo and stdp, snn and tgo with --threshold 1 (that of converted "
+                "weights); stdp-cnn learns its layer 0 itself")
+    check_hybrid(p, args)
     missing = [f for f in ("config.json", "weights.npz") if not (Path(args.from_dir) / f).is_file()] \
         if args.net == "stdp" and args.from_dir else []
     if missing:
         p.error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished bio.train_stdp run "
                 f"(train one with python -m bio.train_stdp --dset {args.dset} --n-exc 400 --out {args.from_dir})")
-    if args.net == "stdp" and not args.from_dir and IN_SHAPE[args.dset][0] != 1:
-        p.error("--net stdp learns its conv filters on grayscale images (ON/OFF channels); "
-                f"{args.dset} has colour: not implemented")
     if args.stdp_images < 2:
         p.error("--stdp-images must be at least 2")
     args.out = args.out or f"runs/baselines/{args.net}-{args.dset}-s{args.seed}"
@@ -229,6 +247,20 @@ def parse_args(argv=None):
     except ValueError as e:
         p.error(str(e))
     return args
+
+
+def check_hybrid(p, args) -> None:
+    """--hybrid and --cnn-epochs are for the stdp net; a hybrid one learns its layer 0 by conv STDP and
+    starts BPTT from converted weights, whose threshold is 1."""
+    if args.hybrid and args.net != "stdp":
+        p.error("--hybrid is for --net stdp (snn and tgo are hybrid with --from CNN_RUN)")
+    if args.cnn_epochs is not None and not args.hybrid:
+        p.error("--cnn-epochs is for --net stdp --hybrid (the cifar10 recipes)")
+    if args.hybrid and args.from_dir:
+        p.error("--net stdp --hybrid learns layer 0 by conv STDP and trains a CNN above it; --from (a Brian2 "
+                "layer) is for --no-hybrid")
+    if args.hybrid and args.threshold != 1:
+        p.error("--net stdp --hybrid starts from converted weights: --threshold must be 1")
 
 
 def default_bias(args) -> bool:
@@ -254,8 +286,10 @@ def model_kwargs(args) -> dict:
     if args.net == "stdp" and args.from_dir:   # a Diehl & Cook layer under the --arch layers
         n_exc = load_json(Path(args.from_dir) / "config.json")["network"]["n_exc"]   # the weights load later
         kw.update(arch=f"f{n_exc}-{args.arch}", on_off=False)
-    elif args.net == "stdp":                   # the first conv layer of --arch, learned by conv STDP
-        kw["on_off"] = True
+    elif args.hybrid:                          # the converted stdp-cnn: every norm folded, every layer a bias
+        kw.update(arch=without_batchnorm(args.arch), bias=True, on_off=True)
+    elif args.net in STDP_NETS:                # the first conv layer of --arch, learned by conv STDP
+        kw.update(arch=stdp_arch(args.arch), on_off=True)
     if args.net != "converted":
         kw["dropout"] = args.dropout
     if args.net in SPIKING:
@@ -426,25 +460,27 @@ def train(args, model, x, y, state: dict, run_dir: Path, progress: bool = True) 
 
 
 def prepare_run_dir(args) -> tuple[Path, dict | None]:
-    """The run directory and, with --resume, its checkpoint (else None)."""
+    """The run directory and, with --resume, its checkpoint (else None: a hybrid stdp run resumed in a stage
+    before its own first checkpoint, which its CNN stage's run directory holds)."""
     run_dir = Path(args.out)
     record = {"net": args.net, "dset": args.dset, "model": args.model, "train": settings(args)}
+    staged = args.hybrid and (run_dir / CONFIG).exists()
     if args.resume:
-        if not (run_dir / MODEL).exists():
+        if not (run_dir / MODEL).exists() and not staged:
             raise SystemExit(f"error: --resume given but {run_dir / MODEL} does not exist; start without --resume")
         old = load_json(run_dir / CONFIG)
         new = {**record["train"], "model": record["model"]}
         was = {**old["train"], "model": {k: v for k, v in BEFORE_MODEL.items() if k in new["model"]} | old["model"]}
         if args.net == "converted":   # its architecture comes from the CNN it converts (run_converted)
-            new["model"], was["model"] = ({k: v for k, v in m.items() if k not in ("arch", "bias")}
+            new["model"], was["model"] = ({k: v for k, v in m.items() if k not in ("arch", "bias", "on_off")}
                                           for m in (new["model"], was["model"]))
         changed = [k for k in new if k not in RESUMABLE and was.get(k, BEFORE_OPTION.get(k)) != new[k]]
         if changed:
             raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "
                              + ", ".join(f"{k} was {was.get(k)!r}, now {new[k]!r}" for k in changed))
         save_json(run_dir / CONFIG, {**old, "train": record["train"]})
-        return run_dir, load_checkpoint(run_dir / MODEL, args.device)
-    if (run_dir / MODEL).exists() or (run_dir / METRICS).exists():
+        return run_dir, load_checkpoint(run_dir / MODEL, args.device) if (run_dir / MODEL).exists() else None
+    if any((run_dir / f).exists() for f in (MODEL, METRICS) + ((HYBRID_CNN,) if args.hybrid else ())):
         raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it or --out NEWDIR")
     run_dir.mkdir(parents=True, exist_ok=True)
     save_json(run_dir / CONFIG, record)
@@ -452,62 +488,132 @@ def prepare_run_dir(args) -> tuple[Path, dict | None]:
 
 
 def convert_run(args, cnn_dir, x_train):
-    """(converted SNN, scales, CNN) from the CNN run in ``cnn_dir``, calibrated on training images."""
-    if load_json(Path(cnn_dir) / CONFIG)["net"] != "cnn":
-        raise SystemExit(f"error: --from {cnn_dir} is not a CNN run")
+    """(converted SNN, scales, CNN) from the CNN (or stdp-cnn) run in ``cnn_dir``, calibrated on training images."""
+    if load_json(Path(cnn_dir) / CONFIG)["net"] not in CONVERTIBLE:
+        raise SystemExit(f"error: --from {cnn_dir} is not a CNN run ({' or '.join(CONVERTIBLE)})")
     cnn = load_model(cnn_dir, args.device)
     torch.manual_seed(args.seed)
     snn, scales = convert(cnn, x_train[:args.n_calib], percentile=args.percentile, T=args.timesteps,
                           leak=args.leak, encoding=args.encoding, surrogate=args.surrogate, slope=args.slope,
-                          noise=args.noise, v_init=args.v_init)
+                          noise=args.noise, v_init=args.v_init, progress=not args.no_progress)
     return snn, scales, cnn
+
+
+def sub_run_argv(args, net: str, out: Path) -> list[str]:
+    """The command line of a run this one starts in ``out`` (its CNN stage): the options they share, and
+    --resume where that run has checkpointed."""
+    argv = ["--net", net, "--dset", args.dset, "--arch", args.arch, "--seed", str(args.seed),
+            "--torch-device", args.torch_device, "--out", str(out)]
+    argv += ["--recipe", args.recipe] if args.recipe else []
+    argv += ["--threads", str(args.threads)] if args.threads else []
+    argv += ["--bias" if args.bias else "--no-bias"] + ["--no-progress"] * args.no_progress
+    argv += ["--n-train", str(args.n_train)] if args.n_train else []
+    argv += ["--data-dir", args.data_dir] if args.data_dir else []
+    argv += ["--resume"] if (out / MODEL).exists() else []
+    return argv
+
+
+def record_conversion(run_dir: Path, snn, cnn_dir: Path) -> None:
+    """config.json: the CNN run a converted net came from, and the SNN's architecture (the CNN's folded),
+    whatever --arch/--bias said."""
+    cfg = load_json(run_dir / CONFIG)
+    cfg["model"] = {**cfg["model"], "arch": snn.arch, "bias": snn.layers[0].bias is not None}
+    cfg["model"].update({"on_off": True} if snn.on_off else {})
+    cfg["converted_from"] = str(cnn_dir)
+    save_json(run_dir / CONFIG, cfg)
 
 
 def run_converted(args, x_train, run_dir: Path) -> tuple[torch.nn.Module, dict]:
     cnn_dir = Path(args.from_dir) if args.from_dir else run_dir / "cnn"
     if not args.from_dir and not (cnn_dir / METRICS).exists():
-        cnn_argv = ["--net", "cnn", "--dset", args.dset, "--arch", args.arch, "--epochs", str(args.epochs),
-                    "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--seed", str(args.seed),
-                    "--dropout", str(args.dropout), "--torch-device", args.torch_device, "--out", str(cnn_dir),
-                    "--optimizer", args.optimizer, "--momentum", str(args.momentum), "--schedule", args.schedule,
-                    "--warmup", str(args.warmup), "--weight-decay", str(args.weight_decay),
-                    "--label-smoothing", str(args.label_smoothing), "--precision", args.precision]
-        cnn_argv += ["--recipe", args.recipe] if args.recipe else []
-        cnn_argv += ["--threads", str(args.threads)] if args.threads else []
-        cnn_argv += ["--bias" if args.bias else "--no-bias"] + ["--no-progress"] * args.no_progress
-        cnn_argv += ["--n-train", str(args.n_train)] if args.n_train else []
-        cnn_argv += ["--data-dir", args.data_dir] if args.data_dir else []
-        cnn_argv += ["--resume"] if (cnn_dir / MODEL).exists() else []
-        main(cnn_argv)
+        main(sub_run_argv(args, "cnn", cnn_dir) + [
+            "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
+            "--dropout", str(args.dropout), "--optimizer", args.optimizer, "--momentum", str(args.momentum),
+            "--schedule", args.schedule, "--warmup", str(args.warmup), "--weight-decay", str(args.weight_decay),
+            "--label-smoothing", str(args.label_smoothing), "--precision", args.precision])
     t0 = time.perf_counter()
     snn, scales, cnn = convert_run(args, cnn_dir, x_train)
-    # The SNN's architecture comes from the CNN, whatever --arch/--bias said.
-    cfg = load_json(run_dir / CONFIG)
-    cfg["model"] = {**cfg["model"], "arch": snn.arch, "bias": snn.layers[0].bias is not None}
-    cfg["converted_from"] = str(cnn_dir)
-    save_json(run_dir / CONFIG, cfg)
+    record_conversion(run_dir, snn, cnn_dir)
     state = {"model": snn.state_dict(), "epoch": 0, "history": [], "train_seconds": time.perf_counter() - t0,
              "scales": torch.tensor(scales)}
     save_checkpoint(run_dir / MODEL, state)
     return snn, {"scales": scales, "cnn_test_accuracy": load_json(cnn_dir / METRICS)["test_accuracy"]}
 
 
+def run_stdp_cnn_stage(args, run_dir: Path) -> Path:
+    """stdp --hybrid, stages 1 and 2, as a stdp-cnn run in OUT/cnn (skipped once it has finished): conv STDP
+    learns layer 0's filters, then the CNN above them trains with the recipe's CNN settings (--recipe; only
+    its epochs can be changed here, --cnn-epochs). Returns its run directory."""
+    cnn_dir = run_dir / HYBRID_CNN
+    if not (cnn_dir / METRICS).exists():
+        stdp = ["-t", str(args.timesteps), "--stdp-images", str(args.stdp_images)]
+        epochs = ["--epochs", str(args.cnn_epochs)] if args.cnn_epochs else []   # else the recipe's
+        main(sub_run_argv(args, "stdp-cnn", cnn_dir) + stdp + epochs)
+    return cnn_dir
+
+
+def start_from_stdp_cnn(args, model, x_train, run_dir: Path) -> dict:
+    """stdp --hybrid, stages 1-3: the CNN stage (run_stdp_cnn_stage), then its conversion, loaded into ``model``
+    and checkpointed as epoch 0 of BPTT. Returns that checkpoint's state."""
+    cnn_dir = run_stdp_cnn_stage(args, run_dir)
+    t0 = time.perf_counter()
+    snn, scales, _ = convert_run(args, cnn_dir, x_train)
+    try:
+        model.load_state_dict(snn.state_dict())
+    except RuntimeError as e:   # cannot happen unless OUT/cnn was made by other settings
+        raise SystemExit(f"error: the CNN stage in {cnn_dir} does not fit this net: {e}")
+    record_conversion(run_dir, snn, cnn_dir)
+    state = {"model": model.state_dict(), "epoch": 0, "history": [], "train_seconds": 0.0,
+             "scales": torch.tensor(scales), "conversion_seconds": time.perf_counter() - t0}
+    save_checkpoint(run_dir / MODEL, state)
+    return state
+
+
+def stage_record(state: dict, run_dir: Path) -> dict:
+    """stdp --hybrid: what metrics.json says of the stages before BPTT (OUT/cnn: the stdp-cnn run)."""
+    cnn_dir = run_dir / HYBRID_CNN
+    cnn, filters = load_json(cnn_dir / METRICS), load_npz(cnn_dir / STDP_FILTERS)
+    return {"scales": state["scales"].tolist(), "cnn_test_accuracy": cnn["test_accuracy"],
+            "stdp_convergence": float(filters["convergence"]),
+            "stage_seconds": {"stdp": float(filters["seconds"]), "cnn": cnn["seconds"],
+                              "conversion": state["conversion_seconds"]}}
+
+
 def stdp_weights(args, model, x_train, run_dir: Path, progress: bool) -> np.ndarray:
     """Layer 0's STDP weights: a Diehl & Cook run's input weights (--from), else conv filters learned by
-    networks.conv_stdp on the first --stdp-images training images (kept in the run as stdp_filters.npz)."""
+    networks.conv_stdp on the first --stdp-images training images, grayscale or colour (kept in the run
+    as stdp_filters.npz)."""
     if args.from_dir:
         return load_stdp_run(args.from_dir)[0]
     path = run_dir / STDP_FILTERS
     if not path.exists():
         first = model.layers[0]
         t0 = time.perf_counter()
-        w = learn_filters(x_train[:args.stdp_images], first.out_channels, first.kernel_size[0], T=args.timesteps,
-                          seed=args.seed, progress=progress)
+        w = learn_filters(as_images(x_train[:args.stdp_images], model.in_shape), first.out_channels,
+                          first.kernel_size[0], T=args.timesteps, seed=args.seed, progress=progress)
         save_npz(path, w=w, seconds=np.float64(time.perf_counter() - t0), convergence=np.float64(convergence(w)))
     z = load_npz(path)
     print(f"conv STDP filters ({path}): convergence {float(z['convergence']):.4f} (0: every weight 0 or 1), "
           f"learned in {float(z['seconds']):.0f} s")
     return z["w"]
+
+
+def initial_state(args, model, x_train, run_dir: Path, progress: bool) -> dict:
+    """A fresh run's starting weights, set in ``model``, and its state before the first epoch."""
+    if args.hybrid:
+        return start_from_stdp_cnn(args, model, x_train, run_dir)
+    if args.net in STDP_NETS:
+        w = stdp_weights(args, model, x_train, run_dir, progress)
+        model.load_stdp(w, x_train[:STDP_CALIB_IMAGES].to(args.device))   # per-map standardisation: no labels
+    elif args.from_dir:
+        try:
+            model.load_state_dict(convert_run(args, args.from_dir, x_train)[0].state_dict())
+        except RuntimeError as e:   # another architecture
+            raise SystemExit(f"error: the CNN in {args.from_dir} does not fit --arch/--bias: {e}")
+    elif args.init == "data" and args.net != "cnn":
+        rates = model.data_init(x_train[:DATA_INIT_IMAGES].to(args.device))
+        print("data init, spike rates per layer:", " ".join(f"{r:.3f}" for r in rates))
+    return {"epoch": 0, "history": [], "train_seconds": 0.0}
 
 
 def main(argv=None) -> dict:
@@ -525,20 +631,11 @@ def main(argv=None) -> dict:
         torch.manual_seed(args.seed)
         model = build_model(args.net, **args.model).to(args.device)
         if state is None:
-            state = {"epoch": 0, "history": [], "train_seconds": 0.0}
-            if args.net == "stdp":
-                model.load_stdp(stdp_weights(args, model, x_train, run_dir, progress),
-                                x_train[:STDP_CALIB_IMAGES].to(args.device))
-            elif args.from_dir:
-                try:
-                    model.load_state_dict(convert_run(args, args.from_dir, x_train)[0].state_dict())
-                except RuntimeError as e:   # another architecture
-                    raise SystemExit(f"error: the CNN in {args.from_dir} does not fit --arch/--bias: {e}")
-            elif args.init == "data" and args.net != "cnn":
-                rates = model.data_init(x_train[:DATA_INIT_IMAGES].to(args.device))
-                print("data init, spike rates per layer:", " ".join(f"{r:.3f}" for r in rates))
+            state = initial_state(args, model, x_train, run_dir, progress)
         else:
             model.load_state_dict(state["model"])
+        if args.hybrid:
+            extra = stage_record(state, run_dir)
         state = train(args, model, x_train, y_train, state, run_dir, progress)
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)   # Poisson draws of the test pass
@@ -554,6 +651,8 @@ def main(argv=None) -> dict:
         "seconds": state["train_seconds"] + eval_s, "device": str(args.device), "threads": torch.get_num_threads(),
         "history": state["history"], **extra,
     }
+    if "stage_seconds" in extra:   # stdp --hybrid: its stages before BPTT too (the CNN's with its test pass)
+        metrics["pipeline_seconds"] = metrics["seconds"] + sum(extra["stage_seconds"].values())
     save_json(run_dir / METRICS, metrics)
     (run_dir / TEST_PROGRESS).unlink(missing_ok=True)
     print(json.dumps({k: metrics[k] for k in ("net", "dset", "test_accuracy", "n_test", "epochs", "seconds")}))
