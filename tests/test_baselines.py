@@ -140,13 +140,14 @@ def cli(out, *extra):
             "--out", str(out), "--no-progress", *extra]
 
 
-def interrupt_at_second_checkpoint(monkeypatch, argv) -> None:
-    """Run the CLI on ``argv`` and interrupt it (KeyboardInterrupt) as it saves its second checkpoint."""
+def interrupt_at(monkeypatch, argv, n: int = 2) -> None:
+    """Run the CLI on ``argv`` and interrupt it (KeyboardInterrupt) as it is about to write its n-th
+    checkpoint (counting those of every stage of a staged run)."""
     real, calls = train_cli.save_checkpoint, {"n": 0}
 
     def interrupted(path, obj):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == n:
             raise KeyboardInterrupt
         real(path, obj)
 
@@ -159,7 +160,7 @@ def interrupt_at_second_checkpoint(monkeypatch, argv) -> None:
 def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, monkeypatch):
     args = ("--net", "snn", "-t", "3", "--epochs", "2")
     whole = train_cli.main(cli(tmp_path / "whole", *args))
-    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
+    interrupt_at(monkeypatch, cli(tmp_path / "cut", *args))
     assert load_checkpoint(tmp_path / "cut" / "model.pt")["epoch"] == 1
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))

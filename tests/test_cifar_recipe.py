@@ -8,7 +8,7 @@ from networks.cnn import ARCHS, CNN, fold_batchnorm, without_batchnorm
 from networks.converted import convert
 from networks.registry import load_checkpoint, load_model
 from networks.snn import SpikingNet
-from tests.test_baselines import interrupt_at_second_checkpoint
+from tests.test_baselines import interrupt_at
 
 TINY_BN = "c4b-p-c8b-p"     # the recipe's layer kinds, small
 
@@ -133,7 +133,7 @@ def test_onecycle_rises_then_falls_to_zero():
 def test_recipe_resume_conversion_and_hybrid(tmp_path, fake_cifar, monkeypatch):
     args = ("--net", "cnn", "--epochs", "2", "--lr", "0.05")     # sgd, onecycle, label smoothing, bf16
     whole = train_cli.main(cli(tmp_path / "whole", *args))
-    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
+    interrupt_at(monkeypatch, cli(tmp_path / "cut", *args))
     assert load_checkpoint(tmp_path / "cut" / "model.pt")["epoch"] == 1
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
@@ -175,7 +175,7 @@ def test_resume_within_an_epoch_and_within_the_test_pass(tmp_path, fake_cifar, m
     monkeypatch.setattr(train_cli, "predictions", two_batches)
     whole = train_cli.main(cli(tmp_path / "whole", *args))
     monkeypatch.setattr(train_cli, "CHECKPOINT_SECONDS", 0.0)     # a checkpoint after every step
-    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
+    interrupt_at(monkeypatch, cli(tmp_path / "cut", *args))
     saved = load_checkpoint(tmp_path / "cut" / "model.pt")
     assert saved["epoch"] == 0 and saved["step"] == 1         # cut inside the epoch
     monkeypatch.setattr(train_cli, "save_checkpoint", cut_after_first_batch)

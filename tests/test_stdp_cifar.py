@@ -13,6 +13,7 @@ from networks.converted import convert
 from networks.registry import load_checkpoint, load_model
 from networks.snn import SpikingNet
 from networks.stdp_net import STDPCNN, STDPNet, stdp_arch
+from tests.test_baselines import interrupt_at
 from tests.test_cifar_recipe import TINY_BN, cli, fake_cifar, with_batch_statistics  # noqa: F401  (fixture)
 
 MAPS = 4    # TINY_BN's first layer
@@ -90,22 +91,6 @@ def record_layer_0(monkeypatch) -> list:
 
     monkeypatch.setattr(train_cli, "train", train)
     return calls
-
-
-def interrupt_at(monkeypatch, argv, n: int) -> None:
-    """Run the CLI on ``argv`` and interrupt it as it is about to write its n-th checkpoint (of every stage)."""
-    real, calls = train_cli.save_checkpoint, {"n": 0}
-
-    def interrupted(path, obj):
-        calls["n"] += 1
-        if calls["n"] == n:
-            raise KeyboardInterrupt
-        real(path, obj)
-
-    monkeypatch.setattr(train_cli, "save_checkpoint", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train_cli.main(argv)
-    monkeypatch.setattr(train_cli, "save_checkpoint", real)
 
 
 def test_the_recipe_sets_the_stdp_stages_and_mnist_keeps_its_own():

@@ -8,7 +8,7 @@ from networks.conv_stdp import A_MINUS, A_PLUS, convergence, first_spikes, learn
 from networks.registry import load_checkpoint, load_model
 from networks.stdp_net import STDPNet
 from tests.conftest import bars
-from tests.test_baselines import cli, fake_mnist, interrupt_at_second_checkpoint  # noqa: F401  (fixture)
+from tests.test_baselines import cli, fake_mnist, interrupt_at  # noqa: F401  (fixture)
 
 
 def test_stdp_update_has_the_rule_s_sign_and_size():
@@ -66,7 +66,7 @@ def test_cli_learns_the_filters_once_and_resumes(tmp_path, fake_mnist, monkeypat
     args = ("--net", "stdp", "-t", "3", "--epochs", "2", "--stdp-images", "30")
     whole = train_cli.main(cli(tmp_path / "whole", *args))
     assert (tmp_path / "whole" / "stdp_filters.npz").exists()
-    interrupt_at_second_checkpoint(monkeypatch, cli(tmp_path / "cut", *args))
+    interrupt_at(monkeypatch, cli(tmp_path / "cut", *args))
     monkeypatch.setattr(train_cli, "learn_filters", None)   # a resumed run must not learn its filters again
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
