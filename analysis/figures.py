@@ -5,7 +5,8 @@
 
 Nothing is trained or attacked here. Read: ``RESULTS/damping/`` (damping.json,
 examples.npz, raster.npz), ``RESULTS/sweeps/{leak,timestep}_sweep.json``,
-``RESULTS/compare/*/compare.json`` (analysis.compare), every analysis.attack
+``RESULTS/compare/*/compare.json`` (analysis.compare), ``RESULTS/accuracy/*.json``
+(analysis.accuracy_table), every analysis.attack
 ``attack.json`` under the runs folder and RESULTS, and the receptive fields
 of ``--bio-run``. A missing input is skipped with a note in the report.
 Figures go to ``RESULTS/figures`` as PNG and PDF, in the style of
@@ -98,6 +99,11 @@ def main(argv=None) -> dict:
         notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
     attempt("accuracy against eps", lambda: made.__setitem__(
         "accuracy_vs_eps", accuracy_eps_figure(made.get("damping"), attack_summaries, figdir / "accuracy_vs_eps")))
+    accuracy = {p.stem: load_json(p) for p in sorted(res.glob("accuracy/*.json"))}
+    if accuracy:
+        made["accuracy"] = accuracy
+    else:
+        notes.append("no accuracy/*.json (analysis.accuracy_table)")
     sparsity = res / "weights" / "sparsity.json"
     if sparsity.exists():
         from analysis.weight_figures import sparsity_figure

@@ -306,6 +306,57 @@ def stdp_claim(summary: dict, sparsity: dict | None) -> tuple | None:
             "analysis.compare]", judged, text)
 
 
+# Clean test accuracy (%) seed 000 reports, and Sharmin et al.'s converted SNN on CIFAR-10 (the targets of the
+# CPU recipes); keys are networks.train's net names.
+PUBLISHED_ACCURACY = {
+    "mnist": {"cnn": (0.9924, "seed 000"), "snn": (0.9920, "seed 000"), "stdp": (0.9925, "seed 000")},
+    "cifar10": {"cnn": (0.8709, "seed 000"), "snn": (0.7539, "seed 000"), "stdp": (0.7505, "seed 000"),
+                "converted": (0.856, "Sharmin et al.")},
+}
+NET_LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
+              "stdp": "SNN + STDP layer", "stdp-cnn": "CNN with the STDP layer"}
+
+
+def accuracy_rows(summary: dict) -> list[list[str]]:
+    """One row per run of analysis.accuracy_table: net, seed, accuracy, training time, the published number."""
+    rows = []
+    for r in summary["runs"]:
+        pub = PUBLISHED_ACCURACY.get(summary["dset"], {}).get(r["net"])
+        T = f", T = {r['T']}" if r.get("T") and r["net"] != "cnn" else ""
+        rows.append([f"{NET_LABELS.get(r['net'], r['net'])}{T} ({r['run']})", str(r["seed"]), pct(r["test_accuracy"]),
+                     f"{r['n_test']:,}", str(r["epochs"]), f"{r['train_seconds'] / 60:.1f}",
+                     f"{r['threads']}", f"{100 * pub[0]:.2f} ({pub[1]})" if pub else "-"])
+    return rows
+
+
+def accuracy_claim(summary: dict) -> tuple | None:
+    """Seed 000's clean test accuracies on one dataset, against this project's lowest-seed run of each net: a
+    net reaches its number unless ours falls short by more than two standard errors (both on n images)."""
+    seed = {net: v for net, (v, who) in PUBLISHED_ACCURACY.get(summary["dset"], {}).items() if who == "seed 000"}
+    if not seed:
+        return None
+    ours = {}
+    for r in sorted(summary["runs"], key=lambda r: (r["seed"] is None, r["seed"])):
+        ours.setdefault(r["net"], r)
+    signs, parts = [], []
+    for net, v in seed.items():
+        r = ours.get(net)
+        if r is None:
+            parts.append(f"{NET_LABELS[net]}: not trained yet (seed 000: {100 * v:.2f} %)")
+            continue
+        sign = compare_two(r["test_accuracy"], v, r["n_test"])
+        signs.append(1 if sign >= 0 else -1)
+        parts.append(f"{NET_LABELS[net]} {100 * r['test_accuracy']:.2f} % on {r['n_test']:,} images "
+                     f"({r['train_seconds'] / 60:.0f} min training, {r['threads']} threads) against seed 000's "
+                     f"{100 * v:.2f} % ({'reached' if sign >= 0 else 'short'})")
+    if not signs:
+        return None
+    judged = verdict(signs) if len(signs) == len(seed) else ("partly" if max(signs) > 0 else "not reproduced")
+    name = {"cifar10": "CIFAR-10", "mnist": "MNIST"}.get(summary["dset"], summary["dset"])
+    return (f"Seed 000's clean accuracies on {name} (CNN, SNN, SNN + STDP) [analysis.accuracy_table]", judged,
+            "; ".join(parts))
+
+
 def stale_inputs(made: dict) -> list[str]:
     """Saved results computed with settings this project has since found wanting, each with what to re-run."""
     out = []
@@ -540,6 +591,18 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
                 "(analysis.weight_sparsity): seed 000 credits STDP's robustness to sparse connectivity.")
         R.fig("weight_sparsity", "First-layer weight magnitudes, each divided by the largest into its unit, and the "
               "sparsity of every layer.")
+    # --- clean accuracy of the trained models
+    for dset, summary in sorted((made.get("accuracy") or {}).items()):
+        if not summary["runs"]:
+            continue
+        R.lines += [f"## Clean accuracy and training time ({dset}, analysis.accuracy_table)", ""]
+        R.table(["model (run)", "seed", "test accuracy %", "test images", "epochs", "training min", "threads",
+                 "published %"], accuracy_rows(summary),
+                "Each run's own test pass (networks.train's metrics.json); training minutes as measured, on the "
+                "threads given, so they depend on the machine and its load (README).")
+        claim = accuracy_claim(summary)
+        if claim:
+            R.claims.append(claim)
     # --- the rest
     if made.get("accuracy_vs_eps") or made.get("attack"):
         R.lines += ["## 5. Accuracy against epsilon", ""]
