@@ -26,7 +26,9 @@ def run_record(run: Path) -> dict:
     """What the accuracy tables need from one finished networks.train run."""
     cfg, m = load_json(run / CONFIG), load_json(run / METRICS)
     tr = cfg.get("train", {})
-    rec = {"run": run.name, "net": cfg["net"], "dset": cfg["dset"], "seed": tr.get("seed"),
+    # a stage of a staged run (stdp's OUT/cnn) is named with the run that holds it
+    name = f"{run.parent.name}/{run.name}" if (run.parent / CONFIG).is_file() else run.name
+    rec = {"run": name, "net": cfg["net"], "dset": cfg["dset"], "seed": tr.get("seed"),
            "recipe": tr.get("recipe"), "arch": cfg["model"].get("arch"), "T": cfg["model"].get("T"),
            "from": tr.get("from_dir") or cfg.get("converted_from"),
            **{k: m[k] for k in ("test_accuracy", "n_test", "n_train", "epochs", "train_seconds", "eval_seconds",

@@ -22,11 +22,14 @@ def test_table_keeps_each_finished_run_of_the_dataset(tmp_path):
     fake_run(root, "cnn-cifar10-s0", "cnn", 0.91)
     fake_run(root, "converted-cifar10-s0", "converted", 0.88, test_accuracy_by_T={"64": 0.88})
     fake_run(root, "cnn-mnist-s0", "cnn", 0.99, dset="mnist")
+    stage = fake_run(root / "converted-cifar10-s0", "cnn", "cnn", 0.90)   # a stage inside a staged run
     (root / "unfinished").mkdir()
     out = accuracy_table.main(["--dset", "cifar10", "--runs-root", str(root), "--out", str(tmp_path / "acc")])
     assert [r["run"] for r in out["runs"]] == ["cnn-cifar10-s0", "converted-cifar10-s0"]
     assert out["runs"][1]["test_accuracy_by_T"] == {"64": 0.88} and out["runs"][0]["epoch_seconds"] == [60.0, 60.0]
     assert (tmp_path / "acc" / "cifar10.json").is_file()
+    one = accuracy_table.main(["--dset", "cifar10", "--runs", str(stage), "--out", str(tmp_path / "acc")])
+    assert one["runs"][0]["run"] == "converted-cifar10-s0/cnn"
 
 
 def test_table_refuses_an_unfinished_run_with_a_clear_error(tmp_path):
