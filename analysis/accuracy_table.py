@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analysis.defaults import RUNS
 from bio.checkpoint import load_json, save_json
-from networks.registry import CONFIG, METRICS
+from networks.registry import CONFIG, METRICS, finished_runs
 
 # Per-net extras of metrics.json worth keeping (networks.train writes them).
 EXTRAS = ("test_accuracy_by_T", "cnn_test_accuracy", "stage_seconds", "pipeline_seconds", "stdp_convergence")
@@ -37,12 +37,6 @@ def run_record(run: Path) -> dict:
     return rec | {k: m[k] for k in EXTRAS if k in m}
 
 
-def finished(root: Path, dset: str) -> list[Path]:
-    """networks.train runs of ``dset`` under ``root`` that wrote their metrics."""
-    return sorted(d for d in root.iterdir() if (d / CONFIG).is_file() and (d / METRICS).is_file()
-                  and load_json(d / CONFIG).get("dset") == dset) if root.is_dir() else []
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m analysis.accuracy_table", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -56,7 +50,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    runs = [Path(r) for r in args.runs] if args.runs else finished(Path(args.runs_root), args.dset)
+    runs = [Path(r) for r in args.runs] if args.runs else finished_runs(args.runs_root, args.dset)
     missing = [str(r) for r in runs if not (r / METRICS).is_file()]
     if missing:
         raise SystemExit(f"error: not a finished networks.train run (no {METRICS}): {', '.join(missing)}")

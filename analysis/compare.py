@@ -43,7 +43,7 @@ from analysis.measurement import Cells, Model, Suite, Victim, batched_predict, t
 from bio.checkpoint import load_json, save_json
 from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
-from networks.registry import CONFIG, METRICS, MODEL, load_model
+from networks.registry import CONFIG, METRICS, MODEL, finished_runs, load_model
 
 # "stdp": the Brian2 Diehl & Cook network (bio/); "stdp-net": networks.train's net stdp, seed 000's
 # SNN + STDP (an STDP-learned first layer under surrogate-gradient layers).
@@ -104,13 +104,6 @@ def parse_args(argv=None):
 
 
 # --- models ------------------------------------------------------------------
-def finished_runs(root: Path, dset: str) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return sorted(d for d in root.iterdir() if all((d / f).exists() for f in (CONFIG, MODEL, METRICS))
-                  and load_json(d / CONFIG).get("dset") == dset)
-
-
 def lineage(run: Path, cfg: dict) -> set:
     tr = cfg.get("train", {})
     links = {run.resolve()} | {Path(p).resolve() for p in (cfg.get("converted_from"), tr.get("from_dir")) if p}

@@ -30,6 +30,16 @@ NETS = {"cnn": CNN, "snn": SpikingNet, "tgo": TGONet, "converted": SpikingNet, "
 CONFIG, MODEL, METRICS = "config.json", "model.pt", "metrics.json"
 
 
+def finished_runs(root, dset: str) -> list[Path]:
+    """The run directories of ``dset`` directly under ``root`` that finished (config, weights and metrics
+    written), sorted by name."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(d for d in root.iterdir() if all((d / f).exists() for f in (CONFIG, MODEL, METRICS))
+                  and load_json(d / CONFIG).get("dset") == dset)
+
+
 def build_model(net: str, **model_kwargs) -> torch.nn.Module:
     if net not in NETS:
         raise ValueError(f"unknown net {net!r}; choose from {', '.join(NETS)}")

@@ -11,6 +11,7 @@ def fake_run(root, name, net, acc, seed=0, dset="cifar10", n_test=10000, **extra
     run.mkdir(parents=True)
     save_json(run / "config.json", {"net": net, "dset": dset, "model": {"arch": "cifar", "T": 8 if net != "cnn" else None},
                                     "train": {"seed": seed, "recipe": "cpu"}})
+    (run / "model.pt").write_bytes(b"")   # finished runs have weights (networks.registry.finished_runs)
     save_json(run / "metrics.json", {"test_accuracy": acc, "n_test": n_test, "n_train": 50000, "epochs": 2,
                                      "train_seconds": 120.0, "eval_seconds": 5.0, "seconds": 125.0, "threads": 2,
                                      "device": "cpu", "history": [{"seconds": 60.0}, {"seconds": 60.0}], **extra})
