@@ -39,6 +39,7 @@ import torch
 
 import imagesets
 from analysis.attacks import ATTACKS
+from analysis.defaults import NET_LABELS
 from analysis.measurement import Cells, Model, Suite, Victim, batched_predict, twin_model
 from bio.checkpoint import load_json, save_json
 from networks.cnn import IN_SHAPE, as_images
@@ -47,10 +48,10 @@ from networks.registry import CONFIG, METRICS, MODEL, finished_runs, load_model
 
 # "stdp": the Brian2 Diehl & Cook network (bio/); "stdp-net": networks.train's net stdp, seed 000's
 # SNN + STDP (an STDP-learned first layer under surrogate-gradient layers).
-LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
-          "stdp-net": "SNN + STDP layer (surrogate gradient above)", "stdp": "Diehl & Cook (Brian2, STDP)"}
-SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN", "stdp-net": "SNN + STDP layer"}
 TORCH_KIND = {"stdp": "stdp-net"}   # networks.train's net name -> kind here, where "stdp" is the Brian2 network
+LABELS = {**{TORCH_KIND.get(net, net): label for net, label in NET_LABELS.items() if net not in ("stdp-cnn", "bio")},
+          "stdp": NET_LABELS["bio"]}
+SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN", "stdp-net": "SNN + STDP layer"}
 DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
 
 

@@ -19,6 +19,9 @@ DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist-s0", "snn": RUNS / "baselines
 # The transfer source: a CNN trained independently of the target CNN (another seed) when there is one.
 SOURCES = (RUNS / "baselines/cnn-mnist-s1", RUNS / "baselines/cnn-mnist-s0")
 FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
+# Model names in tables, by networks.train's --net, and "bio" for the Brian2 Diehl & Cook network.
+NET_LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
+              "stdp": "SNN + STDP layer", "stdp-cnn": "CNN with the STDP layer", "bio": "Diehl & Cook (Brian2, STDP)"}
 
 # --- the sweeps (analysis.leak_sweep, analysis.timestep_sweep) --------------------------------
 # Defaults: small torch models, and Brian2 points trained on 20,000 STDP examples, the least that gives

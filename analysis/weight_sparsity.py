@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from analysis.compare import LABELS
+from analysis.defaults import NET_LABELS
 from analysis.weight_figures import sparsity_figure
 from bio.checkpoint import load_json, save_json
 from networks.registry import CONFIG, load_model
@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
             raise SystemExit(f"error: {run} is not a networks.train run (no {CONFIG}); train it first, e.g. "
                              f"python -m networks.train --net {run.name.split('-')[0]} --dset mnist --out {run}")
         net = load_json(run / CONFIG)["net"]
-        label = "SNN + STDP layer" if net == "stdp" else LABELS.get(net, net)
+        label = NET_LABELS.get(net, net)
         models[run.name] = {"run": str(run), "net": net, "label": label, "layers": layer_sparsity(load_model(run))}
     summary = {"cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
     out = Path(args.out)
