@@ -143,3 +143,15 @@ def test_more_pgd_steps_never_raise_adversarial_accuracy(tmp_path, monkeypatch):
             "--runs", str(target), "--sources", f"cnn={source}", "--attacks", "pgd", "--pgd-steps", str(steps)])
         acc.append(next(c["adv_accuracy"] for c in s["cells"] if c["setting"] == "white"))
     assert acc == sorted(acc, reverse=True) and acc[0] > acc[-1], acc
+
+
+def test_seed_000_fgsm_clamps_the_normalised_image_as_pixels():
+    from analysis.seed000_protocol import seed000_fgsm
+    mean, std = torch.full((1, 3, 1, 1), 0.5), torch.full((1, 3, 1, 1), 0.25)
+    x = torch.tensor([0.0, 0.5, 0.6, 0.75, 1.0]).view(1, 1, 1, 5).expand(1, 3, 1, 5)
+    # eps 0: only pixels inside [mean, mean + std] survive; the rest go to that band's edges
+    assert torch.allclose(seed000_fgsm(x, torch.ones_like(x), 0.0, mean, std)[0, 0, 0],
+                          torch.tensor([0.5, 0.5, 0.6, 0.75, 0.75]))
+    # eps in normalised units is std times as large in pixels
+    out = seed000_fgsm(x, torch.ones_like(x), 0.1, mean, std)[0, 0, 0]
+    assert out[2] == pytest.approx(0.6 + 0.1 * 0.25) and out[0] == pytest.approx(0.5)   # still clamped
