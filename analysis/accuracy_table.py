@@ -66,7 +66,8 @@ def main(argv=None) -> dict:
     save_json(out, summary)
     for r in records:
         print(f"{r['run']:32s} {r['net']:10s} {100 * r['test_accuracy']:6.2f} % on {r['n_test']} images, "
-              f"{r['train_seconds'] / 60:.1f} min training")
+              f"{r['train_seconds'] / 60:.1f} min training"
+              + (f" ({r['pipeline_seconds'] / 60:.1f} min all stages)" if "pipeline_seconds" in r else ""))
     print(f"wrote {out}")
     return summary
 

@@ -140,3 +140,15 @@ def test_seed_000_claims_are_judged_at_its_eps_with_its_numbers_per_dataset():
     sparse = {"cut": 0.05, "models": {"a": {"net": "snn", "layers": layer(0.07)}, "b": {"net": "stdp", "layers": layer(0.4)}}}
     assert "first-layer weights" not in stdp_claim(summary, sparse)[2]
     assert "first-layer weights" in stdp_claim({**summary, "settings": {**summary["settings"], "dset": "mnist"}}, sparse)[2]
+
+
+def test_the_stdp_claim_is_partly_met_while_its_mechanism_is_unmeasured():
+    from analysis.report import stdp_claim
+    models = [{"key": "s", "net": "snn", "label": "SNN"}, {"key": "p", "net": "stdp-net", "label": "STDP"}]
+    cells = [{"target": k, "attack": "fgsm", "eps": 0.0157, "setting": "white", "adv_accuracy": a}
+             for k, a in (("s", 0.2), ("p", 0.5))]
+    worst = [{"target": "s", "eps": 0.0157, "adv_accuracy": 0.1}, {"target": "p", "eps": 0.0157, "adv_accuracy": 0.4}]
+    summary = {"n_test": 200, "settings": {"dset": "cifar10", "eps": [0.0157], "attacks": ["fgsm"]}, "models": models,
+               "cells": cells, "worst_case": worst}
+    claim, verdict, text = stdp_claim(summary, None)
+    assert verdict == "partly" and "first-layer sparsity not measured on CIFAR-10" in text
