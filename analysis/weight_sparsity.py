@@ -61,7 +61,10 @@ def main(argv=None) -> dict:
         net = load_json(run / CONFIG)["net"]
         label = NET_LABELS.get(net, net)
         models[run.name] = {"run": str(run), "net": net, "label": label, "layers": layer_sparsity(load_model(run))}
-    summary = {"cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
+    dsets = {load_json(Path(m["run"]) / CONFIG).get("dset") for m in models.values()}
+    if len(dsets) > 1:
+        raise SystemExit(f"error: runs of several datasets ({', '.join(sorted(map(str, dsets)))}); compare one at a time")
+    summary = {"dset": dsets.pop(), "cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
     out = Path(args.out)
     save_json(out / "sparsity.json", summary)
     sparsity_figure(summary, Path(args.figures) / "weight_sparsity")

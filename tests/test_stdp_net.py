@@ -152,3 +152,8 @@ def test_the_stdp_claim_is_partly_met_while_its_mechanism_is_unmeasured():
                "cells": cells, "worst_case": worst}
     claim, verdict, text = stdp_claim(summary, None)
     assert verdict == "partly" and "first-layer sparsity not measured on CIFAR-10" in text
+    layer = lambda share: [{"share_below": {"0.05": share}, "n_weights": 2000}]  # noqa: E731
+    sparse = {"dset": "cifar10", "cut": 0.05,
+              "models": {"a": {"net": "snn", "layers": layer(0.07)}, "b": {"net": "stdp", "layers": layer(0.28)}}}
+    claim, verdict, text = stdp_claim(summary, sparse)
+    assert verdict == "reproduced" and "STDP 28.0 %, SNN 7.0 %" in text
