@@ -113,8 +113,8 @@ def main(argv=None) -> dict:
         notes.append("no weights/sparsity.json (analysis.weight_sparsity)")
     # every dataset's numbers (results/weights/DSET/sparsity.json too), for the STDP claim of that dataset;
     # files written before weight_sparsity recorded the dataset are MNIST's
-    made["sparsity_by_dset"] = {load_json(p).get("dset", "mnist"): load_json(p)
-                                for p in sorted(res.glob("weights/**/sparsity.json"))}
+    made["sparsity_by_dset"] = {sp.get("dset", "mnist"): sp
+                                for sp in map(load_json, sorted(res.glob("weights/**/sparsity.json")))}
     weights = Path(args.bio_run) / "weights.npz"
     if weights.exists():
         from bio.figures import receptive_fields

@@ -287,12 +287,12 @@ def seed_eps(summary: dict) -> float:
     return min(eps) if ref is None else min(eps, key=lambda e: abs(e - ref))
 
 
-def white_and_worst(summary: dict, eps: float) -> tuple[dict, dict]:
-    """(kind, attack) -> white-box adversarial accuracy at ``eps``, and kind -> its worst case there."""
-    kinds = {m["key"]: m["net"] for m in summary["models"]}
-    white = {(kinds[c["target"]], c["attack"]): c["adv_accuracy"] for c in summary["cells"]
-             if c["eps"] == eps and c["setting"] == "white" and c.get("adv_accuracy") is not None
-             and c["target"] in kinds}
+def white_and_worst(summary: dict) -> tuple[dict, dict]:
+    """At seed_eps: (kind, attack) -> white-box adversarial accuracy (from compare_cells), and kind -> its
+    worst case."""
+    white = {(net, attack): c["adv_accuracy"] for (net, attack, setting), c in compare_cells(summary).items()
+             if setting == "white"}
+    kinds, eps = {m["key"]: m["net"] for m in summary["models"]}, seed_eps(summary)
     worst = {kinds[c["target"]]: c["adv_accuracy"] for c in summary["worst_case"]
              if c["eps"] == eps and c["target"] in kinds}
     return white, worst
@@ -302,7 +302,7 @@ def snn_fgsm_claim(summary: dict) -> tuple | None:
     """Seed 000's main table: its SNN and SNN + STDP keep more than the CNN under white-box FGSM. Judged on
     FGSM, which the seed reports, and on the worst case over the suite, the number to trust."""
     dset, eps = dset_of(summary), seed_eps(summary)
-    white, worst = white_and_worst(summary, eps)
+    white, worst = white_and_worst(summary)
     ref, n = SEED000_FGSM.get(dset, {}), summary["n_test"]
     if ("cnn", "fgsm") not in white:
         return None
@@ -330,7 +330,7 @@ def stdp_claim(summary: dict, sparsity: dict | None) -> tuple | None:
     to STDP's sparse connectivity. Per white-box attack and the worst case; with analysis.weight_sparsity's
     numbers (for the same dataset), whether the STDP layer is the sparser one."""
     dset, eps0, n = dset_of(summary), seed_eps(summary), summary["n_test"]
-    white, worst = white_and_worst(summary, eps0)
+    white, worst = white_and_worst(summary)
     if not {"snn", "stdp-net"} <= set(worst):
         return None
     acc = {a.upper(): (white[("stdp-net", a)], white[("snn", a)]) for a in summary["settings"]["attacks"]

@@ -53,15 +53,15 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default="results/weights")
     p.add_argument("--figures", default="results/figures")
     args = p.parse_args(argv)
-    models = {}
+    models, dsets = {}, set()
     for run in map(Path, args.runs):
         if not (run / CONFIG).exists():
             raise SystemExit(f"error: {run} is not a networks.train run (no {CONFIG}); train it first, e.g. "
                              f"python -m networks.train --net {run.name.split('-')[0]} --dset mnist --out {run}")
-        net = load_json(run / CONFIG)["net"]
-        label = NET_LABELS.get(net, net)
+        cfg = load_json(run / CONFIG)
+        net, label = cfg["net"], NET_LABELS.get(cfg["net"], cfg["net"])
+        dsets.add(cfg.get("dset"))
         models[run.name] = {"run": str(run), "net": net, "label": label, "layers": layer_sparsity(load_model(run))}
-    dsets = {load_json(Path(m["run"]) / CONFIG).get("dset") for m in models.values()}
     if len(dsets) > 1:
         raise SystemExit(f"error: runs of several datasets ({', '.join(sorted(map(str, dsets)))}); compare one at a time")
     summary = {"dset": dsets.pop(), "cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
