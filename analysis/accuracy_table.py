@@ -15,8 +15,9 @@ import argparse
 from pathlib import Path
 
 from analysis.defaults import RUNS
-from bio.checkpoint import load_json, save_json
 from networks.registry import CONFIG, METRICS, finished_runs
+from runstore.cli import Parser, exit_with
+from runstore.files import load_json, save_json
 
 # Per-net extras of metrics.json worth keeping (networks.train writes them).
 EXTRAS = ("test_accuracy_by_T", "cnn_test_accuracy", "stage_seconds", "pipeline_seconds", "stdp_convergence")
@@ -38,8 +39,8 @@ def run_record(run: Path) -> dict:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.accuracy_table", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m analysis.accuracy_table", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dset", required=True)
     p.add_argument("--runs", nargs="+", default=None, help="run directories (default: every finished run of --dset "
                    "under --runs-root)")
@@ -73,4 +74,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

@@ -31,46 +31,48 @@ import imagesets
 from analysis.attacks import ATTACKS, make_attack
 from analysis.measurement import Victim, batched_predict, craft, twin_model
 from analysis.metrics import robustness
-from bio.checkpoint import load_npz, save_json, save_npz
 from bio.devices import DEVICES
 from networks.devices import add_torch_device_option, torch_device
 from networks.twin import DiehlCookTwin
+from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_float, positive_int
+from runstore.files import load_npz, save_json, save_npz
+from runstore.locks import run_lock
 
 READOUTS = ("assignment", "softmax")
 QUERY_ATTACKS = ("square-art",)   # numpy/ART query attacks on Brian2, outside the torch ATTACKS
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.attack", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m analysis.attack", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--run", required=True, help="a bio.train_stdp run directory")
     p.add_argument("--attack", nargs="+", default=["fgsm", "pgd"],
                    help=f"any of {', '.join([*ATTACKS, *QUERY_ATTACKS])}")
-    p.add_argument("--eps", type=float, nargs="+", default=[0.05, 0.1, 0.2, 0.3])
-    p.add_argument("--n-test", type=int, default=1000, help="test images attacked (first N of the test set)")
-    p.add_argument("--n-query", type=int, default=50, help="images for the query attacks (square, square-art)")
-    p.add_argument("--queries", type=int, default=200,
+    p.add_argument("--eps", type=pixel_eps, nargs="+", default=[0.05, 0.1, 0.2, 0.3])
+    p.add_argument("--n-test", type=positive_int, default=1000, help="test images attacked (first N of the test set)")
+    p.add_argument("--n-query", type=positive_int, default=50, help="images for the query attacks (square, square-art)")
+    p.add_argument("--queries", type=positive_int, default=200,
                    help="square: query budget per image; square-art: ART iterations (about 2 queries per image "
                         "each, counted in queries_mean)")
-    p.add_argument("--query-draws", type=int, default=4,
+    p.add_argument("--query-draws", type=positive_int, default=4,
                    help="square-art: Poisson draws averaged per query, and per image in the final re-check")
-    p.add_argument("--eot", type=int, default=1, help="Poisson draws averaged per gradient")
-    p.add_argument("--steps", type=int, default=10, help="PGD steps")
-    p.add_argument("--alpha", type=float, default=None, help="PGD step size (default 2.5 eps / steps)")
-    p.add_argument("--restarts", type=int, default=1, help="PGD random restarts")
+    p.add_argument("--eot", type=positive_int, default=1, help="Poisson draws averaged per gradient")
+    p.add_argument("--steps", type=positive_int, default=10, help="PGD steps")
+    p.add_argument("--alpha", type=positive_float, default=None, help="PGD step size (default 2.5 eps / steps)")
+    p.add_argument("--restarts", type=positive_int, default=1, help="PGD random restarts")
     p.add_argument("--readout", default="assignment", choices=READOUTS, help="readout the twin attack ascends")
     p.add_argument("--loss", default=None, choices=("ce", "margin"),
                    help="attack loss (default: margin for assignment, ce for softmax)")
     p.add_argument("--surrogate", default="fast_sigmoid", help="surrogate spike derivative of the twin")
-    p.add_argument("--slope", type=float, default=5.0, help="surrogate slope (1/mV)")
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--slope", type=positive_float, default=5.0, help="surrogate slope (1/mV)")
+    p.add_argument("--batch-size", type=positive_int, default=100)
     add_torch_device_option(p)
     p.add_argument("--device", default="cpp_standalone", choices=DEVICES,
                    help="Brian2 device that scores the attacks (cuda_standalone: brian2cuda, batched copies)")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="torch CPU threads (more threads than free cores slows the twin down many times)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default=None)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -93,6 +95,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    with run_lock(args.out, what="attack run"):   # one process writes this folder at a time
+        return attack_run(args)
+
+
+def attack_run(args):
     progress = not args.no_progress
     device = torch_device(args.torch_device)
     torch.set_num_threads(args.threads)
@@ -281,4 +288,4 @@ def markdown_table(summary: dict, readout: str) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -25,6 +25,9 @@ from typing import Callable, Sequence
 
 from tqdm.auto import tqdm
 
+from runstore.cli import UserError
+
+SCHEDULER_TIMEOUT = "30s"   # how long to try to reach a --scheduler before saying it cannot be reached
 DASK_MISSING = ("dask.distributed is needed to run tasks on a cluster or on several local processes: "
                 "pip install 'dask[distributed]' (or run with --jobs 1)")
 
@@ -33,7 +36,7 @@ def _distributed():
     try:
         import distributed
     except ImportError as e:   # the project depends on it; a hand-made environment may not have it
-        raise SystemExit(f"error: {DASK_MISSING}") from e
+        raise UserError(DASK_MISSING) from e
     return distributed
 
 
@@ -43,7 +46,13 @@ def client_for(scheduler: str | None, n_jobs: int):
     closed (with a cluster it made) on leaving the block."""
     distributed = _distributed()
     if scheduler:
-        with distributed.Client(scheduler, timeout="30s") as client:
+        try:
+            client = distributed.Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as e:   # nothing listening, a typo, a firewall
+            raise UserError(f"cannot reach the dask scheduler at {scheduler} ({' '.join(str(e).split())[:200]}); "
+                            f"start one with `dask scheduler` and workers with `dask worker {scheduler} --nthreads 1 "
+                            f"--memory-limit 0`, or leave --scheduler out to run on this machine") from None
+        with client:
             yield client
         return
     with distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,

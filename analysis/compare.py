@@ -41,10 +41,12 @@ import imagesets
 from analysis.attacks import ATTACKS
 from analysis.defaults import NET_LABELS
 from analysis.measurement import Cells, Model, Suite, Victim, batched_predict, twin_model
-from bio.checkpoint import load_json, save_json
 from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import CONFIG, METRICS, MODEL, finished_runs, load_model
+from runstore.cli import Parser, count, pixel_eps, existing_dir, exit_with, positive_float, positive_int
+from runstore.files import load_json, save_json
+from runstore.locks import run_lock
 
 # "stdp": the Brian2 Diehl & Cook network (bio/); "stdp-net": networks.train's net stdp, seed 000's
 # SNN + STDP (an STDP-learned first layer under surrogate-gradient layers).
@@ -56,36 +58,36 @@ DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.compare", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m analysis.compare", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dset", default="mnist")
     p.add_argument("--runs", nargs="+", default=None, help="target run directories (networks.train)")
     p.add_argument("--runs-root", default="runs/baselines", help="where to look for runs without --runs")
     p.add_argument("--stdp-run", default=None, help="a bio.train_stdp run directory (the SNN + STDP row)")
     p.add_argument("--sources", nargs="+", default=["cnn", "snn"],
                    help="black-box sources: a net kind (picks the run most independent of the targets) or KIND=DIR")
-    p.add_argument("--eps", type=float, nargs="+", default=None, help="default: 0.1 (MNIST), 8/255 (CIFAR-10)")
+    p.add_argument("--eps", type=pixel_eps, nargs="+", default=None, help="default: 0.1 (MNIST), 8/255 (CIFAR-10)")
     p.add_argument("--attacks", nargs="+", default=["fgsm", "pgd", "apgd-ce", "apgd-dlr"],
                    choices=[a for a in ATTACKS if a != "square"])
-    p.add_argument("--n-test", type=int, default=1000, help="the first N test images; 0 = all")
-    p.add_argument("--eot", type=int, default=4, help="Poisson draws averaged per gradient of a spiking model")
+    p.add_argument("--n-test", type=count, default=1000, help="the first N test images; 0 = all")
+    p.add_argument("--eot", type=positive_int, default=4, help="Poisson draws averaged per gradient of a spiking model")
     # 40 steps and 2 restarts so that PGD converges rather than stops short of the worst case. The step is
     # PGD's own 2.5 eps / steps (Madry et al.): enough to cross the ball and come back, and finer the more
     # steps there are; a fixed eps/4 (the old default, sized for 7 steps) keeps jumping a quarter of the ball
     # for all 40 steps and never settles on the worst point.
-    p.add_argument("--pgd-steps", type=int, default=40)
-    p.add_argument("--pgd-alpha", type=float, default=None, help="PGD step; default 2.5 eps / steps")
-    p.add_argument("--pgd-restarts", type=int, default=2)
-    p.add_argument("--apgd-iter", type=int, default=100, help="APGD iterations (AutoAttack's standard 100)")
+    p.add_argument("--pgd-steps", type=positive_int, default=40)
+    p.add_argument("--pgd-alpha", type=positive_float, default=None, help="PGD step; default 2.5 eps / steps")
+    p.add_argument("--pgd-restarts", type=positive_int, default=2)
+    p.add_argument("--apgd-iter", type=positive_int, default=100, help="APGD iterations (AutoAttack's standard 100)")
     p.add_argument("--converted-T", type=int, default=25,
                    help="time steps of converted SNNs (trained with 100; fewer make attacks affordable); "
                         "0 = as trained")
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batch-size", type=positive_int, default=100)
     p.add_argument("--out", default=None, help="default results/compare/DSET")
     add_torch_device_option(p)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     try:
@@ -295,6 +297,11 @@ def no_runs_message(args) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    with run_lock(args.out, what="comparison"):   # one process writes this folder at a time
+        return compare(args)
+
+
+def compare(args) -> dict:
     torch.set_num_threads(args.threads)
     device = torch_device(args.torch_device)
     target_runs = pick_targets(args)
@@ -346,4 +353,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

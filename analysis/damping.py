@@ -42,10 +42,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import imagesets
+
 from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, SOURCES
 from analysis.measurement import Victim, evaluate_cached, load_test, shared_deltas, subject
-from bio.checkpoint import save_json, save_npz
 from networks.devices import add_torch_device_option, torch_device
+from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_int
+from runstore.files import save_json, save_npz
+from runstore.locks import run_lock
 
 
 def gain(res: dict, delta: str = "transfer") -> float | None:
@@ -100,22 +104,22 @@ def record_raster(run, image: np.ndarray, seed: int = 0) -> dict:
 
 # --- CLI ---------------------------------------------------------------------------
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.damping", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m analysis.damping", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for kind, path in DEFAULT_RUNS.items():
         p.add_argument(f"--{kind}", default=str(path), help=f"the {kind} run directory")
     p.add_argument("--source", default=None,
                    help="transfer source CNN (default: the first present of " + ", ".join(map(str, SOURCES)) + ")")
     p.add_argument("--models", nargs="+", default=["cnn", "snn", "bio"], choices=list(DEFAULT_RUNS),
                    help="converted (T=100) is left out by default: ~12 min on one busy core for n=200")
-    p.add_argument("--eps", type=float, nargs="+", default=[0.1])
-    p.add_argument("--n", type=int, default=200, help="test images (the first N)")
-    p.add_argument("--eot", type=int, default=4, help="Poisson draws averaged per gradient of a spiking model")
+    p.add_argument("--eps", type=pixel_eps, nargs="+", default=[0.1])
+    p.add_argument("--n", type=positive_int, default=200, help="test images (the first N)")
+    p.add_argument("--eot", type=positive_int, default=4, help="Poisson draws averaged per gradient of a spiking model")
     p.add_argument("--levels", type=int, default=FULL_LEVELS, help="input quantization levels (256: none)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     add_torch_device_option(p)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default="results/damping")
     args = p.parse_args(argv)
     if args.n < 1 or args.eot < 1 or args.levels < 2 or any(not 0 < e <= 1 for e in args.eps):
@@ -125,6 +129,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    with run_lock(args.out, what="damping run"):   # one process writes this folder at a time
+        return damping(args)
+
+
+def damping(args) -> dict:
     torch.set_num_threads(args.threads)
     device = torch_device(args.torch_device)
     out = Path(args.out)
@@ -166,4 +175,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -27,7 +27,8 @@ from analysis.damping_figures import accuracy_eps_figure, damping_figure, galler
 from analysis.defaults import DEFAULT_RUNS, RUNS
 from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, verdict, write_report
 from analysis.sweep_figures import SWEEP_FIGURES, leak_figure, quantization_figure, timestep_figure
-from bio.checkpoint import load_json, load_npz
+from runstore.cli import Parser, exit_with
+from runstore.files import load_json, load_npz
 
 __all__ = ["MIN_BIO_TRAIN", "Report", "SWEEP_FIGURES", "accuracy_eps_figure", "compare_figure", "damping_figure",
            "gallery_figure", "leak_figure", "main", "parse_args", "quantization_figure", "raster_figure",
@@ -36,8 +37,8 @@ __all__ = ["MIN_BIO_TRAIN", "Report", "SWEEP_FIGURES", "accuracy_eps_figure", "c
 
 # --- CLI --------------------------------------------------------------------------------------
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.figures", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m analysis.figures", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--results", default="results", help="results folder (damping/, sweeps/, compare/)")
     p.add_argument("--bio-run", default=str(DEFAULT_RUNS["bio"]), help="a bio run for the receptive fields")
     p.add_argument("--runs", default=str(RUNS), help="where to look for analysis.attack's attack.json files")
@@ -128,4 +129,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

@@ -25,18 +25,21 @@ import argparse
 
 import torch
 
+import imagesets
+
 from analysis.defaults import REF
 from analysis.sweep_points import add_common, make_job, settings, sweep
+from runstore.cli import Parser, exit_with, positive_float, positive_int, unit_interval
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.leak_sweep", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--leaks", type=float, nargs="*", default=[1.0, 0.99, 0.95, 0.9, 0.8],
+    p = Parser(prog="python -m analysis.leak_sweep", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--leaks", type=unit_interval, nargs="*", default=[1.0, 0.99, 0.95, 0.9, 0.8],
                    help="per-step leak of the surrogate SNN (1 = IF)")
-    p.add_argument("--tau-exc", type=float, nargs="*", default=[100.0, 50.0, 20.0],
+    p.add_argument("--tau-exc", type=positive_float, nargs="*", default=[100.0, 50.0, 20.0],
                    help="exc membrane time constants of the Brian2 network (ms); none: --tau-exc with no value")
-    p.add_argument("-t", "--timesteps", type=int, default=REF["T"], help="time steps of the SNN")
+    p.add_argument("-t", "--timesteps", type=positive_int, default=REF["T"], help="time steps of the SNN")
     add_common(p)
     args = p.parse_args(argv)
     if any(not 0 < v <= 1 for v in args.leaks) or any(v <= 0 for v in args.tau_exc):
@@ -54,4 +57,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

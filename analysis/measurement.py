@@ -39,13 +39,14 @@ import imagesets
 from analysis.attacks import make_attack
 from analysis.defaults import FULL_LEVELS
 from analysis.metrics import robustness, zero_gradient_share
-from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from bio.frozen import chunk_seed, load_trained, spike_counts
 from networks.readout import class_scores
 from networks.registry import load_model
 from readout.assignment import class_scores as count_scores
 from readout.assignment import predict as assignment_predict
 from readout.softmax import SoftmaxReadout
+from runstore.cli import UserError
+from runstore.files import load_json, load_npz, save_json, save_npz
 
 LIFT = 1e-9           # Brian2 pixels at zero get this intensity so that they too draw each step (see BrianSubject)
 BRIAN_CHUNK = 200     # examples per compiled Brian2 run; one binary per configuration and chunk size
@@ -93,7 +94,7 @@ def twin_model(twin, readout: str, victim: Victim):
     """Images (B, 784) in [0, 1] -> class scores, differentiable through the twin (networks.twin)."""
     if readout == "softmax":
         if victim.softmax is None:
-            raise SystemExit("error: the run has no readout_softmax.npz; use --readout assignment")
+            raise UserError(f"{victim.run} has no readout_softmax.npz; use --readout assignment")
         head = SoftmaxReadout.load(victim.run / "readout_softmax.npz").to(twin.w.device, twin.w.dtype)
         return lambda x: head(twin(x))
     return lambda x: class_scores(twin(x), victim.assignments)

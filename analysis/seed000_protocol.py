@@ -20,16 +20,16 @@ the sign of the input gradient is the same in both units (std > 0).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 import imagesets
-from bio.checkpoint import load_json, save_json
 from networks.cnn import IN_SHAPE, as_images
 from networks.registry import CONFIG, load_model
+from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_int
+from runstore.files import load_json, save_json
 
 SEED000_MEAN = (0.4914, 0.4822, 0.4465)   # its transforms.Normalize for CIFAR-10
 SEED000_STD = (0.2470, 0.2435, 0.2616)
@@ -53,14 +53,14 @@ def accuracy(model, x, y, batch_size) -> float:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.seed000_protocol", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m analysis.seed000_protocol", description=__doc__.split("\n\n")[0])
     p.add_argument("--run", default="runs/baselines/cnn-cifar10-s0", help="a networks.train CIFAR-10 CNN run")
-    p.add_argument("--n-test", type=int, default=1000, help="the first N test images")
-    p.add_argument("--eps", type=float, default=SEED000_EPS)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--n-test", type=positive_int, default=1000, help="the first N test images")
+    p.add_argument("--eps", type=pixel_eps, default=SEED000_EPS)
+    p.add_argument("--batch-size", type=positive_int, default=100)
+    p.add_argument("--threads", type=positive_int, default=1)
     p.add_argument("--out", default="results/seed000_protocol")
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     args = p.parse_args(argv)
     run = Path(args.run)
     if not (run / CONFIG).exists():
@@ -100,4 +100,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

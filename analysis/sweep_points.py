@@ -28,9 +28,11 @@ from analysis.cluster import run_tasks
 from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
-from bio.checkpoint import load_json, save_json
 from bio.parameters import NetworkConfig
 from networks.devices import add_torch_device_option, torch_device
+from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
+from runstore.files import load_json, save_json
+from runstore.locks import run_lock
 
 N_EXC = 100
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
@@ -146,14 +148,26 @@ def train(job: dict, run_dir: Path) -> dict:
 
 
 def run_job(job: dict) -> dict:
-    """Train (or reuse) the model of one point, evaluate it, cache and return the result."""
+    """Train (or reuse) the model of one point, evaluate it, cache and return the result.
+
+    Another process on the same point (a second sweep, or the same point of the other sweep) holds
+    its lock: this one waits, then reads the result that process saved. The model's run directory
+    is locked the same way, so two points of one model train it once."""
     torch.set_num_threads(1)
     path = Path(job["out"]) / "points" / f"{point_name(job)}.json"
     if path.exists():
         return load_json(path)
+    with run_lock(path.parent / point_name(job), wait=True, what="sweep point"):
+        if path.exists():   # made while this process waited
+            return load_json(path)
+        return measure_point(job, path)
+
+
+def measure_point(job: dict, path: Path) -> dict:
     t0 = time.perf_counter()
     run_dir = Path(job["out"]) / "runs" / model_name(job)
-    metrics = train(job, run_dir)
+    with run_lock(run_dir, wait=True, what="training"):
+        metrics = train(job, run_dir)
     train_s = time.perf_counter() - t0
     x, y = load_test(job["n_test"], job["data_dir"])
     device = torch_device(job.get("torch_device", "cpu"))
@@ -209,37 +223,46 @@ def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: b
     return [results[i] for i in sorted(results)]
 
 
+def failed_points(summary: dict) -> PartialFailure | None:
+    """The error a sweep ends with when some of its points did not finish, else None."""
+    if not summary["n_failed"]:
+        return None
+    done = {p["name"] for p in summary["points"]}
+    jobs = summary.get("failed", [])
+    return PartialFailure(f"{summary['n_failed']} of {summary['n_jobs']} points of {summary['sweep']} failed "
+                          f"({', '.join(jobs) or 'see above'}; their tracebacks are above); the other "
+                          f"{len(done)} are saved and the table and figure show only those. Run the same command "
+                          f"again to compute the failed points alone (finished points are cached)")
+
+
 # --- the shared command line -----------------------------------------------------------
 def add_common(p: argparse.ArgumentParser) -> None:
     d = DEFAULTS
-    p.add_argument("--n-train", type=int, default=d["n_train"], help="training examples, torch models")
-    p.add_argument("--bio-n-train", type=int, default=d["bio_n_train"], help="STDP training examples, Brian2")
-    p.add_argument("--n-label", type=int, default=d["n_label"], help="examples labelling the Brian2 neurons")
-    p.add_argument("--n-test", type=int, default=d["n_test"], help="test images evaluated (the first N)")
-    p.add_argument("--epochs", type=int, default=d["epochs"], help="epochs, torch models")
-    p.add_argument("--eps", type=float, default=d["eps"], help="L-inf size of every perturbation")
-    p.add_argument("--eot", type=int, default=d["eot"], help="Poisson draws averaged per white-box gradient")
+    p.add_argument("--n-train", type=positive_int, default=d["n_train"], help="training examples, torch models")
+    p.add_argument("--bio-n-train", type=positive_int, default=d["bio_n_train"], help="STDP training examples, Brian2")
+    p.add_argument("--n-label", type=positive_int, default=d["n_label"], help="examples labelling the Brian2 neurons")
+    p.add_argument("--n-test", type=positive_int, default=d["n_test"], help="test images evaluated (the first N)")
+    p.add_argument("--epochs", type=positive_int, default=d["epochs"], help="epochs, torch models")
+    p.add_argument("--eps", type=pixel_eps, default=d["eps"], help="L-inf size of every perturbation")
+    p.add_argument("--eot", type=positive_int, default=d["eot"], help="Poisson draws averaged per white-box gradient")
     p.add_argument("--seed", type=int, default=d["seed"])
-    p.add_argument("--seeds", type=int, default=1,
+    p.add_argument("--seeds", type=positive_int, default=1,
                    help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
     p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
                    + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
     # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
-    p.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+    p.add_argument("--jobs", type=positive_int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1, help="points run at once, one process each (default: the usable cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="a running dask scheduler (tcp://host:8786) whose workers run the points; --jobs is "
                         "then ignored")
     add_torch_device_option(p)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
     p.add_argument("--no-progress", action="store_true")
 
 
 def settings(args) -> dict:
-    for name in ("n_train", "bio_n_train", "n_label", "n_test", "epochs", "eot", "jobs", "seeds"):
-        if getattr(args, name) < 1:
-            raise SystemExit(f"error: --{name.replace('_', '-')} must be at least 1")
     if args.source is None:
         source = next((s for s in SOURCES if (s / "model.pt").exists()), None)
     else:
@@ -266,13 +289,19 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     note = scale_note(s)
     points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
                       progress=not args.no_progress, scheduler=args.scheduler)
+    done = {p["name"] for p in points}
     summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
-               "n_jobs": len(unique), "n_failed": len(unique) - len(points), "seconds": time.perf_counter() - t0}
+               "n_jobs": len(unique), "n_failed": len(unique) - len(points),
+               "failed": [point_name(j) for j in unique if point_name(j) not in done],
+               "seconds": time.perf_counter() - t0}
     out = Path(s["out"])
     save_json(out / f"{name}.json", summary)
     from analysis import sweep_figures
     sweep_figures.SWEEP_FIGURES[name](summary, out / name)
     print(f"{name}: {len(points)}/{len(unique)} points in {summary['seconds']:.0f} s ({note}); wrote {out / name}.json")
+    error = failed_points(summary)
+    if error:
+        raise error
     return summary
 
 

@@ -27,15 +27,18 @@ import argparse
 
 import torch
 
+import imagesets
+
 from analysis.defaults import FULL_LEVELS, REF
 from analysis.sweep_points import add_common, make_job, settings, sweep
+from runstore.cli import Parser, exit_with, positive_float, positive_int, unit_interval
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m analysis.timestep_sweep", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("-t", "--timesteps", type=int, nargs="*", default=[2, 4, 8, 16], help="SNN time steps")
-    p.add_argument("--present-ms", type=float, nargs="*", default=[100.0, 200.0, 350.0],
+    p = Parser(prog="python -m analysis.timestep_sweep", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("-t", "--timesteps", type=positive_int, nargs="*", default=[2, 4, 8, 16], help="SNN time steps")
+    p.add_argument("--present-ms", type=positive_float, nargs="*", default=[100.0, 200.0, 350.0],
                    help="Brian2 presentation times (ms)")
     p.add_argument("--levels", type=int, nargs="*", default=[2, 4, 8, 16, 256],
                    help="input quantization levels of the SNN and the CNN (256: none)")
@@ -46,7 +49,7 @@ def parse_args(argv=None):
                    help="input quantization levels of the Brian2 network; None: those of --levels")
     p.add_argument("--quantize", nargs="*", default=["snn", "bio", "cnn"], choices=["snn", "bio", "cnn"],
                    help="models trained and tested at each --levels")
-    p.add_argument("--leak", type=float, default=REF["leak"], help="leak of the SNN")
+    p.add_argument("--leak", type=unit_interval, default=REF["leak"], help="leak of the SNN")
     add_common(p)
     args = p.parse_args(argv)
     if args.bio_levels is None:
@@ -71,4 +74,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

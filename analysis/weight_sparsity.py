@@ -12,7 +12,6 @@ redraws the figure (analysis.weight_figures) from the JSON.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,9 @@ import torch
 
 from analysis.defaults import NET_LABELS
 from analysis.weight_figures import sparsity_figure
-from bio.checkpoint import load_json, save_json
 from networks.registry import CONFIG, load_model
+from runstore.cli import Parser, exit_with
+from runstore.files import load_json, save_json
 
 DEFAULT_RUNS = ["runs/baselines/cnn-mnist-s0", "runs/baselines/snn-mnist-s0", "runs/baselines/stdp-mnist-s0"]
 CUTS = (0.01, 0.05, 0.1)
@@ -46,7 +46,7 @@ def layer_sparsity(model) -> list[dict]:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m analysis.weight_sparsity", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m analysis.weight_sparsity", description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="networks.train run directories")
     p.add_argument("--cut", type=float, default=0.05, choices=CUTS, help="below this share of its unit's max a "
                    "weight counts as absent")
@@ -77,4 +77,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

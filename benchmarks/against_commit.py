@@ -17,7 +17,6 @@ and prints a markdown table.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -28,11 +27,32 @@ from pathlib import Path
 
 import numpy as np
 
+from runstore.cli import Parser, exit_with, positive_int
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "results"
-FIGURES = {"train ms/ex": lambda r: 1e3 * r["train"]["sec_per_example"],
-           "train ms/presentation": lambda r: 1e3 * r["train"]["sec_per_presentation"],
-           "frozen ms/ex": lambda r: 1e3 * r["frozen_sec_per_example"]}
+# Each figure's place in a side's row; an older commit may lack one (sec_per_presentation came later):
+# it then reads n/a rather than stopping the comparison.
+FIGURES = {"train ms/ex": ("train", "sec_per_example"), "train ms/presentation": ("train", "sec_per_presentation"),
+           "frozen ms/ex": ("frozen_sec_per_example",)}
+
+
+def figure(row: dict, where: tuple) -> float | None:
+    """One figure of a side's row, in ms, or None where that side does not record it."""
+    for key in where:
+        if not isinstance(row, dict) or key not in row:
+            return None
+        row = row[key]
+    return 1e3 * row
+
+
+def best(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return min(values) if values else None
+
+
+def show(v, fmt="{:.2f}") -> str:
+    return "n/a" if v is None else fmt.format(v)
 RESULTS = ("w", "theta_mV", "exc", "inh", "input")
 
 # Run in each side's tree: only functions that both sides have (benchmarks.bio_speed's training loop,
@@ -99,23 +119,21 @@ def measure(tree: Path, build: Path, size: int, args) -> tuple[dict, dict]:
         row = json.loads(Path(out + ".json").read_text())
         with np.load(out + ".npz") as z:
             computed = {k: z[k] for k in RESULTS}
-    return {"load_1min_before": load, **{k: f(row) for k, f in FIGURES.items()}, "raw": row}, computed
+    return {"load_1min_before": load, **{k: figure(row, w) for k, w in FIGURES.items()}, "raw": row}, computed
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.against_commit", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m benchmarks.against_commit", description=__doc__.split("\n\n")[0])
     p.add_argument("rev", help="the commit to compare with (e.g. HEAD~1, a hash, a branch)")
-    p.add_argument("--sizes", type=int, nargs="+", default=[100, 400])
-    p.add_argument("--examples", type=int, default=2000, help="training examples per measurement")
-    p.add_argument("--frozen-examples", type=int, default=1000)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--sizes", type=positive_int, nargs="+", default=[100, 400])
+    p.add_argument("--examples", type=positive_int, default=2000, help="training examples per measurement")
+    p.add_argument("--frozen-examples", type=positive_int, default=1000)
+    p.add_argument("--rounds", type=positive_int, default=2)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--max-load", type=float, default=1.0,
                    help="wait before each measurement until the 1-minute load average is below this")
     p.add_argument("--max-wait", type=float, default=300.0, help="but no longer than this many seconds")
     args = p.parse_args(argv)
-    if args.rounds < 1 or args.examples < 1 or args.frozen_examples < 1:
-        p.error("--rounds, --examples and --frozen-examples must be at least 1")
     sha, tree = worktree(args.rev)
     here = git("rev-parse", "HEAD") + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
     sides = {"this": (ROOT, ROOT / "build" / "bench" / "build-this"),
@@ -128,12 +146,14 @@ def main(argv=None) -> dict:
                 figures, computed[side][size] = measure(*sides[side], size, args)
                 runs[side][size].append(figures)
                 print(f"round {k + 1}, {size} exc, {side}: "
-                      + ", ".join(f"{f} {runs[side][size][-1][f]:.2f}" for f in FIGURES), flush=True)
+                      + ", ".join(f"{f} {show(runs[side][size][-1][f])}" for f in FIGURES), flush=True)
     rows = []
     for size in args.sizes:
-        best = {side: {f: min(r[f] for r in runs[side][size]) for f in FIGURES} for side in sides}
-        rows.append({"n_exc": size, "this": best["this"], "other": best["other"],
-                     "ratio_other_over_this": {f: best["other"][f] / best["this"][f] for f in FIGURES},
+        top = {side: {f: best(r[f] for r in runs[side][size]) for f in FIGURES} for side in sides}
+        rows.append({"n_exc": size, "this": top["this"], "other": top["other"],
+                     "ratio_other_over_this": {f: top["other"][f] / top["this"][f]
+                                               if top["other"][f] is not None and top["this"][f] else None
+                                               for f in FIGURES},
                      "max_load_1min": max(r["load_1min_before"] for side in sides for r in runs[side][size]),
                      "differs": [k for k in RESULTS
                                  if not np.array_equal(computed["this"][size][k], computed["other"][size][k])]})
@@ -146,12 +166,12 @@ def main(argv=None) -> dict:
           + " | max load | same weights and counts |")
     print("|---" * (len(FIGURES) + 3) + "|")
     for r in rows:
-        print(f"| {r['n_exc']} | " + " | ".join(f"{r['this'][f]:.2f} / {r['other'][f]:.2f} / "
-                                                 f"{r['ratio_other_over_this'][f]:.2f}x" for f in FIGURES)
+        print(f"| {r['n_exc']} | " + " | ".join(f"{show(r['this'][f])} / {show(r['other'][f])} / "
+                                                 f"{show(r['ratio_other_over_this'][f], '{:.2f}x')}" for f in FIGURES)
               + f" | {r['max_load_1min']:.1f} | {'yes' if not r['differs'] else 'no: ' + ', '.join(r['differs'])} |")
     print(f"wrote {path}")
     return result
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

@@ -11,7 +11,6 @@ standalone configuration also compiles, so it is timed apart. Writes
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -26,6 +25,7 @@ from bio.devices import RuntimeRunner, get_runner
 from bio.frozen import spike_counts
 from bio.network import intensities
 from bio.parameters import NetworkConfig
+from runstore.cli import Parser, existing_dir, exit_with
 
 OUT = Path(__file__).parent / "results"
 
@@ -72,13 +72,13 @@ def train_runtime(cfg, images, seed=0):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[100, 400])
     p.add_argument("--examples", type=int, default=1000, help="training examples per standalone measurement")
     p.add_argument("--chunk", type=int, default=500)
     p.add_argument("--frozen-examples", type=int, default=1000)
     p.add_argument("--runtime-examples", type=int, default=20, help="0 skips the runtime mode")
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default=str(OUT / "bio_speed.json"))
     args = p.parse_args(argv)
     x, _ = imagesets.load("mnist", "train", data_dir=args.data_dir)
@@ -131,4 +131,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -15,7 +15,6 @@ on ``--torch-device``. Writes
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -30,6 +29,7 @@ from bio.frozen import frozen_runner, load_trained, spike_counts
 from bio.parameters import NetworkConfig
 from networks.devices import add_torch_device_option, torch_device
 from networks.twin import DiehlCookTwin
+from runstore.cli import Parser, existing_dir, exit_with
 
 OUT = Path(__file__).parent / "results"
 
@@ -64,7 +64,7 @@ def time_twin(cfg, w, theta, images, batch: int, device) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", default=None, help="a trained bio.train_stdp run directory (default: random weights)")
     p.add_argument("--n-exc", type=int, default=400, help="network size when no --run is given")
     p.add_argument("--examples", type=int, default=1000)
@@ -74,7 +74,7 @@ def main(argv=None):
     p.add_argument("--twin-examples", type=int, default=200, help="0 skips timing the torch twin")
     p.add_argument("--twin-batch", type=int, default=100)
     add_torch_device_option(p)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default=str(OUT / "frozen_batch.json"))
     args = p.parse_args(argv)
     cfg, w, theta, source = load_network(args.run, args.n_exc)
@@ -122,4 +122,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -11,7 +11,6 @@ own time, so it holds on a loaded machine too, unlike an absolute timing. Writes
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -19,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import imagesets
+from runstore.cli import Parser, existing_dir, exit_with
 
 OUT = Path(__file__).parent / "results"
 # What a generated function does, for the table (Brian2 names code objects after their group and role).
@@ -42,7 +44,7 @@ cfg = NetworkConfig(n_exc={args.n_exc})
 rng = np.random.default_rng(0)
 w, theta = 0.3 * rng.random((784, cfg.n_exc)), np.full(cfg.n_exc, 20.0)
 if {args.run!r}:
-    from bio.checkpoint import load_npz
+    from runstore.files import load_npz
     d = load_npz({args.run!r} + "/weights.npz")
     w, theta = d["w"], d["theta_mV"]
 if {args.mode!r} == "frozen":
@@ -81,7 +83,7 @@ def shares(perf_data: Path) -> dict[str, float]:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.profile_bio", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m benchmarks.profile_bio", description=__doc__.split("\n\n")[0])
     p.add_argument("--n-exc", type=int, default=400)
     p.add_argument("--mode", choices=["frozen", "train"], default="frozen")
     p.add_argument("--examples", type=int, default=1000)
@@ -89,7 +91,7 @@ def main(argv=None) -> dict:
     p.add_argument("--run", default=None, help="a bio.train_stdp run whose weights to use (default: random "
                    "initial weights); its --n-exc must match")
     p.add_argument("--frequency", type=int, default=499, help="perf samples per second")
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     args = p.parse_args(argv)
     if shutil.which("perf") is None:
         raise SystemExit("error: this benchmark needs Linux perf (e.g. apt install linux-perf)")
@@ -117,4 +119,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

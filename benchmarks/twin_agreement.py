@@ -20,7 +20,6 @@ Writes ``agreement.json`` and ``agreement.png`` into ``--out``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -31,12 +30,13 @@ import numpy as np
 import torch
 
 import imagesets
-from bio.checkpoint import load_json
 from bio.frozen import load_trained, spike_counts
 from networks.devices import add_torch_device_option, torch_device
 from networks.readout import class_scores, load_assignments
 from networks.twin import DiehlCookTwin, spike_trains
 from readout.assignment import predict
+from runstore.cli import Parser, existing_dir, exit_with, positive_float, positive_int
+from runstore.files import load_json
 
 
 def compare(brian, twin_exc, twin_inh, assignments, labels) -> dict:
@@ -147,9 +147,9 @@ def figure(brian, results, summary, path) -> None:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, help="trained run directory (config.json, weights.npz, counts.npz)")
-    p.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--n-test", type=positive_int, default=1000)
     p.add_argument("--out", default="results/twin_agreement")
     p.add_argument("--seed", type=int, default=0, help="Brian2 Poisson sampler seed")
     p.add_argument("--chunk-size", type=int, default=500, help="Brian2 examples per compiled run")
@@ -157,11 +157,11 @@ def main(argv=None):
     p.add_argument("--speed-batch", type=int, default=32)
     p.add_argument("--speed-reps", type=int, default=3)
     p.add_argument("--surrogate", default="fast_sigmoid")
-    p.add_argument("--slope", type=float, default=5.0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on shared 2-vCPU machines)")
+    p.add_argument("--slope", type=positive_float, default=5.0)
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest on shared 2-vCPU machines)")
     p.add_argument("--device", default="cpp_standalone", help="Brian2 device (cpp_standalone, cuda_standalone)")
     add_torch_device_option(p)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
     args = p.parse_args(argv)
     device = torch_device(args.torch_device)
     torch.set_num_threads(args.threads)
@@ -216,4 +216,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main, user_errors=(imagesets.DatasetError,))

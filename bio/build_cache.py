@@ -8,7 +8,6 @@ file system that supports ``flock``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from pathlib import Path
 
@@ -24,18 +23,6 @@ def build_root() -> Path:
         return Path(env)
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(cache) / "snn-robustness" / "brian2-build"
-
-
-@contextlib.contextmanager
-def file_lock(path: Path):
-    """Exclusive lock on ``path`` (created if missing) across processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _make_inputs(directory: Path) -> dict[Path, tuple[int, bytes]]:

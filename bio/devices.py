@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from bio import parameters as P
-from bio.build_cache import build_root, file_lock, unchanged_sources_keep_their_time
+from bio.build_cache import build_root, unchanged_sources_keep_their_time
 from bio.schedule import Schedule, replay
 from bio.source_patches import (RUN_SECONDS_ENV, active_inputs, contiguous_input_pathway, decay_factors_once,
                                  fast_pathway, no_clock_read_per_step, relative_clock_tolerance, spike_free_steps,
                                  variable_run_length)
+from runstore.locks import file_lock, try_exclusive
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
 
@@ -193,6 +194,7 @@ class StandaloneRunner(_Runner):
         tag = self._set_prefs(run)
         name = f"{self.prefix}{tag}{mode}-{config.key()}-s{n_slots}" + (f"x{copies}" if copies > 1 else "")
         self.directory = Path(directory) if directory else build_root() / name
+        self.lock_path = self.directory.with_suffix(".lock")
         if device.__class__.__name__ != self.device_class or getattr(device, "has_been_run", False) \
                 or getattr(device, "build_on_run", True) or device.code_objects:
             device.reinit()
@@ -203,7 +205,9 @@ class StandaloneRunner(_Runner):
         self.net = DiehlCookNetwork(config, n_slots, mode=mode, standalone=True, copies=copies)
         self._adapt(self.net)
         self.net.net.run(n_slots * config.slot_ms * ms, namespace={})
-        with file_lock(self.directory.with_suffix(".lock")):
+        # Exclusive: no other process runs this binary while it is generated and linked (make would
+        # re-link ./main under a running process: "PermissionError: './main'"); runs hold it shared.
+        with file_lock(self.lock_path):
             with unchanged_sources_keep_their_time(self.directory):
                 device.build(directory=str(self.directory), compile=False, run=False, with_output=False)
                 self._patch_sources()
@@ -266,20 +270,29 @@ class StandaloneRunner(_Runner):
             # The sampler's seed must be a double exactly equal to an integer.
             net.input.rng_seed: float(int(seed) % (2 ** 52)),
         }
-        results = tempfile.mkdtemp(prefix="results_", dir=self.directory)
-        os.environ[RUN_SECONDS_ENV] = repr(run.slots * self.config.slot_ms * 1e-3)
-        try:
-            self.device.run(directory=str(self.directory), results_directory=os.path.basename(results),
-                            with_output=False, run_args=args)
-            out = self._collect(net, run)
-        finally:
-            del os.environ[RUN_SECONDS_ENV]
-            shutil.rmtree(results, ignore_errors=True)
-            for name in list(self.device.run_args_arrays):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(self.directory / "static_arrays" / name)
-                    os.remove(self.directory / "static_arrays" / (name + ".lock"))
+        # Shared: any number of processes run the binary at once, none while it is being built. The
+        # run-args files Brian2 writes are named by their content, so two processes loading the same
+        # arrays share one file: they are removed only when no other process holds the lock.
+        with file_lock(self.lock_path, shared=True) as lock:
+            results = tempfile.mkdtemp(prefix="results_", dir=self.directory)
+            os.environ[RUN_SECONDS_ENV] = repr(run.slots * self.config.slot_ms * 1e-3)
+            try:
+                self.device.run(directory=str(self.directory), results_directory=os.path.basename(results),
+                                with_output=False, run_args=args)
+                out = self._collect(net, run)
+            finally:
+                del os.environ[RUN_SECONDS_ENV]
+                shutil.rmtree(results, ignore_errors=True)
+                if try_exclusive(lock):
+                    self._remove_run_args()
         return out
+
+    def _remove_run_args(self):
+        """Delete every run-args file of this project (``init_*.dat`` in static_arrays), this run's and
+        any left by runs that shared the lock; the caller holds the lock exclusively."""
+        for f in (self.directory / "static_arrays").glob("init_*"):
+            with contextlib.suppress(FileNotFoundError):
+                f.unlink()
 
 
 class CudaStandaloneRunner(StandaloneRunner):

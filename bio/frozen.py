@@ -23,10 +23,10 @@ from brian2 import Hz
 from tqdm.auto import tqdm
 
 from bio import parameters as P
-from bio.checkpoint import load_json, load_npz
 from bio.devices import get_runner
 from bio.network import intensities
 from bio.parameters import NetworkConfig
+from runstore.files import BadFileError, check_array, check_keys, load_json, load_npz
 
 
 @dataclasses.dataclass
@@ -46,19 +46,26 @@ def load_trained(run_dir) -> tuple[NetworkConfig, np.ndarray, np.ndarray]:
             raise FileNotFoundError(f"{run_dir} has no {need}: train it first with "
                                     f"python -m bio.train_stdp --out {run_dir}")
     config = NetworkConfig.from_dict(load_json(run_dir / "config.json")["network"])
-    z = load_npz(run_dir / "weights.npz")
-    return config, z["w"], z["theta_mV"]
+    w, theta_mV = load_weights(run_dir / "weights.npz", config)
+    return config, w, theta_mV
+
+
+def load_weights(path, config: NetworkConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(w, theta_mV) of a run's ``weights.npz``, refused with the file named unless they have the
+    shapes of ``config`` ((n_input, n_exc), (n_exc,)), are finite and w is not negative."""
+    z = load_npz(path)
+    check_keys(path, z, ("w", "theta_mV"))
+    w = check_array(path, "w", z["w"], (config.n_input, config.n_exc))
+    theta_mV = check_array(path, "theta_mV", z["theta_mV"], (config.n_exc,))
+    if w.min() < 0:
+        raise BadFileError(path, f"w has negative weights (min {w.min():.3g}); STDP keeps them in [0, wmax]")
+    return w, theta_mV
 
 
 def chunk_seed(seed: int, *keys: int) -> int:
     """A reproducible sampler seed for one chunk (exactly representable as a double)."""
     state = np.random.SeedSequence([int(seed) % 2**63, *[int(k) for k in keys]]).generate_state(2, np.uint32)
     return int((int(state[0]) << 20) ^ int(state[1])) % 2**52
-
-
-def _chunks(n, size):
-    for start in range(0, n, size):
-        yield np.arange(start, min(start + size, n))
 
 
 # Copies side by side per device. On one CPU core batching measured no faster

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -24,13 +23,15 @@ from tqdm.auto import tqdm
 
 import imagesets
 from bio import parameters as P
-from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from bio.devices import DEVICES, get_runner
 from bio.frozen import DEFAULT_COPIES, chunk_seed, frozen_runner, spike_counts
 from bio.network import intensities
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
 from readout.softmax import SoftmaxReadout
+from runstore.cli import Diverged, Parser, existing_dir, exit_with, nonnegative_float, positive_float, positive_int
+from runstore.files import BadFileError, check_array, check_keys, load_json, load_npz, save_json, save_npz
+from runstore.locks import run_lock
 
 BIO_DATASETS = ("mnist", "fashion")   # 28x28 grayscale: one Poisson input per pixel
 CHECKPOINT = "checkpoint.npz"
@@ -39,32 +40,32 @@ WEIGHTS = "weights.npz"
 
 def parse_args(argv=None):
     d = NetworkConfig()
-    p = argparse.ArgumentParser(prog="python -m bio.train_stdp", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m bio.train_stdp", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dset", default="mnist", help="mnist or fashion")
-    p.add_argument("--n-exc", type=int, default=d.n_exc, help="excitatory (and inhibitory) neurons")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--n-train", type=int, default=None, help="training examples per epoch (default: all)")
-    p.add_argument("--n-label", type=int, default=None,
+    p.add_argument("--n-exc", type=positive_int, default=d.n_exc, help="excitatory (and inhibitory) neurons")
+    p.add_argument("--epochs", type=positive_int, default=1)
+    p.add_argument("--n-train", type=positive_int, default=None, help="training examples per epoch (default: all)")
+    p.add_argument("--n-label", type=positive_int, default=None,
                    help="training examples used to assign labels (default: n-train, at most 10000)")
-    p.add_argument("--n-test", type=int, default=None, help="test examples (default: all)")
+    p.add_argument("--n-test", type=positive_int, default=None, help="test examples (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpp_standalone", choices=DEVICES)
     p.add_argument("--out", default=None, help="run directory (default: runs/stdp-DSET-nN-sSEED)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint (with more --epochs: train a finished run on)")
-    p.add_argument("--data-dir", default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
-    p.add_argument("--chunk-size", type=int, default=500, help="examples per compiled run")
-    p.add_argument("--tau-exc", type=float, default=d.tau_exc_ms, help="exc membrane time constant (ms)")
-    p.add_argument("--dt", type=float, default=d.dt_ms, help="time step (ms)")
-    p.add_argument("--present-ms", type=float, default=d.present_ms, help="presentation time (ms)")
-    p.add_argument("--rest-ms", type=float, default=d.rest_ms, help="rest between examples (ms)")
-    p.add_argument("--max-rate", type=float, default=d.max_rate_hz, help="input rate of a white pixel (Hz)")
+    p.add_argument("--data-dir", type=existing_dir, default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
+    p.add_argument("--chunk-size", type=positive_int, default=500, help="examples per compiled run")
+    p.add_argument("--tau-exc", type=positive_float, default=d.tau_exc_ms, help="exc membrane time constant (ms)")
+    p.add_argument("--dt", type=positive_float, default=d.dt_ms, help="time step (ms)")
+    p.add_argument("--present-ms", type=positive_float, default=d.present_ms, help="presentation time (ms)")
+    p.add_argument("--rest-ms", type=nonnegative_float, default=d.rest_ms, help="rest between examples (ms)")
+    p.add_argument("--max-rate", type=positive_float, default=d.max_rate_hz, help="input rate of a white pixel (Hz)")
     p.add_argument("--stdp", default=d.stdp, choices=P.STDP_RULES,
                    help="pair: the pair rule; triplet: the released code's rule (potentiation x slow post trace)")
     p.add_argument("--integrator", choices=P.INTEGRATORS, default=d.integrator,
                    help="exponential_euler: v exact for each step's conductances (stable); euler: the released "
                         "code's forward Euler, unstable when ~24 inh spikes coincide (collapses 1600 exc)")
-    p.add_argument("--exc-block-ms", type=float, default=d.exc_block_ms,
+    p.add_argument("--exc-block-ms", type=nonnegative_float, default=d.exc_block_ms,
                    help="exc spikes blocked this long after a spike; the released code's 50 ms timer test passes after one "
                         "step under brian_no_units, so only its 5 ms refractory clamp applies (50 is a reading some ports made)")
     p.add_argument("--no-progress", action="store_true")
@@ -76,13 +77,6 @@ def parse_args(argv=None):
             cuda.configure()
         except cuda.CudaSetupError as e:
             p.error(f"--device cuda_standalone: {e}")
-    for name in ("epochs", "chunk_size"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("n_train", "n_label", "n_test"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
     try:
         args.dset = imagesets.canonical_name(args.dset)
     except imagesets.UnknownDatasetError as e:
@@ -172,6 +166,9 @@ def train(args, images, state, run_dir: Path, progress=True) -> dict:
         res = runner.run(loaded, state["w"], state["theta_mV"], seed=seed, keys=keys, rep0=int(state["rep"]),
                          n_loaded=m, slots=m)
         elapsed = time.perf_counter() - t1
+        if not (np.isfinite(res.w).all() and np.isfinite(res.theta_mV).all()):
+            raise Diverged(f"weights or theta became non-finite in training chunk {int(state['chunk']) + 1} "
+                           f"(stream position {g}); {run_dir / CHECKPOINT} keeps the last good state")
         sch, spikes = res.schedule, res.exc_presented[:, 0]
         gave_up = sch.final[:, 0] & (spikes < P.MIN_SPIKES)
         state.update(
@@ -215,6 +212,21 @@ def evaluate(args, weights, theta_mV, x_label, y_label, x_test, y_test, progress
     }
 
 
+def load_checkpoint(path: Path, config: NetworkConfig) -> dict:
+    """A training checkpoint, refused (naming the file and the problem) unless every array has the
+    run's shape and is finite."""
+    state = load_npz(path)
+    if int(np.asarray(state.get("format", 1)).ravel()[0]) != CHECKPOINT_FORMAT:
+        raise BadFileError(path, "was written by an older version, which re-queued quiet examples at the end of "
+                                 "the epoch (a different training schedule); it cannot be continued: start a new "
+                                 "run with --out NEWDIR")
+    fresh = initial_state(config, 0)
+    check_keys(path, state, fresh)
+    for name, like in fresh.items():
+        check_array(path, name, state[name], np.shape(like), "f" if np.asarray(like).dtype.kind == "f" else "i")
+    return state
+
+
 def prepare_run_dir(args) -> tuple[Path, dict]:
     run_dir = Path(args.out)
     cfg_path = run_dir / "config.json"
@@ -238,12 +250,7 @@ def prepare_run_dir(args) -> tuple[Path, dict]:
                              + ", ".join(f"{k} was {old.get(k)!r}, now {record[k]!r}" for k in mismatched))
         if record["epochs"] != old.get("epochs"):
             save_json(cfg_path, {**old, "epochs": record["epochs"]})
-        state = load_npz(run_dir / CHECKPOINT)
-        if int(state.get("format", 1)) != CHECKPOINT_FORMAT:
-            raise SystemExit(f"error: {run_dir / CHECKPOINT} was written by an older version, which re-queued "
-                             f"quiet examples at the end of the epoch (a different training schedule); "
-                             f"it cannot be continued: start a new run with --out NEWDIR")
-        return run_dir, state
+        return run_dir, load_checkpoint(run_dir / CHECKPOINT, args.config)
     if (run_dir / CHECKPOINT).exists() or (run_dir / "metrics.json").exists():
         raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it "
                          f"or --out NEWDIR to start another")
@@ -264,6 +271,13 @@ def main(argv=None):
     n_test = min(args.n_test or len(x_test), len(x_test))
     n_label = min(args.n_label or min(n_train, 10000), len(x_train))
     args.n_train, args.n_test, args.n_label = n_train, n_test, n_label
+    with run_lock(args.out):   # one process per run directory, for the whole run
+        return run(args, x_train, y_train, x_test, y_test, progress)
+
+
+def run(args, x_train, y_train, x_test, y_test, progress: bool) -> dict:
+    """Train, label and test into the run directory ``args.out``, which this process has locked."""
+    n_train, n_test, n_label = args.n_train, args.n_test, args.n_label
     run_dir, state = prepare_run_dir(args)
 
     timing = train(args, x_train[:n_train], state, run_dir, progress)
@@ -306,4 +320,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main() else 1)
+    exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bio.checkpoint import load_npz
+from runstore.files import check_array, check_keys, load_npz
 
 
 def class_scores(counts: torch.Tensor, assignments, n_classes: int = 10) -> torch.Tensor:
@@ -32,4 +32,7 @@ def predict(counts: torch.Tensor, assignments, n_classes: int = 10) -> torch.Ten
 
 def load_assignments(run_dir) -> np.ndarray:
     """Neuron-to-class assignments saved by training (``counts.npz``)."""
-    return load_npz(Path(run_dir) / "counts.npz")["assignments"]
+    path = Path(run_dir) / "counts.npz"
+    z = load_npz(path)
+    check_keys(path, z, ("assignments",))
+    return check_array(path, "assignments", z["assignments"], (None,), "i")

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import torch
 
-from bio.checkpoint import _atomic_write, load_json
 from networks.cnn import CNN
 from networks.snn import SpikingNet
 from networks.stdp_net import STDPCNN, STDPNet
 from networks.tgo import TGONet
+from runstore.cli import Diverged
+from runstore.files import BadFileError, check_tensors, first_nonfinite, load_json, load_torch, save_torch
 
 NETS = {"cnn": CNN, "snn": SpikingNet, "tgo": TGONet, "converted": SpikingNet, "stdp": STDPNet,
         "stdp-cnn": STDPCNN}   # stdp-cnn: the CNN stage of the CIFAR-10 stdp recipe (networks.train)
@@ -47,12 +48,24 @@ def build_model(net: str, **model_kwargs) -> torch.nn.Module:
 
 
 def save_checkpoint(path, obj: dict) -> None:
-    """torch.save to a temporary file beside ``path``, then os.replace: never torn."""
-    _atomic_write(Path(path), lambda fh: torch.save(obj, fh))
+    """torch.save to a temporary file beside ``path``, then os.replace: never torn. A model whose
+    weights are no longer finite is not saved: the last good checkpoint stays."""
+    bad = first_nonfinite(obj["model"], "model.") if "model" in obj else None
+    if bad:
+        raise Diverged(f"{bad[0]} has {bad[1]} non-finite value(s): training diverged; {path} was not "
+                       f"overwritten and keeps the last good checkpoint (try a lower --lr)")
+    save_torch(path, obj)
 
 
 def load_checkpoint(path, device="cpu") -> dict:
-    return torch.load(path, map_location=device, weights_only=True)
+    """A run's checkpoint (no pickled code runs), refused with its file named if it cannot be read
+    or its model holds non-finite weights."""
+    state = load_torch(path, device)
+    if not isinstance(state, dict):
+        raise BadFileError(path, f"holds a {type(state).__name__}, not a checkpoint dict")
+    if "model" in state:
+        check_tensors(path, state["model"], "model.")
+    return state
 
 
 def load_model(run_dir, device="cpu", **overrides) -> torch.nn.Module:
@@ -64,5 +77,12 @@ def load_model(run_dir, device="cpu", **overrides) -> torch.nn.Module:
     run_dir = Path(run_dir)
     cfg = load_json(run_dir / CONFIG)
     model = build_model(cfg["net"], **{**cfg["model"], **overrides})
-    model.load_state_dict(load_checkpoint(run_dir / MODEL, device)["model"])
+    state = load_checkpoint(run_dir / MODEL, device)
+    if "model" not in state:
+        raise BadFileError(run_dir / MODEL, "holds no model weights")
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:   # another architecture than config.json says
+        raise BadFileError(run_dir / MODEL, f"does not fit the model of {run_dir / CONFIG}: "
+                                            f"{str(e).splitlines()[0]}") from e
     return model.to(device).eval()

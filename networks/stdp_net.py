@@ -103,13 +103,9 @@ class STDPCNN(STDPLayer, CNN):
 
 
 def load_stdp_run(run_dir) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(w, theta_mV, config) of a ``bio.train_stdp`` run, without pickle."""
-    from bio.checkpoint import load_json, load_npz
+    """(w, theta_mV, config) of a ``bio.train_stdp`` run, without pickle, checked (bio.frozen.load_trained)."""
+    from bio.frozen import load_trained
+    from runstore.files import load_json
 
-    run_dir = Path(run_dir)
-    for need in ("config.json", "weights.npz"):
-        if not (run_dir / need).is_file():
-            raise FileNotFoundError(f"{run_dir} has no {need}: train the STDP layer first with "
-                                    f"python -m bio.train_stdp --dset mnist --out {run_dir}")
-    z = load_npz(run_dir / "weights.npz")
-    return z["w"], z["theta_mV"], load_json(run_dir / "config.json")
+    _, w, theta_mV = load_trained(run_dir)
+    return w, theta_mV, load_json(Path(run_dir) / "config.json")

@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -50,7 +49,6 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 import imagesets
-from bio.checkpoint import load_json, load_npz, save_json, save_npz
 from networks.cnn import DEFAULT_ARCH, IN_SHAPE, as_images, without_batchnorm
 from networks.conv_stdp import convergence, learn_filters
 from networks.converted import convert
@@ -61,6 +59,10 @@ from networks.snn import ENCODINGS, READOUTS, RESETS
 from networks.stdp_net import load_stdp_run, stdp_arch
 from networks.surrogate import SURROGATES
 from networks.tgo import GUARD, MARGIN, NOISE
+from runstore.cli import (Parser, exit_with, existing_dir, fraction, nonnegative_float, percentile, positive_float,
+                          positive_int, unit_interval)
+from runstore.files import load_json, load_npz, save_json, save_npz
+from runstore.locks import run_lock
 
 SPIKING = ("snn", "tgo", "converted", "stdp")
 TRAINED_SPIKING = ("snn", "tgo", "stdp")    # spiking nets whose weights BPTT trains
@@ -120,8 +122,8 @@ RESUMABLE = {"epochs", "torch_device", "threads", "no_progress", "resume", "data
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m networks.train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m networks.train", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--net", required=True, choices=list(NETS))
     p.add_argument("--dset", default="mnist", help="mnist, fashion or cifar10")
     p.add_argument("--arch", default=None, help="architecture name or spec (networks.cnn; default by dataset "
@@ -131,73 +133,73 @@ def parse_args(argv=None):
     p.add_argument("--bias", action=argparse.BooleanOptionalAction, default=None,
                    help="weight layers with biases (default: on; --resume and --from keep their run's choice; "
                         "--no-bias for the bias-free nets of earlier runs)")
-    p.add_argument("--dropout", type=float, default=None, help="dropout on the hidden fc layers (default 0; cifar10 cnn 0.2)")
+    p.add_argument("--dropout", type=fraction, default=None, help="dropout on the hidden fc layers (default 0; cifar10 cnn 0.2)")
     g = p.add_argument_group("spiking nets (snn, tgo, converted)")
-    g.add_argument("-t", "--timesteps", type=int, default=None,
+    g.add_argument("-t", "--timesteps", type=positive_int, default=None,
                    help="time steps T (default: 10; converted 100; stdp, stdp-cnn: also those of each conv STDP "
                         "presentation)")
-    g.add_argument("--leak", type=float, default=None, help="membrane leak per step, 1 = IF (default: 0.99; converted 1)")
-    g.add_argument("--threshold", type=float, default=1.0, help="firing threshold (snn, tgo)")
+    g.add_argument("--leak", type=unit_interval, default=None, help="membrane leak per step, 1 = IF (default: 0.99; converted 1)")
+    g.add_argument("--threshold", type=positive_float, default=1.0, help="firing threshold (snn, tgo)")
     g.add_argument("--encoding", default=None, choices=ENCODINGS,
                    help="input: Poisson spikes, or the image as a constant current (default poisson; "
                         "cifar10 cpu recipe: direct)")
     g.add_argument("--surrogate", default="arctan", choices=list(SURROGATES))
-    g.add_argument("--slope", type=float, default=2.0, help="surrogate slope, per threshold")
+    g.add_argument("--slope", type=positive_float, default=2.0, help="surrogate slope, per threshold")
     g.add_argument("--readout", default="mem", choices=READOUTS, help="logits: output membrane or spike counts")
     g.add_argument("--reset", default="subtract", choices=RESETS)
-    g.add_argument("--noise", type=float, default=None,
+    g.add_argument("--noise", type=nonnegative_float, default=None,
                    help=f"threshold noise std in thresholds (noisy neurons; default 0, tgo {NOISE})")
-    g.add_argument("--guard", type=float, default=GUARD, help="tgo: weight of the threshold-guarding loss")
-    g.add_argument("--margin", type=float, default=MARGIN, help="tgo: guarded band around threshold, in thresholds")
+    g.add_argument("--guard", type=nonnegative_float, default=GUARD, help="tgo: weight of the threshold-guarding loss")
+    g.add_argument("--margin", type=nonnegative_float, default=MARGIN, help="tgo: guarded band around threshold, in thresholds")
     g.add_argument("--init", choices=("kaiming", "data"), default=None,
                    help="snn, tgo: weights at random (kaiming) or rescaled on training images so every layer "
                         "fires (data; needed by deep nets such as vgg9; default for cifar10)")
     g.add_argument("--from", dest="from_dir", default=None,
                    help="a trained CNN's run directory: converted converts it, snn and tgo start from its converted "
                    "weights; stdp: the bio.train_stdp run whose input weights become the frozen first layer")
-    g.add_argument("--stdp-images", type=int, default=STDP_IMAGES,
+    g.add_argument("--stdp-images", type=positive_int, default=STDP_IMAGES,
                    help="stdp without --from, stdp-cnn: training images its conv filters learn on (no labels)")
     g.add_argument("--hybrid", action=argparse.BooleanOptionalAction, default=None,
                    help="stdp: train a CNN above the conv STDP layer (a stdp-cnn run in OUT/cnn, with the recipe's "
                         "CNN settings), convert it, then BPTT, as the hybrid snn (default: on for cifar10, off "
                         "otherwise: BPTT from random weights above the STDP layer)")
-    g.add_argument("--cnn-epochs", type=int, default=None,
+    g.add_argument("--cnn-epochs", type=positive_int, default=None,
                    help="stdp --hybrid: epochs of its CNN stage (default: the recipe's CNN epochs, cpu 20)")
     g.add_argument("--v-init", type=float, default=None,
                    help="initial membrane potential in thresholds (default 0; cifar10 cpu recipe: converted, snn 0.5)")
-    g.add_argument("--percentile", type=float, default=None,
+    g.add_argument("--percentile", type=percentile, default=None,
                    help="converted, and snn/tgo --from: activation percentile per layer that sets its scale (100 = max; "
                         "default 99.9; cifar10 cpu snn, tgo 99)")
-    g.add_argument("--n-calib", type=int, default=2000, help="converted: training images for threshold balancing")
+    g.add_argument("--n-calib", type=positive_int, default=2000, help="converted: training images for threshold balancing")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=None,
+    g.add_argument("--epochs", type=positive_int, default=None,
                    help="default: cnn 2, snn 1, tgo 1; cifar10: the recipe's (cpu: cnn 20, snn 1; gpu: cnn 100, snn 30)")
-    g.add_argument("--batch-size", type=int, default=None, help="default 64; cifar10 cnn: cpu 256, gpu 128")
+    g.add_argument("--batch-size", type=positive_int, default=None, help="default 64; cifar10 cnn: cpu 256, gpu 128")
     g.add_argument("--optimizer", default=None, choices=["adam", "sgd"],
                    help="adam, or sgd with Nesterov momentum (default adam; cifar10 cpu cnn: sgd)")
-    g.add_argument("--momentum", type=float, default=0.9, help="sgd: Nesterov momentum")
-    g.add_argument("--lr", type=float, default=None,
+    g.add_argument("--momentum", type=fraction, default=0.9, help="sgd: Nesterov momentum")
+    g.add_argument("--lr", type=positive_float, default=None,
                    help="peak learning rate (default 1e-3; cifar10 snn, tgo 1e-4; cifar10 cpu cnn: sgd 0.2)")
     g.add_argument("--schedule", default=None, choices=["cosine", "onecycle"],
                    help="learning rate over all steps: cosine decay from the peak, or onecycle: linear rise over "
                         "--warmup of the steps, then linear decay to 0 (default cosine; cifar10 cpu cnn: onecycle)")
-    g.add_argument("--warmup", type=float, default=None, help="onecycle: share of the steps spent rising (default 0.2)")
-    g.add_argument("--weight-decay", type=float, default=None, help="default 0; cifar10 cpu cnn 5e-4")
-    g.add_argument("--label-smoothing", type=float, default=None, help="default 0; cifar10 cpu cnn 0.2")
+    g.add_argument("--warmup", type=fraction, default=None, help="onecycle: share of the steps spent rising (default 0.2)")
+    g.add_argument("--weight-decay", type=nonnegative_float, default=None, help="default 0; cifar10 cpu cnn 5e-4")
+    g.add_argument("--label-smoothing", type=fraction, default=None, help="default 0; cifar10 cpu cnn 0.2")
     g.add_argument("--precision", default=None, choices=["fp32", "bf16"],
                    help="training arithmetic: fp32, or bf16 autocast with channels-last tensors (oneDNN/AMX on "
                         "recent x86 CPUs, tensor cores on GPUs; default fp32, cifar10 cpu recipe bf16). "
                         "Testing and conversion always run in fp32")
     g.add_argument("--no-augment", action="store_true", help="no random crops and flips (CIFAR-10)")
-    g.add_argument("--n-train", type=int, default=None,
+    g.add_argument("--n-train", type=positive_int, default=None,
                    help="training examples (default: all)")
-    g.add_argument("--n-test", type=int, default=None, help="test examples (default: all)")
+    g.add_argument("--n-test", type=positive_int, default=None, help="test examples (default: all)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", default=None, help="run directory (default: runs/baselines/NET-DSET-sSEED)")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     add_torch_device_option(g)
-    g.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    g.add_argument("--data-dir", default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
+    g.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's)")
+    g.add_argument("--data-dir", type=existing_dir, default=None, help="dataset folder (else $SNN_DATA_DIR, else a user cache)")
     g.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     try:
@@ -221,13 +223,7 @@ def parse_args(argv=None):
     if args.net in ("snn", "tgo") and args.from_dir and (Path(args.from_dir) / CONFIG).is_file() and not arch_given:
         args.arch = without_batchnorm(load_json(Path(args.from_dir) / CONFIG)["model"]["arch"])   # the converted CNN's
     args.arch = args.arch or (STDP_HIDDEN if args.net == "stdp" and args.from_dir else DEFAULT_ARCH[args.dset])
-    if not 0 <= args.warmup < 1 or not 0 <= args.label_smoothing < 1:
-        p.error("--warmup and --label-smoothing must be in [0, 1)")
     args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
-    for name in ("epochs", "batch_size", "n_train", "n_test", "n_calib", "threads", "cnn_epochs"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.from_dir and (args.net in CONVERTIBLE or (args.net in ("snn", "tgo") and args.threshold != 1)):
         p.error("--from is for converted, snn, tgo and stdp, snn and tgo with --threshold 1 (that of converted "
                 "weights); stdp-cnn learns its layer 0 itself")
@@ -237,6 +233,7 @@ def parse_args(argv=None):
     if missing:
         p.error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished bio.train_stdp run "
                 f"(train one with python -m bio.train_stdp --dset {args.dset} --n-exc 400 --out {args.from_dir})")
+    check_from(p, args)
     if args.stdp_images < 2:
         p.error("--stdp-images must be at least 2")
     args.out = args.out or f"runs/baselines/{args.net}-{args.dset}-s{args.seed}"
@@ -247,6 +244,16 @@ def parse_args(argv=None):
     except ValueError as e:
         p.error(str(e))
     return args
+
+
+def check_from(p, args) -> None:
+    """A CNN run given with --from must have finished (config and weights), before anything is written."""
+    if not args.from_dir or args.net == "stdp":   # stdp --from: a bio.train_stdp run, checked by the caller
+        return
+    missing = [f for f in (CONFIG, MODEL) if not (Path(args.from_dir) / f).is_file()]
+    if missing:
+        p.error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished networks.train CNN run "
+                f"(train one with python -m networks.train --net cnn --dset {args.dset} --out {args.from_dir})")
 
 
 def check_hybrid(p, args) -> None:
@@ -622,6 +629,12 @@ def main(argv=None) -> dict:
         torch.set_num_threads(args.threads)
     progress = not args.no_progress
     x_train, y_train, x_test, y_test = load_data(args)
+    with run_lock(args.out):   # one process per run directory, for the whole run
+        return run(args, x_train, y_train, x_test, y_test, progress)
+
+
+def run(args, x_train, y_train, x_test, y_test, progress: bool) -> dict:
+    """Train and test into the run directory ``args.out``, which this process has locked."""
     run_dir, state = prepare_run_dir(args)
     extra = {}
     if args.net == "converted":
@@ -661,4 +674,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main() else 1)
+    exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bio.checkpoint import load_npz, save_npz
+from runstore.files import check_array, check_keys, load_npz, save_npz
 
 
 class SoftmaxReadout(torch.nn.Module):
@@ -54,8 +54,12 @@ class SoftmaxReadout(torch.nn.Module):
     @classmethod
     def load(cls, path) -> "SoftmaxReadout":
         d = load_npz(path)
-        m = cls(d["weight"].shape[1], d["weight"].shape[0], float(d["scale"])).double()
+        check_keys(path, d, ("weight", "bias", "scale"))
+        weight = check_array(path, "weight", d["weight"], (None, None))
+        bias = check_array(path, "bias", d["bias"], (weight.shape[0],))
+        scale = check_array(path, "scale", d["scale"], ())
+        m = cls(weight.shape[1], weight.shape[0], float(scale)).double()
         with torch.no_grad():
-            m.linear.weight.copy_(torch.as_tensor(d["weight"]))
-            m.linear.bias.copy_(torch.as_tensor(d["bias"]))
+            m.linear.weight.copy_(torch.as_tensor(weight))
+            m.linear.bias.copy_(torch.as_tensor(bias))
         return m

@@ -3,7 +3,7 @@ import pytest
 
 from analysis import accuracy_table
 from analysis.report import PUBLISHED_ACCURACY, accuracy_claim
-from bio.checkpoint import save_json
+from runstore.files import save_json
 
 
 def fake_run(root, name, net, acc, seed=0, dset="cifar10", n_test=10000, **extra):

@@ -6,9 +6,9 @@ import torch
 
 import imagesets
 from analysis import compare
-from bio.checkpoint import save_json
 from networks.registry import build_model, save_checkpoint
 from tests.conftest import bars
+from runstore.files import save_json
 
 TINY = "c4-p-f16"
 

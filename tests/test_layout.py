@@ -3,7 +3,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("analysis", "bio")
+PACKAGES = ("analysis", "bio", "runstore")
 
 
 def module_name(path: Path) -> str:
@@ -102,7 +102,7 @@ def test_figure_modules_read_saved_results_only():
     graph, mods = import_graph(), modules()
     allowed = {"analysis.plotting", "analysis.defaults", "analysis.saved_results", "analysis.damping_figures",
                "analysis.sweep_figures", "analysis.compare_figures", "analysis.attack_figures", "analysis.report",
-               "analysis.weight_figures", "bio", "bio.checkpoint", "bio.figures"}   # bio: an empty __init__
+               "analysis.weight_figures", "bio", "runstore", "runstore.files", "runstore.cli", "bio.figures"}   # bio, runstore: docstring-only __init__s
     for name in ("analysis.damping_figures", "analysis.sweep_figures", "analysis.compare_figures",
                  "analysis.weight_figures", "analysis.report", "analysis.figures", "analysis.saved_results",
                  "analysis.defaults"):
@@ -129,3 +129,11 @@ def test_one_measurement_engine():
         own_work = graph[name] & {"analysis.metrics", "analysis.attack", "analysis.attacks.base"}
         assert not own_work, f"{name} imports {sorted(own_work)}"
     assert not reaches(graph, "analysis.measurement") & {*callers, "analysis.attack"}
+
+
+def test_runstore_is_the_bottom_floor():
+    """runstore (storage, locks, the CLI's errors) imports no other package of the project, so every
+    package can import it without an arrow back up."""
+    project = ("analysis", "bio", "networks", "readout", "imagesets", "benchmarks")
+    for path in sorted((ROOT / "runstore").glob("*.py")):
+        assert not {m.split(".")[0] for m in third_party(path)} & set(project), path.name

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from bio import train_stdp
-from bio.checkpoint import load_npz
 from bio.devices import RuntimeRunner, get_runner
 from bio.frozen import spike_counts
 from bio.network import intensities
 from bio.parameters import NetworkConfig
 from tests.conftest import bars
+from runstore.files import load_npz
 
 N_EXC, N_TRAIN, CHUNK = 10, 60, 20
 
