@@ -49,7 +49,10 @@ def run_lock(directory, wait: bool = False, what: str = "run"):
     """Hold ``directory``'s lock for the block (creating the directory). Another live holder: with
     ``wait`` block until it is done, else raise :class:`RunBusyError` naming it."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:   # a typo, a read-only place, a file in the way
+        raise type(e)(e.errno, f"cannot create the output folder {directory} ({e.strerror})") from None
     path = directory / LOCK_NAME
     key = str(path.resolve())
     if key in _held:   # re-entrant: this process holds it already
