@@ -11,9 +11,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from analysis.defaults import DEFAULTS, FULL_LEVELS, REF
+from analysis.defaults import DEFAULTS, FULL_LEVELS, MODEL_ORDER, REF  # noqa: F401  (MODEL_ORDER: re-exported)
 
-MODEL_ORDER = ("cnn", "converted", "snn", "stdp", "bio")
 FULL = FULL_LEVELS   # quantization levels of the 8-bit originals: no pre-quantization
 
 
