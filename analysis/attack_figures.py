@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from analysis.plotting import ACC_LABEL, ATTACK_MARKERS, COLUMN, EPS_LABEL, PAGE, grid, hide_unused, \
-    legend_below, model_color, plt, save, suptitle
+    legend_below, model_color, plt, save, suptitle, wrap
 
 COLOR = model_color("bio")   # every panel here is the Brian2 network (its twin is drawn dashed)
 QUERY = ("square", "square-art")   # run on Brian2 alone, on their own smaller subset
@@ -49,7 +49,8 @@ def accuracy_vs_eps(summary: dict, path, readout: str = "assignment"):
     fig, ax = plt.subplots(figsize=(COLUMN, 3.4), layout="constrained")
     eps_panel(ax, summary, readout)
     ax.set_title(f"n = {summary['n_test']}, {readout} readout")
-    handles = [(h, lab) for h, lab in zip(*ax.get_legend_handles_labels())] + [TWIN]
+    # a column is ~45 characters of legend wide: longer labels wrap
+    handles = [(h, wrap(lab, 45)) for h, lab in [*zip(*ax.get_legend_handles_labels()), TWIN]]
     legend_below(fig, handles=handles, ncol=1)
     suptitle(fig, "Brian2 STDP under attacks crafted on its twin")
     return save(fig, path)
