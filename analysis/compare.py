@@ -27,7 +27,7 @@ cached as JSON under OUT/cache (adversarial images per crafting model as npz),
 its file name carrying a hash of everything its numbers depend on, so an
 interrupted run resumes and a changed setting recomputes (the cells are
 analysis.measurement.Cells; this module picks the models and writes the table).
-Writes ``compare.json``, ``compare.md`` and ``compare.png/.pdf`` to ``--out``.
+Writes ``compare.json``, ``compare.md`` and ``accuracy_under_attack.png/.pdf`` to ``--out``.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ import torch
 
 import imagesets
 from analysis.attacks import ATTACKS
-from analysis.defaults import NET_LABELS
+from analysis.defaults import COMPARE_KIND, NET_LABELS
 from analysis.measurement import Cells, Model, Suite, Victim, batched_predict, twin_model
 from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
@@ -50,9 +50,8 @@ from runstore.locks import run_lock
 
 # "stdp": the Brian2 Diehl & Cook network (bio/); "stdp-net": networks.train's net stdp, seed 000's
 # SNN + STDP (an STDP-learned first layer under surrogate-gradient layers).
-TORCH_KIND = {"stdp": "stdp-net"}   # networks.train's net name -> kind here, where "stdp" is the Brian2 network
-LABELS = {**{TORCH_KIND.get(net, net): label for net, label in NET_LABELS.items() if net not in ("stdp-cnn", "bio")},
-          "stdp": NET_LABELS["bio"]}
+TORCH_KIND = {"stdp": COMPARE_KIND["stdp"]}   # networks.train's net name -> kind here ("stdp": the Brian2 network)
+LABELS = {COMPARE_KIND.get(net, net): label for net, label in NET_LABELS.items() if net != "stdp-cnn"}
 SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN", "stdp-net": "SNN + STDP layer"}
 DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
 
@@ -279,9 +278,9 @@ def markdown(summary: dict) -> str:
 
 
 def figure(summary: dict, path) -> None:
-    """The bar chart of analysis.compare_figures (imported here: matplotlib only when a figure is drawn)."""
-    from analysis.compare_figures import bar_figure
-    bar_figure(summary, path)
+    """The figure of analysis.compare_figures (imported here: matplotlib only when a figure is drawn)."""
+    from analysis.compare_figures import compare_figure
+    compare_figure(summary, path)
 
 
 def no_runs_message(args) -> str:
@@ -347,7 +346,7 @@ def compare(args) -> dict:
                        "cell_seconds_total": sum(c.get("seconds", 0.0) for c in cells)}}
     save_json(args.out / "compare.json", summary)
     (args.out / "compare.md").write_text(markdown(summary))
-    figure(summary, args.out / "compare")
+    figure(summary, args.out / "accuracy_under_attack")
     print((args.out / "compare.md").read_text())
     return summary
 

@@ -22,6 +22,10 @@ FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
 # Model names in tables, by networks.train's --net, and "bio" for the Brian2 Diehl & Cook network.
 NET_LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
               "stdp": "SNN + STDP layer", "stdp-cnn": "CNN with the STDP layer", "bio": "Diehl & Cook (Brian2, STDP)"}
+MODEL_ORDER = tuple(NET_LABELS)   # every figure and table lists the models in this one order
+DSET_NAMES = {"cifar10": "CIFAR-10", "mnist": "MNIST", "fashion": "Fashion-MNIST"}   # in titles and the report
+# analysis.compare names two of them otherwise: its "stdp" is the Brian2 network, networks.train's stdp net "stdp-net".
+COMPARE_KIND = {"stdp": "stdp-net", "bio": "stdp"}
 
 # --- the sweeps (analysis.leak_sweep, analysis.timestep_sweep) --------------------------------
 # Defaults: small torch models, and Brian2 points trained on 20,000 STDP examples, the least that gives

@@ -6,12 +6,13 @@
 Nothing is trained or attacked here. Read: ``RESULTS/damping/`` (damping.json,
 examples.npz, raster.npz), ``RESULTS/sweeps/{leak,timestep}_sweep.json``,
 ``RESULTS/compare/*/compare.json`` (analysis.compare), ``RESULTS/accuracy/*.json``
-(analysis.accuracy_table), every analysis.attack
+(analysis.accuracy_table), ``RESULTS/weights/**/sparsity.json``, every analysis.attack
 ``attack.json`` under the runs folder and RESULTS, and the receptive fields
 of ``--bio-run``. A missing input is skipped with a note in the report.
-Figures go to ``RESULTS/figures`` as PNG and PDF, in the style of
-analysis.plotting; each seed claim of Sharmin et al. is judged in the report
-(reproduced / partly / not reproduced) with its numbers.
+Each figure is saved as PNG and PDF beside the file it was drawn from (damping/damping.png,
+compare/mnist/accuracy_under_attack.png, ...; the Brian2 runs of analysis.attack together in
+attack/accuracy_vs_eps.png), in the style of analysis.plotting; each seed claim of Sharmin et al.
+is judged in the report (reproduced / partly / not reproduced) with its numbers.
 
 This module is the command line only. The figures are drawn by one module per family
 (analysis.damping_figures, analysis.sweep_figures, analysis.compare_figures, analysis.attack_figures,
@@ -22,7 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.compare_figures import compare_figure
+from analysis.compare_figures import NAME as COMPARE_NAME, compare_figure
 from analysis.damping_figures import accuracy_eps_figure, damping_figure, gallery_figure, raster_figure
 from analysis.defaults import DEFAULT_RUNS, RUNS
 from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, verdict, write_report
@@ -42,15 +43,16 @@ def parse_args(argv=None):
     p.add_argument("--results", default="results", help="results folder (damping/, sweeps/, compare/)")
     p.add_argument("--bio-run", default=str(DEFAULT_RUNS["bio"]), help="a bio run for the receptive fields")
     p.add_argument("--runs", default=str(RUNS), help="where to look for analysis.attack's attack.json files")
-    p.add_argument("--out", default=None, help="figure folder (default RESULTS/figures)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
+    """Draws every figure beside its data; ``made`` holds what was read and, under "figures", the
+    analysis.plotting.Drawn of each figure drawn (REPORT.md's captions are checked against them)."""
     args = parse_args(argv)
     res = Path(args.results)
-    figdir = Path(args.out) if args.out else res / "figures"
-    made, notes = {}, []
+    made, notes, drawn = {}, [], {}
+    made["figures"] = drawn
 
     def attempt(what, fn):
         try:
@@ -58,32 +60,41 @@ def main(argv=None) -> dict:
         except Exception as e:   # one unreadable input must not stop the others
             notes.append(f"{what}: {type(e).__name__}: {e}")
 
-    damping_json = res / "damping" / "damping.json"
-    if damping_json.exists():
-        made["damping"] = load_json(damping_json)
-        attempt("damping figure", lambda: damping_figure(made["damping"], figdir / "damping"))
-        if (res / "damping" / "examples.npz").exists():
-            attempt("gallery", lambda: (gallery_figure(load_npz(res / "damping" / "examples.npz"), made["damping"],
-                                                       figdir / "gallery"), made.__setitem__("gallery", True)))
-        if (res / "damping" / "raster.npz").exists():
-            attempt("raster", lambda: (raster_figure(load_npz(res / "damping" / "raster.npz"), figdir / "raster"),
-                                       made.__setitem__("raster", True)))
+    def draw(name, fn, *a):
+        """Draw figure ``name``; a figure function returns None when it has nothing to draw."""
+        def go():
+            d = fn(*a)
+            if d is not None:
+                drawn[name] = d
+        attempt(name, go)
+
+    damp = res / "damping"
+    if (damp / "damping.json").exists():
+        made["damping"] = load_json(damp / "damping.json")
+        draw("damping", damping_figure, made["damping"], damp / "damping")
+        draw("accuracy_vs_eps", accuracy_eps_figure, made["damping"], damp / "accuracy_vs_eps")
+        if (damp / "examples.npz").exists():
+            draw("gallery", lambda: gallery_figure(load_npz(damp / "examples.npz"), made["damping"], damp / "gallery"))
+        if (damp / "raster.npz").exists():
+            draw("raster", lambda: raster_figure(load_npz(damp / "raster.npz"), damp / "raster"))
         else:
             notes.append("no damping/raster.npz (analysis.damping writes it when it measures a Brian2 run)")
     for name, fn in SWEEP_FIGURES.items():
         path = res / "sweeps" / f"{name}.json"
         if path.exists():
             made[name] = load_json(path)
-            attempt(name, lambda fn=fn, name=name: fn(made[name], figdir / name))
-    comp = {p.parent.name: load_json(p) for p in sorted(res.glob("compare/*/compare.json"))}
-    for name, summary in comp.items():
-        attempt(f"compare {name}", lambda s=summary, n=name: compare_figure(s, figdir / f"compare_{n}"))
+            draw(name, fn, made[name], path.with_name(name))
+    if "timestep_sweep" in made:   # timestep_figure drew it too; drawn again here for its Drawn record
+        draw("quantization_sweep", quantization_figure, made["timestep_sweep"], res / "sweeps" / "quantization_sweep")
+    comp = {p.parent.name: (p, load_json(p)) for p in sorted(res.glob("compare/*/compare.json"))}
+    for name, (path, summary) in comp.items():
+        draw(f"compare_{name}", compare_figure, summary, path.with_name(COMPARE_NAME))
     if comp:
-        made["compare"] = comp
+        made["compare"] = {name: summary for name, (_, summary) in comp.items()}
     else:
         notes.append("no compare/*/compare.json (analysis.compare)")
     attacks = sorted({*Path(args.runs).glob("*/attack*/attack.json"), *res.glob("**/attack.json")})
-    from analysis.attack_figures import accuracy_vs_eps
+    from analysis.attack_figures import accuracy_vs_eps, runs_figure
     attack_summaries = {}
     for path in attacks:
         def one(path=path):
@@ -91,40 +102,47 @@ def main(argv=None) -> dict:
             name = Path(summary["settings"]["run"]).name
             while name in attack_summaries:
                 name += "+"
-            accuracy_vs_eps(summary, figdir / f"accuracy_vs_eps_{name}")
+            accuracy_vs_eps(summary, path.with_name("accuracy_vs_eps"))   # beside it, as analysis.attack draws it
             attack_summaries[name] = summary
         attempt(f"attack {path}", one)
     if attack_summaries:
         made["attack"] = attack_summaries
+        draw("attack_runs", runs_figure, attack_summaries, res / "attack" / "accuracy_vs_eps")
     if not attacks:
         notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
-    attempt("accuracy against eps", lambda: made.__setitem__(
-        "accuracy_vs_eps", accuracy_eps_figure(made.get("damping"), attack_summaries, figdir / "accuracy_vs_eps")))
     accuracy = {p.stem: load_json(p) for p in sorted(res.glob("accuracy/*.json"))}
     if accuracy:
         made["accuracy"] = accuracy
     else:
         notes.append("no accuracy/*.json (analysis.accuracy_table)")
+    from analysis.weight_figures import sparsity_figure
     sparsity = res / "weights" / "sparsity.json"
     if sparsity.exists():
-        from analysis.weight_figures import sparsity_figure
         made["sparsity"] = load_json(sparsity)
-        attempt("weight sparsity", lambda: sparsity_figure(made["sparsity"], figdir / "weight_sparsity"))
     else:
         notes.append("no weights/sparsity.json (analysis.weight_sparsity)")
     # every dataset's numbers (results/weights/DSET/sparsity.json too), for the STDP claim of that dataset;
     # files written before weight_sparsity recorded the dataset are MNIST's
-    made["sparsity_by_dset"] = {sp.get("dset", "mnist"): sp
-                                for sp in map(load_json, sorted(res.glob("weights/**/sparsity.json")))}
+    made["sparsity_by_dset"] = {}
+    for path in sorted(res.glob("weights/**/sparsity.json")):
+        sp = load_json(path)
+        made["sparsity_by_dset"][sp.get("dset", "mnist")] = sp
+        draw("weight_sparsity" if path == sparsity else f"weight_sparsity_{path.parent.name}", sparsity_figure, sp,
+             path.with_name("weight_sparsity"))
     weights = Path(args.bio_run) / "weights.npz"
     if weights.exists():
         from bio.figures import receptive_fields
-        attempt("receptive fields", lambda: (receptive_fields(load_npz(weights)["w"], figdir / "receptive_fields"),
-                                             made.__setitem__("receptive_fields", args.bio_run)))
+        from analysis.plotting import Drawn
+
+        def rf():
+            receptive_fields(load_npz(weights)["w"], weights.with_name("receptive_fields"))   # beside its run's weights
+            made["receptive_fields"] = args.bio_run
+            drawn["receptive_fields"] = Drawn(weights.with_name("receptive_fields.png"))
+        attempt("receptive fields", rf)
     else:
         notes.append(f"no {weights}: no receptive fields")
-    report = write_report(res, figdir, made, notes)
-    print(f"figures in {figdir}; report {report}" + (f"; {len(notes)} note(s)" if notes else ""))
+    report = write_report(res, made, notes)
+    print(f"figures beside their data under {res}; report {report}" + (f"; {len(notes)} note(s)" if notes else ""))
     return made
 
 

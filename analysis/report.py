@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from analysis.defaults import NET_LABELS, REF
-from analysis.saved_results import FULL, MODEL_ORDER, adv, changes, last_hidden, main_delta, main_eps, num, \
+from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS, REF
+from analysis.saved_results import FULL, adv, changes, last_hidden, main_delta, main_eps, num, \
     pct, points_of, quant_points, redraw, seed_points, seed_values, spread, stage_ratio, value_of
+from analysis import captions
+from analysis.compare_figures import MAX_DOT_EPS
+from analysis.damping_figures import EPS_CMD
 from analysis.sweep_figures import QUANT_MODELS
 
 
@@ -86,12 +89,25 @@ def evaluated(made: dict):
 
 
 class Report:
-    def __init__(self, out: Path, figdir: Path):
-        self.lines, self.notes, self.claims, self.out, self.figdir = [], [], [], out, figdir
+    def __init__(self, out: Path, figures: dict):
+        self.lines, self.notes, self.claims, self.out, self.figures = [], [], [], out, figures
+        self.captions = {}   # figure name -> (caption, promises), for the tests to hold against the figure
 
-    def fig(self, name: str, sentence: str) -> None:
-        rel = os.path.relpath(self.figdir / f"{name}.png", self.out.parent)
+    def fig(self, name: str, caption: tuple[str, list[str]]) -> None:
+        """Figure ``name`` (an analysis.plotting.Drawn of analysis.figures; none drawn: nothing written) with its
+        caption (analysis.captions: the sentence and the texts it promises); panels left out for want of data
+        are named after it, with the command that makes them."""
+        drawn = self.figures.get(name)
+        if drawn is None:
+            return
+        sentence = caption[0] + "".join(f" Not drawn: {what}; `{cmd}` makes it." for what, cmd in drawn.missing)
+        rel = os.path.relpath(drawn.path, self.out.parent)
         self.lines += [f"![{name}]({rel})", "", f"*{sentence}*", ""]
+        self.captions[name] = (sentence, caption[1])
+
+    def absent(self, what: str, command: str) -> None:
+        """A figure with no data at all: say so where it would stand, and what makes it."""
+        self.lines += [f"*Not drawn: {what}; `{command}` makes it.*", ""]
 
     def table(self, head: list[str], rows: list[list[str]], sentence: str) -> None:
         self.lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -273,7 +289,6 @@ MIN_BIO_TRAIN = 20000
 # to normalised images (CNN) or to Poisson spike trains (SNNs), not to pixels (analysis.seed000_protocol).
 SEED000_FGSM = {"mnist": {"eps": 0.1, "cnn": 0.4167, "snn": 0.7090, "stdp-net": 0.8057},
                 "cifar10": {"eps": 0.018, "cnn": 0.5095, "snn": 0.6505, "stdp-net": 0.6432}}
-DSET_NAMES = {"cifar10": "CIFAR-10", "mnist": "MNIST", "fashion": "Fashion-MNIST"}
 
 
 def dset_of(summary: dict) -> str:
@@ -435,9 +450,12 @@ def stale_inputs(made: dict) -> list[str]:
     return out
 
 
-def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> Path:
+def write_report(res_dir: Path, made: dict, notes: list[str]) -> Path:
+    """REPORT.md from what analysis.figures read and drew (``made``; its "figures": the Drawn of each figure);
+    the captions go to made["captions"] too."""
     out = res_dir / "REPORT.md"
-    R = Report(out, fig_dir)
+    R = Report(out, made.get("figures") or {})
+    made["captions"] = R.captions
     damp = made.get("damping")
     leak = made.get("leak_sweep")
     ts = made.get("timestep_sweep")
@@ -459,10 +477,8 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
                  "input change", "last hidden / input", "output / input", "input-spike noise floor"], rows,
                 f"Change ratios use the transfer perturbation (FGSM on the source CNN {src}), the same d for every "
                 "model; a ratio below 1 means the network shrinks the perturbation, above 1 that it amplifies it.")
-        R.fig("damping", "Relative L1 change per stage for the three perturbations; the dotted line is the change "
-              "between two Poisson draws of the clean image.")
-        if "gallery" in made:
-            R.fig("gallery", "Clean test images, the perturbations and the perturbed images.")
+        R.fig("damping", captions.damping(damp))
+        R.fig("gallery", captions.gallery())
         c, s = res.get("cnn"), res.get("snn")
         if c and s and "transfer" in s["deltas"]:
             # The same d and images for both, so their changes at a stage compare directly; a sub-finding
@@ -531,7 +547,7 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
                 + ("per row, so a row's differences include training noise." if leak["settings"].get("seeds", 1) < 2 else
                    "per seed; a ± is the 95 % interval of the mean over the seeds (training noise included), "
                    "and the verdicts test the seeds' values (Welch)."))
-        R.fig("leak_sweep", "Accuracy against leak (top) and the change per stage at each leak (bottom).")
+        R.fig("leak_sweep", captions.leak_sweep(leak))
         snn_desc = snn[::-1]   # IF first
         bio_desc = sorted(bio, key=lambda p: -p["job"]["tau_exc_ms"])
         parts, signs = [], []
@@ -566,17 +582,13 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
         R.table(SWEEP_HEAD, sweep_rows(snn, lambda j: f"SNN T = {j['T']}")
                 + sweep_rows(bio, lambda j: f"Brian2 {j['present_ms']:g} ms"),
                 "Fewer time steps (shorter presentation) mean coarser Poisson discretization of the input.")
-        R.fig("timestep_sweep", "Accuracy against time steps / presentation time (top) and the change per stage "
-              "(bottom).")
+        R.fig("timestep_sweep", captions.timestep_sweep(ts))
         rows = []
         for kind, (_, label) in QUANT_MODELS.items():
             rows += sweep_rows(quant_points(ts, kind), lambda j, label=label: f"{label}, {j['levels']} levels")
         R.table(SWEEP_HEAD, rows, "Models trained and tested on images pre-quantized to the given number of levels "
                 "(256: the 8-bit originals); the attacker perturbs the original image.")
-        R.fig("quantization_sweep", "Accuracy against quantization levels (left) and the part of the perturbation "
-              "left after quantization (right). Left of the dash-dotted line half a level step exceeds eps, so "
-              "rounding removes most of d; right of it a pixel near a rounding boundary jumps a whole step, more "
-              "than eps.")
+        R.fig("quantization_sweep", captions.quantization_sweep(ts))
         parts, signs = [], []
         for label, pts in (("SNN T", snn), ("Brian2 presentation ms", bio)):
             if len(pts) >= 2:
@@ -628,8 +640,7 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
     if comp:
         R.lines += ["## 4. White-box against black-box (analysis.compare)", ""]
         for name, summary in comp.items():
-            R.fig(f"compare_{name}", f"Clean, white-box and black-box accuracy of every model of analysis.compare "
-                  f"({name}, eps {', '.join(f'{e:g}' for e in summary['settings']['eps'])}).")
+            R.fig(f"compare_{name}", captions.compare(name, summary, len(summary["settings"]["eps"]) <= MAX_DOT_EPS))
             # The table of a dataset (folder named for it) carries the claim and the checks; other runs (an
             # accuracy-vs-eps curve, mnist-eps) only their figure.
             if name != summary["settings"]["dset"]:
@@ -650,8 +661,7 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
                                  for L in m["layers"]] for m in sp["models"].values()],
                 f"Share of weights (%) below {100 * sp['cut']:g} % of the largest weight into the same unit "
                 "(analysis.weight_sparsity): seed 000 credits STDP's robustness to sparse connectivity.")
-        R.fig("weight_sparsity", "First-layer weight magnitudes, each divided by the largest into its unit, and the "
-              "sparsity of every layer.")
+        R.fig("weight_sparsity", captions.weight_sparsity(sp))
     # --- clean accuracy of the trained models
     for dset, summary in sorted((made.get("accuracy") or {}).items()):
         if not summary["runs"]:
@@ -665,25 +675,19 @@ def write_report(res_dir: Path, fig_dir: Path, made: dict, notes: list[str]) -> 
         if claim:
             R.claims.append(claim)
     # --- the rest
-    if made.get("accuracy_vs_eps") or made.get("attack"):
+    if damp or made.get("attack"):
         R.lines += ["## 5. Accuracy against epsilon", ""]
-        if made.get("accuracy_vs_eps"):
-            R.fig("accuracy_vs_eps", "Every model measured at several eps: accuracy under its own white-box FGSM, "
-                  "the transferred FGSM and random signs (top), and how much of the transferred d reaches the last "
-                  "hidden layer (bottom); right, the Brian2 runs of analysis.attack (crafted on the twin, scored on "
-                  "Brian2; no random control there).")
-        for name in made.get("attack", {}):
-            R.fig(f"accuracy_vs_eps_{name}", f"The Brian2 run {name} alone, with its twin's own accuracy: the "
-                  "twin-crafted attacks transfer to Brian2.")
-    if made.get("receptive_fields") or made.get("raster"):
+        if "accuracy_vs_eps" in R.figures:
+            R.fig("accuracy_vs_eps", captions.accuracy_vs_eps(damp))
+        elif damp:
+            R.absent("accuracy against eps of the damping models (each was measured at one eps only)", EPS_CMD)
+        if made.get("attack"):
+            R.fig("attack_runs", captions.attack_runs(made["attack"]))
+    if {"receptive_fields", "raster"} & set(R.figures):
         R.lines += ["## 6. The Brian2 network", ""]
-        if made.get("receptive_fields"):
-            R.fig("receptive_fields", f"Input weights learned by STDP ({made['receptive_fields']}) and their "
-                  "sparsity.")
-        if made.get("raster"):
-            run = (damp or {}).get("settings", {}).get("bio", "the damping run")
-            R.fig("raster", f"Input, excitatory and inhibitory spikes of the frozen network ({run}, the one of "
-                  "section 1) on the first test image: sparse exc activity, each exc spike followed by its inh partner.")
+        R.fig("receptive_fields", (f"Input weights learned by STDP ({made.get('receptive_fields')}) and their "
+                                   "sparsity.", []))
+        R.fig("raster", captions.raster((damp or {}).get("settings", {}).get("bio", "the damping run")))
 
     checks = [f"- {f}" for f in masked_compare]
     for label, e, n in evaluated(made):

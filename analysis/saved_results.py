@@ -13,7 +13,6 @@ from scipy import stats
 
 from analysis.defaults import DEFAULTS, FULL_LEVELS, REF
 
-MODEL_ORDER = ("cnn", "converted", "snn", "stdp", "bio")
 FULL = FULL_LEVELS   # quantization levels of the 8-bit originals: no pre-quantization
 
 

@@ -7,7 +7,7 @@ Per weight layer, every weight's magnitude is divided by the largest magnitude i
 (output neuron or feature map), so that a layer's scale (the STDP layer's is standardised, the
 trained layers' are not) does not matter; a weight below ``--cut`` (default 5 %) of its unit's
 largest counts as absent. Writes ``sparsity.json`` (shares per layer and histograms of the
-normalised magnitudes) and the figure ``RESULTS/figures/weight_sparsity.png/.pdf``; analysis.figures
+normalised magnitudes) and beside it the figure ``weight_sparsity.png/.pdf``; analysis.figures
 redraws the figure (analysis.weight_figures) from the JSON.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     p.add_argument("--cut", type=float, default=0.05, choices=CUTS, help="below this share of its unit's max a "
                    "weight counts as absent")
     p.add_argument("--out", default="results/weights")
-    p.add_argument("--figures", default="results/figures")
+    p.add_argument("--figures", default=None, help="figure folder (default: --out, beside sparsity.json)")
     args = p.parse_args(argv)
     models, dsets = {}, set()
     for run in map(Path, args.runs):
@@ -67,7 +67,7 @@ def main(argv=None) -> dict:
     summary = {"dset": dsets.pop(), "cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
     out = Path(args.out)
     save_json(out / "sparsity.json", summary)
-    sparsity_figure(summary, Path(args.figures) / "weight_sparsity")
+    sparsity_figure(summary, Path(args.figures or out) / "weight_sparsity")
     print(f"| model | " + " | ".join(f"layer {i}" for i in range(max(len(m["layers"]) for m in models.values())))
           + f" |  (% of weights < {100 * args.cut:g} % of their unit's largest)")
     for m in models.values():

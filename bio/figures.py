@@ -30,7 +30,8 @@ def receptive_fields(weights: np.ndarray, path, side: int = 28, title: str | Non
     for k in range(n_exc):
         r, c = divmod(k, cols)
         mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = weights[:, k].reshape(side, side)
-    fig, (ax, axh) = plt.subplots(1, 2, figsize=(10, 5.2), gridspec_kw={"width_ratios": [1.4, 1]})
+    # a page's width (17 cm) at 150 dpi: ~1000 px, the size a rendered README/REPORT shows it at
+    fig, (ax, axh) = plt.subplots(1, 2, figsize=(6.7, 3.4), gridspec_kw={"width_ratios": [1.4, 1]})
     im = ax.imshow(mosaic, cmap="hot_r", vmin=0, vmax=W_MAX * 0.5, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title or f"Input->exc weights of {n_exc} neurons")
@@ -63,6 +64,6 @@ def assignment_histogram(assignments: np.ndarray, path, class_names=None):
 def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path.with_suffix(".png"), dpi=130)
-    fig.savefig(path.with_suffix(".pdf"))
+    fig.savefig(path.with_suffix(".png"), dpi=150)
+    fig.savefig(path.with_suffix(".pdf"), metadata={"CreationDate": None})   # no date: a redraw makes no diff
     _pyplot().close(fig)

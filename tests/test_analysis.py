@@ -103,9 +103,10 @@ def test_figures_and_report_regenerate_from_saved_json_alone(swept, tmp_path, ti
     import shutil
     shutil.rmtree(res / "sweeps" / "runs")              # no model is needed to redraw
     figures.main(["--results", str(res), "--bio-run", str(tmp_path / "none"), "--runs", str(tmp_path / "none")])
-    figs = res / "figures"
-    for name in ("damping", "leak_sweep", "gallery", "accuracy_vs_eps"):
-        assert (figs / f"{name}.png").exists() and (figs / f"{name}.pdf").exists(), name
+    # each figure beside the data it was drawn from
+    for path in (res / "damping" / "damping", res / "sweeps" / "leak_sweep", res / "damping" / "gallery",
+                 res / "damping" / "accuracy_vs_eps"):
+        assert path.with_suffix(".png").exists() and path.with_suffix(".pdf").exists(), path
     report = (res / "REPORT.md").read_text()
     assert "## Seed claims" in report and "ReLU passes a perturbation on" in report
     assert "Skipped inputs" in report and "timestep_sweep" in report    # missing inputs: a note, not an error

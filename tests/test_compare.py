@@ -82,7 +82,7 @@ def test_table_json_black_box_marking_and_resume(runs, tmp_path):
     md = (out / "compare.md").read_text()
     assert "n = 50" in md and "| self |" in md and "black-box from CNN (seed 1) adv %" in md
     assert "| zero-grad share % |" in md and "| worst case adv % |" in md and "APGD-DLR adv %" in md
-    assert (out / "compare.png").exists() and (out / "compare.pdf").exists()
+    assert (out / "accuracy_under_attack.png").exists() and (out / "accuracy_under_attack.pdf").exists()
     assert s["run"]["cells_computed"] > 0
 
     # resume: nothing is recomputed; a lost cell is recomputed alone, with the same numbers (seeded per cell)

@@ -1,0 +1,123 @@
+"""REPORT.md's figure captions, built from the same saved data as the figures.
+
+Each function returns (sentence, promises): ``promises`` are the texts the sentence names that a reader
+must find in the picture (a panel's title, a legend entry); analysis.report prints the sentence, and the
+tests check every promise against what the figure drew (analysis.plotting.Drawn). A caption names only
+what the data hold, so it cannot promise a series the picture lacks.
+"""
+from __future__ import annotations
+
+from analysis.defaults import DSET_NAMES, MODEL_ORDER, REF
+from analysis.plotting import CI_BOOT, CI_SEEDS, DELTAS, SETTINGS, model_rank, net_of
+from analysis.saved_results import main_eps, points_of, quant_points
+from analysis.sweep_figures import QUANT_MODELS
+
+NO_BARS = "no error bars (one model each)"
+
+
+def joined(items) -> str:
+    items = list(items)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+
+
+def damping(data: dict) -> tuple[str, list[str]]:
+    eps = main_eps(data)
+    res = [data["models"][k][eps] for k in MODEL_ORDER if k in data["models"] and eps in data["models"][k]]
+    models = [r["label"] for r in res]
+    deltas = [DELTAS[n][1] for n in DELTAS if any(n in r["deltas"] for r in res)]
+    floor = ["Poisson noise floor (two clean draws)"] if any(r.get("noise_floor") for r in res) else []
+    text = (f"Relative L1 change per stage at eps {eps}, a panel per model ({joined(models)}; colour: the model), a "
+            f"line style per perturbation: {joined(deltas)}" + ("; grey dotted: the " + floor[0] if floor else "")
+            + f"; {CI_BOOT}.")
+    return text, models + deltas + floor
+
+
+def gallery() -> tuple[str, list[str]]:
+    return ("Clean test images (top row), then per perturbation (each model's own white-box FGSM, the transferred "
+            "FGSM, random signs) the perturbation d and the perturbed image x + d.", ["clean", "perturbation d", "x + d"])
+
+
+def _bars(summary: dict) -> str:
+    return CI_SEEDS if summary["settings"].get("seeds", 1) > 1 else "no error bars (one seed)"
+
+
+def _sweep(summary: dict, columns: list[tuple[str, list]], what: str) -> tuple[str, list[str]]:
+    titles = [t for t, pts in columns if pts]
+    deltas = [DELTAS[n][1] for n in DELTAS if any(n in p["eval"]["deltas"] for _, pts in columns for p in pts)]
+    text = (f"Accuracy against {what} (top) and the change per stage at each value (bottom), a column per model "
+            f"({joined(titles)}): clean (grey) and {joined(deltas)} (line styles; the CNN's as thin horizontal "
+            f"lines); {_bars(summary)}.")
+    return text, titles + ["clean"] + deltas + [_bars(summary)]
+
+
+def leak_sweep(summary: dict) -> tuple[str, list[str]]:
+    return _sweep(summary, [("surrogate-gradient SNN", points_of(summary, "snn", "leak", {"levels": 256})),
+                            ("Brian2 STDP network", points_of(summary, "bio", "tau_exc_ms", {"levels": 256}))], "leak")
+
+
+def timestep_sweep(summary: dict) -> tuple[str, list[str]]:
+    snn = points_of(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
+    bio = points_of(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
+    return _sweep(summary, [(f"surrogate-gradient SNN (leak {summary['leak']:g})", snn), ("Brian2 STDP network", bio)],
+                  "time steps / presentation time")
+
+
+def quantization_sweep(summary: dict) -> tuple[str, list[str]]:
+    models = [QUANT_MODELS[k][1] for k in QUANT_MODELS if len(quant_points(summary, k)) >= 2]
+    text = (f"Accuracy against quantization levels (left) and how much of d survives quantization (right), for "
+            f"{joined(models)} (colour: the model; line style: clean, white-box FGSM, transfer); {_bars(summary)}. "
+            "Left of the dash-dotted line half a level step exceeds eps, so rounding removes most of d; right of it a "
+            "pixel near a rounding boundary jumps a whole step, more than eps.")
+    return text, models + ["how much of d survives quantization", _bars(summary)]
+
+
+def compare(name: str, summary: dict, dot: bool) -> tuple[str, list[str]]:
+    s = summary["settings"]
+    models = [m["label"] for m in sorted(summary["models"], key=lambda m: model_rank(net_of(m["net"])))]
+    sources = [f"black-box from {summary['sources'][r]['label']}" for r in summary["sources"]]
+    eps = ", ".join(f"{e:g}" + (f" ({e * 255:.0f}/255)" if s["dset"] == "cifar10" else "") for e in s["eps"])
+    worst = [SETTINGS["worst"][2]] if summary.get("worst_case") else []
+    head = (f"analysis.compare's {name} ({DSET_NAMES.get(s['dset'], s['dset'])}, eps {eps}, the first "
+            f"{summary['n_test']} test images; {NO_BARS}); models {joined(models)}. ")
+    if dot:
+        body = ("A panel per eps, a row per model: " + (f"the {worst[0]} as a bar, " if worst else "")
+                + f"each white-box attack ({', '.join(a.upper() for a in s['attacks'])}) as an open marker, "
+                f"{joined(sources)} as filled markers, clean as a grey tick.")
+        return head + body, models + worst + ["clean"] + sources
+    body = ("Accuracy against eps (clean at eps 0), " + (f"a panel for the {worst[0]} and " if worst else "")
+            + f"one per attack family ({', '.join(a.upper() for a in s['attacks'])}): white-box solid, "
+            f"{joined(sources)} dashed.")
+    return head + body, models + worst + sources
+
+
+def weight_sparsity(summary: dict) -> tuple[str, list[str]]:
+    models = [m["label"] for m in summary["models"].values()]
+    return (f"First-layer weight magnitudes, each divided by the largest into its unit (left), and the sparsity per "
+            f"layer (right) of {joined(models)}; {NO_BARS}.", ["first-layer weight magnitudes", "sparsity per layer"]
+            + models)
+
+
+def accuracy_vs_eps(data: dict) -> tuple[str, list[str]]:
+    runs = [next(iter(data["models"][k].values())) for k in MODEL_ORDER
+            if k in data["models"] and len(data["models"][k]) > 1]
+    models = [r["label"] for r in runs]
+    deltas = [DELTAS[n][1] for n in DELTAS]
+    return (f"The damping models measured at several eps ({joined(models)}), a column each: accuracy (top) under "
+            f"{joined(deltas)}, and how much of d reaches the last hidden layer (bottom); no error bars.",
+            models + ["clean"] + deltas)
+
+
+def attack_runs(summaries: dict) -> tuple[str, list[str]]:
+    runs = [f"run {name}" for name in summaries]
+    query = any(r["attack"] in ("square", "square-art") for s in summaries.values() for r in s["results"])
+    return (f"The Brian2 STDP networks of analysis.attack, a panel per run ({joined(runs)}): accuracy against eps "
+            "under the attacks crafted on the twin and scored on Brian2 (solid), the same attack scored on the twin "
+            "(dashed)" + (", query black-box attacks on Brian2 alone (dash-dotted, on their own subset)" if query
+                          else "") + "; no error bars. Each run's own figure lies beside its attack.json.",
+            runs + ["crafted on the twin", "the same attack scored on the twin"] + (["query black-box"] if query else []))
+
+
+def raster(run: str) -> tuple[str, list[str]]:
+    return (f"Input, excitatory and inhibitory spikes of the frozen network ({run}, the one of section 1) on the first "
+            "test image: sparse exc activity, each exc spike followed by its inh partner.",
+            ["input", "exc", "inh"])
