@@ -40,7 +40,7 @@ from analysis.attacks import make_attack
 from analysis.defaults import FULL_LEVELS
 from analysis.metrics import robustness, zero_gradient_share
 from bio.frozen import chunk_seed, load_trained, spike_counts
-from networks.readout import class_scores
+from readout.assignment_torch import class_scores
 from networks.registry import load_model
 from readout.assignment import class_scores as count_scores
 from readout.assignment import predict as assignment_predict

@@ -15,7 +15,6 @@ folder, share the points they have in common. :func:`sweep` is what both CLIs ru
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import time
 from pathlib import Path
@@ -23,7 +22,6 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-import imagesets
 from analysis.cluster import run_tasks
 from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
@@ -104,47 +102,33 @@ def forecast(jobs: list[dict], n_jobs: int) -> float:
     return max(free)
 
 
-@contextlib.contextmanager
-def quantized_data(levels: int):
-    """Both trainers read images through ``imagesets.load``: pre-quantized training
-    data is that one function, wrapped for the duration of the job."""
+def quantized(data: tuple, levels: int) -> tuple:
+    """(x_train, y_train, x_test, y_test) with both image sets pre-quantized to ``levels`` levels."""
     if levels >= FULL_LEVELS:
-        yield
-        return
-    original = imagesets.load
-
-    def load(*args, **kwargs):
-        x, y = original(*args, **kwargs)
-        return quantize_uint8(x, levels), y
-
-    imagesets.load = load
-    try:
-        yield
-    finally:
-        imagesets.load = original
+        return data
+    x_train, y_train, x_test, y_test = data
+    return quantize_uint8(x_train, levels), y_train, quantize_uint8(x_test, levels), y_test
 
 
 def train(job: dict, run_dir: Path) -> dict:
     """Train the job's model into ``run_dir`` unless it is there; its metrics."""
     if (run_dir / "metrics.json").exists():
         return load_json(run_dir / "metrics.json")
-    common = ["--dset", "mnist", "--seed", str(job["seed"]), "--out", str(run_dir), "--no-progress",
-              "--n-train", str(job["n_train"])] + (["--data-dir", job["data_dir"]] if job["data_dir"] else [])
-    with quantized_data(job["levels"]):
-        if job["kind"] == "bio":
-            from bio import train_stdp
-            chunk = min(BRIAN_CHUNK, job["n_label"])
-            argv = common + ["--n-exc", str(job["n_exc"]), "--tau-exc", str(job["tau_exc_ms"]),
-                             "--present-ms", str(job["present_ms"]), "--dt", str(job["dt_ms"]),
-                             "--n-label", str(job["n_label"]),
-                             "--n-test", str(chunk), "--chunk-size", str(chunk)]
-            return train_stdp.main(argv + (["--resume"] if (run_dir / "checkpoint.npz").exists() else []))
-        from networks import train as torch_train
-        argv = common + ["--net", job["kind"], "--epochs", str(job["epochs"]), "--threads", "1",
-                         "--n-test", str(job["n_test"]), "--torch-device", job.get("torch_device", "cpu")]
-        if job["kind"] == "snn":
-            argv += ["-t", str(job["T"]), "--leak", str(job["leak"])]
-        return torch_train.main(argv + (["--resume"] if (run_dir / "model.pt").exists() else []))
+    common = dict(dset="mnist", seed=job["seed"], out=str(run_dir), no_progress=True, n_train=job["n_train"],
+                  data_dir=job["data_dir"])
+    if job["kind"] == "bio":
+        from bio import train_stdp
+        chunk = min(BRIAN_CHUNK, job["n_label"])
+        args = train_stdp.options(**common, n_exc=job["n_exc"], tau_exc=job["tau_exc_ms"], present_ms=job["present_ms"],
+                                  dt=job["dt_ms"], n_label=job["n_label"], n_test=chunk, chunk_size=chunk,
+                                  resume=(run_dir / "checkpoint.npz").exists())
+        return train_stdp.run(args, quantized(train_stdp.load_data("mnist", job["data_dir"]), job["levels"]))
+    from networks import pipeline, settings as torch_settings
+    spiking = dict(timesteps=job["T"], leak=job["leak"]) if job["kind"] == "snn" else {}
+    args = torch_settings.options(job["kind"], **common, epochs=job["epochs"], threads=1, n_test=job["n_test"],
+                                  torch_device=job.get("torch_device", "cpu"),
+                                  resume=(run_dir / "model.pt").exists(), **spiking)
+    return pipeline.run(args, quantized(pipeline.load_data("mnist", job["data_dir"]), job["levels"]))
 
 
 def run_job(job: dict) -> dict:

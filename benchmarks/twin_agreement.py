@@ -32,7 +32,7 @@ import torch
 import imagesets
 from bio.frozen import load_trained, spike_counts
 from networks.devices import add_torch_device_option, torch_device
-from networks.readout import class_scores, load_assignments
+from readout.assignment_torch import class_scores, load_assignments
 from networks.twin import DiehlCookTwin, spike_trains
 from readout.assignment import predict
 from runstore.cli import Parser, existing_dir, exit_with, positive_float, positive_int

@@ -48,7 +48,8 @@ V_THRESH_INH = -40 * mV
 TAU_INH = 10 * ms
 REFRACTORY_INH = 2 * ms
 E_EXC_FOR_INH = 0 * mV
-E_INH_FOR_INH = -85 * mV
+# The released code also sets E_inh = -85 mV for inh cells; no inhibitory synapse reaches an inh cell
+# (lateral inhibition is inh -> exc only), so it never enters an equation and is not kept here.
 
 # --- conductances (dimensionless, in units of the leak conductance) -----
 TAU_GE = 1 * ms

@@ -29,7 +29,8 @@ from bio.network import intensities
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
 from readout.softmax import SoftmaxReadout
-from runstore.cli import Diverged, Parser, existing_dir, exit_with, nonnegative_float, positive_float, positive_int
+from runstore.cli import (DefaultsHelp, Diverged, Parser, UserError, existing_dir, exit_with, nonnegative_float,
+                          positive_float, positive_int)
 from runstore.files import BadFileError, check_array, check_keys, load_json, load_npz, save_json, save_npz
 from runstore.locks import run_lock
 
@@ -38,10 +39,9 @@ CHECKPOINT = "checkpoint.npz"
 WEIGHTS = "weights.npz"
 
 
-def parse_args(argv=None):
+def build_parser() -> Parser:
     d = NetworkConfig()
-    p = Parser(prog="python -m bio.train_stdp", description=__doc__.split("\n\n")[0],
-               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(prog="python -m bio.train_stdp", description=__doc__.split("\n\n")[0], formatter_class=DefaultsHelp)
     p.add_argument("--dset", default="mnist", help="mnist or fashion")
     p.add_argument("--n-exc", type=positive_int, default=d.n_exc, help="excitatory (and inhibitory) neurons")
     p.add_argument("--epochs", type=positive_int, default=1)
@@ -69,20 +69,45 @@ def parse_args(argv=None):
                    help="exc spikes blocked this long after a spike; the released code's 50 ms timer test passes after one "
                         "step under brian_no_units, so only its 5 ms refractory clamp applies (50 is a reading some ports made)")
     p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = build_parser()
+    return resolve(p.parse_args(argv), p.error)
+
+
+def options(**given) -> argparse.Namespace:
+    """The settings of a run given as keywords (the option names with underscores), everything else as the
+    command line's defaults, checked as :func:`parse_args` checks them (a bad value: runstore.cli.UserError)."""
+    args = build_parser().parse_args([])
+    unknown = sorted(k for k in given if not hasattr(args, k))
+    if unknown:
+        raise TypeError(f"bio.train_stdp has no option {', '.join(unknown)}")
+    for name, value in given.items():
+        setattr(args, name, value)
+    return resolve(args, _raise)
+
+
+def _raise(message: str):
+    raise UserError(message)
+
+
+def resolve(args: argparse.Namespace, error) -> argparse.Namespace:
+    """Check the options (``error(message)`` on a bad one) and add the network's configuration."""
     if args.device == "cuda_standalone":
         # Fail before loading data and training, with what to install or set.
         from bio import cuda
         try:
             cuda.configure()
         except cuda.CudaSetupError as e:
-            p.error(f"--device cuda_standalone: {e}")
+            error(f"--device cuda_standalone: {e}")
     try:
         args.dset = imagesets.canonical_name(args.dset)
     except imagesets.UnknownDatasetError as e:
-        p.error(str(e))
+        error(str(e))
     if args.dset not in BIO_DATASETS:
-        p.error(f"the Diehl & Cook network takes 28x28 grayscale images ({', '.join(BIO_DATASETS)}); "
+        error(f"the Diehl & Cook network takes 28x28 grayscale images ({', '.join(BIO_DATASETS)}); "
                 f"{args.dset} is for the torch models: python -m networks.train --dset {args.dset}")
     try:
         args.config = NetworkConfig(n_exc=args.n_exc, tau_exc_ms=args.tau_exc, dt_ms=args.dt,
@@ -90,7 +115,7 @@ def parse_args(argv=None):
                                     max_rate_hz=args.max_rate, stdp=args.stdp, exc_block_ms=args.exc_block_ms,
                                     integrator=args.integrator)
     except ValueError as e:
-        p.error(str(e))
+        error(str(e))
     if args.out is None:
         args.out = f"runs/stdp-{args.dset}-n{args.n_exc}-s{args.seed}"
     return args
@@ -237,7 +262,7 @@ def prepare_run_dir(args) -> tuple[Path, dict]:
     }
     if args.resume:
         if not (run_dir / CHECKPOINT).exists():
-            raise SystemExit(f"error: --resume given but {run_dir / CHECKPOINT} does not exist; "
+            raise UserError(f"--resume given but {run_dir / CHECKPOINT} does not exist; "
                              f"start a new run without --resume")
         old = load_json(cfg_path)
         # More epochs continue the same stream (each epoch's order depends on
@@ -246,37 +271,45 @@ def prepare_run_dir(args) -> tuple[Path, dict]:
         if record["epochs"] < old.get("epochs", 1):
             mismatched.append("epochs")
         if mismatched:
-            raise SystemExit(f"error: --resume with different settings than the run in {run_dir}: "
+            raise UserError(f"--resume with different settings than the run in {run_dir}: "
                              + ", ".join(f"{k} was {old.get(k)!r}, now {record[k]!r}" for k in mismatched))
         if record["epochs"] != old.get("epochs"):
             save_json(cfg_path, {**old, "epochs": record["epochs"]})
         return run_dir, load_checkpoint(run_dir / CHECKPOINT, args.config)
     if (run_dir / CHECKPOINT).exists() or (run_dir / "metrics.json").exists():
-        raise SystemExit(f"error: {run_dir} already holds a run; pass --resume to continue it "
+        raise UserError(f"{run_dir} already holds a run; pass --resume to continue it "
                          f"or --out NEWDIR to start another")
     run_dir.mkdir(parents=True, exist_ok=True)
     save_json(cfg_path, record)
     return run_dir, initial_state(args.config, args.seed)
 
 
+def load_data(dset: str, data_dir=None) -> tuple:
+    """(x_train, y_train, x_test, y_test) of ``dset``: every image, uint8 numpy arrays."""
+    x_train, y_train = imagesets.load(dset, "train", data_dir=data_dir)
+    x_test, y_test = imagesets.load(dset, "test", data_dir=data_dir)
+    return x_train, y_train, x_test, y_test
+
+
 def main(argv=None):
     args = parse_args(argv)
-    progress = not args.no_progress
-    try:
-        x_train, y_train = imagesets.load(args.dset, "train", data_dir=args.data_dir)
-        x_test, y_test = imagesets.load(args.dset, "test", data_dir=args.data_dir)
-    except imagesets.DatasetError as e:
-        raise SystemExit(f"error: {e}")
-    n_train = min(args.n_train or len(x_train), len(x_train))
-    n_test = min(args.n_test or len(x_test), len(x_test))
-    n_label = min(args.n_label or min(n_train, 10000), len(x_train))
-    args.n_train, args.n_test, args.n_label = n_train, n_test, n_label
+    return run(args, load_data(args.dset, args.data_dir))
+
+
+def run(args, data: tuple) -> dict:
+    """Train, label and test the run of ``args`` (:func:`parse_args` or :func:`options`) on ``data``
+    (:func:`load_data`'s arrays, or changed ones: the sweeps' pre-quantized images), holding the run
+    directory's lock throughout."""
+    x_train, y_train, x_test, y_test = data
+    args.n_train = min(args.n_train or len(x_train), len(x_train))
+    args.n_test = min(args.n_test or len(x_test), len(x_test))
+    args.n_label = min(args.n_label or min(args.n_train, 10000), len(x_train))
     with run_lock(args.out):   # one process per run directory, for the whole run
-        return run(args, x_train, y_train, x_test, y_test, progress)
+        return _run(args, x_train, y_train, x_test, y_test)
 
 
-def run(args, x_train, y_train, x_test, y_test, progress: bool) -> dict:
-    """Train, label and test into the run directory ``args.out``, which this process has locked."""
+def _run(args, x_train, y_train, x_test, y_test) -> dict:
+    progress = not args.no_progress
     n_train, n_test, n_label = args.n_train, args.n_test, args.n_label
     run_dir, state = prepare_run_dir(args)
 

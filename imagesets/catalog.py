@@ -24,7 +24,6 @@ BASE_URLS: dict[str, str] = {
 }
 
 CIFAR10_TARBALL = "cifar-10-python.tar.gz"
-CIFAR10_TARBALL_SIZE = 170498071
 CIFAR10_MEMBER_DIR = "cifar-10-batches-py"
 
 # SHA-256 of every file, keyed by its path relative to the data directory.

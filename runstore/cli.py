@@ -38,6 +38,14 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """--help with each option's default, except where it is None: those options state in their help
+    what they default to (a per-net or per-dataset value), and "(default: None)" would contradict it."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 # --- argument types ------------------------------------------------------------------------------
 def _number(cast, text, ok, what):
     try:

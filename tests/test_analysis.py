@@ -172,3 +172,13 @@ def test_report_names_results_computed_before_the_fixes():
     new = {"leak_sweep": {"settings": {"bio_n_train": figures.MIN_BIO_TRAIN}},
            "compare": {"mnist": {"settings": {"pgd_steps": 40}, "worst_case": []}}}
     assert figures.stale_inputs(new) == []
+
+
+def test_sweep_points_quantize_both_image_sets_and_keep_the_labels():
+    """Pre-quantization reaches a point's model as data (sweep_points.quantized), not by patching a loader."""
+    from analysis.sweep_points import quantized
+    x = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    y = np.array([3])
+    xq, yq, tq, ty = quantized((x, y, x.copy(), y), 2)
+    assert sorted(np.unique(xq)) == [0, 255] and np.array_equal(xq, tq) and yq is y and ty is y
+    assert quantized((x, y, x, y), 256)[0] is x     # 256 levels: the originals

@@ -14,7 +14,7 @@ import torch
 
 from analysis.attacks import FGSM, PGD
 from bio.parameters import NetworkConfig, W_NORM_SUM
-from networks.readout import class_scores
+from readout.assignment_torch import class_scores
 from networks.twin import DiehlCookTwin
 from tests.conftest import bars
 

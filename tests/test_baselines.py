@@ -5,12 +5,15 @@ import pytest
 import torch
 
 from analysis.attacks import FGSM
+from networks import stages, training
 from networks import train as train_cli
 from networks.cnn import CNN
 from networks.converted import convert
+from networks.pipeline import load_data
 from networks.registry import build_model, load_checkpoint, load_model
 from networks.snn import SpikingNet
 from networks.tgo import TGONet, guard_loss
+from runstore.cli import UserError
 from tests.conftest import bars
 
 TINY = "c4-p-f16"
@@ -143,7 +146,7 @@ def cli(out, *extra):
 def interrupt_at(monkeypatch, argv, n: int = 2) -> None:
     """Run the CLI on ``argv`` and interrupt it (KeyboardInterrupt) as it is about to write its n-th
     checkpoint (counting those of every stage of a staged run)."""
-    real, calls = train_cli.save_checkpoint, {"n": 0}
+    real, calls = training.save_checkpoint, {"n": 0}
 
     def interrupted(path, obj):
         calls["n"] += 1
@@ -151,10 +154,16 @@ def interrupt_at(monkeypatch, argv, n: int = 2) -> None:
             raise KeyboardInterrupt
         real(path, obj)
 
-    monkeypatch.setattr(train_cli, "save_checkpoint", interrupted)
+    set_save_checkpoint(monkeypatch, interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_cli.main(argv)
-    monkeypatch.setattr(train_cli, "save_checkpoint", real)
+    set_save_checkpoint(monkeypatch, real)
+
+
+def set_save_checkpoint(monkeypatch, save) -> None:
+    """Every module of a run that writes checkpoints (the epochs and test pass, the stages) uses ``save``."""
+    for module in (training, stages):
+        monkeypatch.setattr(module, "save_checkpoint", save)
 
 
 def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, monkeypatch):
@@ -173,7 +182,8 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, 
     # the checkpoint reloads without pickle and gives the same model
     model = load_model(tmp_path / "whole")
     torch.manual_seed(0)
-    acc, _ = train_cli.evaluate(model, *train_cli.load_data(train_cli.parse_args(cli("x", "--net", "snn")))[2:])
+    _, _, x_test, y_test = load_data("mnist")
+    acc, _ = training.evaluate(model, torch.as_tensor(x_test[:40]), torch.as_tensor(y_test[:40]))
     assert acc == metrics["test_accuracy"]
 
 
@@ -188,9 +198,9 @@ def test_cnn_then_converted_and_the_cli_refusals(tmp_path, fake_mnist):
     hybrid = train_cli.main(cli(tmp_path / "hybrid", "--net", "snn", "--bias", "-t", "4", "--epochs", "1",
                                 "--from", str(tmp_path / "cnn")))
     assert hybrid["test_accuracy"] > 0.5
-    with pytest.raises(SystemExit):      # the run exists
+    with pytest.raises(UserError, match="already holds a run"):
         train_cli.main(cli(tmp_path / "cnn", "--net", "cnn", "--epochs", "1"))
-    with pytest.raises(SystemExit):      # resumed with other settings
+    with pytest.raises(UserError, match="different settings"):      # resumed with other settings
         train_cli.main(cli(tmp_path / "cnn", "--net", "cnn", "--epochs", "1", "--bias", "--lr", "0.1", "--resume"))
 
 

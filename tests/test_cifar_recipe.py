@@ -3,12 +3,14 @@ import numpy as np
 import pytest
 import torch
 
+from networks import pipeline, training
 from networks import train as train_cli
+from networks.recipes import RECIPES
 from networks.cnn import ARCHS, CNN, fold_batchnorm, without_batchnorm
 from networks.converted import convert
 from networks.registry import load_checkpoint, load_model
 from networks.snn import SpikingNet
-from tests.test_baselines import interrupt_at
+from tests.test_baselines import interrupt_at, set_save_checkpoint
 
 TINY_BN = "c4b-p-c8b-p"     # the recipe's layer kinds, small
 
@@ -105,7 +107,7 @@ def cli(out, *extra):
 
 
 def test_the_recipes_set_the_defaults_and_flags_override_them():
-    cpu, gpu = train_cli.RECIPES["cifar10"]["cpu"], train_cli.RECIPES["cifar10"]["gpu"]
+    cpu, gpu = RECIPES["cifar10"]["cpu"], RECIPES["cifar10"]["gpu"]
     a = train_cli.parse_args(["--net", "cnn", "--dset", "cifar10"])
     assert a.recipe == "cpu" and a.arch == "cifar" and a.precision == "bf16"
     assert (a.epochs, a.batch_size, a.optimizer, a.lr, a.schedule) == tuple(
@@ -162,32 +164,32 @@ def test_resume_within_an_epoch_and_within_the_test_pass(tmp_path, fake_cifar, m
     first batch both resume to exactly what an uninterrupted run gives; Poisson input and dropout included."""
     args = ("--net", "snn", "--arch", "c4-p-f16", "--epochs", "1", "-t", "3", "--encoding", "poisson",
             "--dropout", "0.3", "--precision", "fp32", "--n-test", "40")
-    real_predictions, real_save = train_cli.predictions, train_cli.save_checkpoint
+    real_predictions, real_save = training.predictions, training.save_checkpoint
 
     def two_batches(model, x, batch_size, *a, **kw):      # test in 2 batches of 20, so there is a cut to make
         return real_predictions(model, x, 20, *a, **kw)
 
     def cut_after_first_batch(path, obj):
         real_save(path, obj)
-        if path.name == train_cli.TEST_PROGRESS:
+        if path.name == pipeline.TEST_PROGRESS:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_cli, "predictions", two_batches)
+    monkeypatch.setattr(training, "predictions", two_batches)
     whole = train_cli.main(cli(tmp_path / "whole", *args))
-    monkeypatch.setattr(train_cli, "CHECKPOINT_SECONDS", 0.0)     # a checkpoint after every step
+    monkeypatch.setattr(training, "CHECKPOINT_SECONDS", 0.0)     # a checkpoint after every step
     interrupt_at(monkeypatch, cli(tmp_path / "cut", *args))
     saved = load_checkpoint(tmp_path / "cut" / "model.pt")
     assert saved["epoch"] == 0 and saved["step"] == 1         # cut inside the epoch
-    monkeypatch.setattr(train_cli, "save_checkpoint", cut_after_first_batch)
+    set_save_checkpoint(monkeypatch, cut_after_first_batch)
     with pytest.raises(KeyboardInterrupt):                     # training finishes, the test pass is cut
         train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
-    assert (tmp_path / "cut" / train_cli.TEST_PROGRESS).exists()
-    monkeypatch.setattr(train_cli, "save_checkpoint", real_save)
+    assert (tmp_path / "cut" / pipeline.TEST_PROGRESS).exists()
+    set_save_checkpoint(monkeypatch, real_save)
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
     assert a["epoch"] == b["epoch"] == 1 and "step" not in b
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
-    assert not (tmp_path / "cut" / train_cli.TEST_PROGRESS).exists()
+    assert not (tmp_path / "cut" / pipeline.TEST_PROGRESS).exists()
     assert resumed["test_accuracy_by_T"] == whole["test_accuracy_by_T"]
 
 

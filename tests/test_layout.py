@@ -3,7 +3,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("analysis", "bio", "runstore")
+PACKAGES = ("runstore", "imagesets", "readout", "bio", "networks", "analysis", "benchmarks")
+# Floors, bottom first: a module imports only from its own floor or those below (no arrow back up).
+FLOORS = {"runstore": 0, "imagesets": 1, "readout": 1, "bio": 2, "networks": 3, "analysis": 4, "benchmarks": 5}
 
 
 def module_name(path: Path) -> str:
@@ -82,7 +84,7 @@ def test_the_graph_sees_imports_inside_functions():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-def test_no_import_circle_in_analysis_and_bio():
+def test_no_import_circle_in_the_project():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import circle: " + " -> ".join(cycle)
 
@@ -138,3 +140,11 @@ def test_runstore_is_the_bottom_floor():
     project = ("analysis", "bio", "networks", "readout", "imagesets", "benchmarks")
     for path in sorted((ROOT / "runstore").glob("*.py")):
         assert not {m.split(".")[0] for m in third_party(path)} & set(project), path.name
+
+
+def test_no_package_imports_one_above_it():
+    graph = import_graph()
+    up = sorted(f"{m} -> {n}" for m, deps in graph.items() for n in deps
+                if FLOORS[n.split(".")[0]] > FLOORS[m.split(".")[0]])
+    assert not up, "imports from a floor above: " + ", ".join(up)
+

@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 import torch
 
+from networks import pipeline, stages
 from networks import train as train_cli
+from networks.recipes import RECIPES
+from networks.stages import HYBRID_CNN, STDP_FILTERS
 from networks.cnn import without_batchnorm
 from networks.conv_stdp import convergence, learn_filters, on_off
 from networks.converted import convert
 from networks.registry import load_checkpoint, load_model
 from networks.snn import SpikingNet
 from networks.stdp_net import STDPCNN, STDPNet, stdp_arch
+from runstore.cli import UserError
 from tests.test_baselines import interrupt_at
 from tests.test_cifar_recipe import TINY_BN, cli, fake_cifar, with_batch_statistics  # noqa: F401  (fixture)
 
@@ -80,8 +84,8 @@ STDP_ARGS = ("--net", "stdp", "-t", "3", "--stdp-images", "32", "--cnn-epochs", 
 
 
 def record_layer_0(monkeypatch) -> list:
-    """Wrap train_cli.train: per call (each trained stage), layer 0's weights and bias at its start and end."""
-    real, calls = train_cli.train, []
+    """Wrap the training loop (networks.training.train, as a run calls it): per call (each trained stage), layer 0's weights and bias at its start and end."""
+    real, calls = pipeline.train, []
 
     def train(args, model, *a, **kw):
         before = [p.detach().clone() for p in model.layers[0].parameters()]
@@ -89,12 +93,12 @@ def record_layer_0(monkeypatch) -> list:
         calls.append((args.net, before, [p.detach().clone() for p in model.layers[0].parameters()]))
         return state
 
-    monkeypatch.setattr(train_cli, "train", train)
+    monkeypatch.setattr(pipeline, "train", train)
     return calls
 
 
 def test_the_recipe_sets_the_stdp_stages_and_mnist_keeps_its_own():
-    cpu = train_cli.RECIPES["cifar10"]["cpu"]
+    cpu = RECIPES["cifar10"]["cpu"]
     a = train_cli.parse_args(["--net", "stdp", "--dset", "cifar10"])
     assert a.hybrid and a.arch == "cifar" and a.cnn_epochs is None
     assert (a.timesteps, a.epochs, a.lr, a.percentile, a.v_init, a.encoding, a.leak) == tuple(
@@ -115,7 +119,7 @@ def test_the_recipe_sets_the_stdp_stages_and_mnist_keeps_its_own():
 def test_the_pipeline_runs_with_layer_0_frozen_in_every_stage(tmp_path, fake_cifar, monkeypatch):  # noqa: F811
     calls = record_layer_0(monkeypatch)
     metrics = train_cli.main(cli(tmp_path / "run", *STDP_ARGS))
-    run, cnn_dir = tmp_path / "run", tmp_path / "run" / train_cli.HYBRID_CNN
+    run, cnn_dir = tmp_path / "run", tmp_path / "run" / HYBRID_CNN
     assert (run / "metrics.json").exists() and (cnn_dir / "metrics.json").exists()
     assert json.loads((run / "metrics.json").read_text())["test_accuracy"] == metrics["test_accuracy"]
     assert set(metrics) >= {"cnn_test_accuracy", "scales", "stage_seconds", "pipeline_seconds", "test_accuracy_by_T"}
@@ -123,7 +127,7 @@ def test_the_pipeline_runs_with_layer_0_frozen_in_every_stage(tmp_path, fake_cif
     for net, before, after in calls:       # weight decay and BPTT leave layer 0 exactly as it was
         assert all(torch.equal(a, b) for a, b in zip(before, after)), net
     # CNN stage: layer 0 is the STDP filters, standardised per map (a positive factor per map), no labels
-    filters = torch.as_tensor(np.load(cnn_dir / train_cli.STDP_FILTERS)["w"])
+    filters = torch.as_tensor(np.load(cnn_dir / STDP_FILTERS)["w"])
     cnn, snn = load_model(cnn_dir), load_model(run)
     assert isinstance(cnn, STDPCNN) and filters.shape == (MAPS, 6, 3, 3)
     assert isinstance(cnn.norms[0], torch.nn.Identity)
@@ -135,7 +139,7 @@ def test_the_pipeline_runs_with_layer_0_frozen_in_every_stage(tmp_path, fake_cif
     assert isinstance(snn, STDPNet) and snn.on_off and not snn.layers[0].weight.requires_grad
     assert torch.allclose(snn.layers[0].weight * metrics["scales"][0], cnn.layers[0].weight, rtol=1e-5, atol=1e-7)
     assert torch.equal(calls[1][2][0], snn.layers[0].weight)
-    with pytest.raises(SystemExit):      # a second fresh run in the same directory
+    with pytest.raises(UserError, match="already holds a run"):      # a second fresh run in the same directory
         train_cli.main(cli(tmp_path / "run", *STDP_ARGS))
 
 
@@ -155,7 +159,7 @@ def test_an_interrupted_pipeline_resumes_to_the_same_weights(tmp_path, fake_cifa
     whole = train_cli.main(cli(tmp_path / "whole", *STDP_ARGS))
     interrupt_at(monkeypatch, cli(tmp_path / "cut", *STDP_ARGS), cut)
     assert stopped_in(tmp_path / "cut") == stage
-    monkeypatch.setattr(train_cli, "learn_filters", None)   # a resumed run must not learn its filters again
+    monkeypatch.setattr(stages, "learn_filters", None)   # a resumed run must not learn its filters again
     resumed = train_cli.main(cli(tmp_path / "cut", *STDP_ARGS, "--resume"))
     for sub in ("cnn", "."):
         a, b = (load_checkpoint(tmp_path / d / sub / "model.pt") for d in ("whole", "cut"))

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from networks import stages
 from networks import train as train_cli
 from networks.conv_stdp import A_MINUS, A_PLUS, convergence, first_spikes, learn_filters, pick_winners, stdp_update
 from networks.registry import load_checkpoint, load_model
@@ -67,7 +68,7 @@ def test_cli_learns_the_filters_once_and_resumes(tmp_path, fake_mnist, monkeypat
     whole = train_cli.main(cli(tmp_path / "whole", *args))
     assert (tmp_path / "whole" / "stdp_filters.npz").exists()
     interrupt_at(monkeypatch, cli(tmp_path / "cut", *args))
-    monkeypatch.setattr(train_cli, "learn_filters", None)   # a resumed run must not learn its filters again
+    monkeypatch.setattr(stages, "learn_filters", None)   # a resumed run must not learn its filters again
     resumed = train_cli.main(cli(tmp_path / "cut", *args, "--resume"))
     a, b = (load_checkpoint(tmp_path / d / "model.pt") for d in ("whole", "cut"))
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])

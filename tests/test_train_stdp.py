@@ -13,6 +13,7 @@ from bio.devices import RuntimeRunner, get_runner
 from bio.frozen import spike_counts
 from bio.network import intensities
 from bio.parameters import NetworkConfig
+from runstore.cli import UserError
 from tests.conftest import bars
 from runstore.files import load_npz
 
@@ -79,9 +80,9 @@ def test_resume_after_interruption_gives_the_same_weights(tmp_path, fake_mnist, 
 def test_cli_refuses_to_overwrite_or_resume_with_other_settings(tmp_path, fake_mnist):
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "metrics.json").write_text("{}")
-    with pytest.raises(SystemExit, match="--resume"):
+    with pytest.raises(UserError, match="--resume"):
         train_stdp.main(cli(tmp_path / "r"))
-    with pytest.raises(SystemExit, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         train_stdp.main(cli(tmp_path / "nothing", "--resume"))
 
 

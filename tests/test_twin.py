@@ -10,7 +10,7 @@ import torch
 
 from bio import parameters as P
 from bio.parameters import NetworkConfig
-from networks.readout import class_scores, predict
+from readout.assignment_torch import class_scores, predict
 from networks.surrogate import SURROGATES, get_surrogate, straight_through_bernoulli
 from networks.twin import DiehlCookTwin, spike_trains
 from readout import assignment

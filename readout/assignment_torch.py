@@ -1,4 +1,4 @@
-"""The label-assignment readout in torch, differentiable for attacks.
+"""The label-assignment readout in torch, differentiable for attacks (the twin's readout).
 
 Mirrors :mod:`readout.assignment` (numpy): the score of a class is the mean
 spike count of the exc neurons assigned to it (0 for a class with none).
