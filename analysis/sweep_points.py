@@ -35,6 +35,7 @@ from runstore.files import load_json, save_json
 from runstore.locks import run_lock
 
 N_EXC = 100
+DSET = "mnist"   # every point trains and is measured on it
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
 HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
@@ -128,7 +129,7 @@ def train(job: dict, run_dir: Path) -> dict:
     """Train the job's model into ``run_dir`` unless it is there; its metrics."""
     if (run_dir / "metrics.json").exists():
         return load_json(run_dir / "metrics.json")
-    common = ["--dset", "mnist", "--seed", str(job["seed"]), "--out", str(run_dir), "--no-progress",
+    common = ["--dset", DSET, "--seed", str(job["seed"]), "--out", str(run_dir), "--no-progress",
               "--n-train", str(job["n_train"])] + (["--data-dir", job["data_dir"]] if job["data_dir"] else [])
     with quantized_data(job["levels"]):
         if job["kind"] == "bio":
@@ -169,7 +170,7 @@ def measure_point(job: dict, path: Path) -> dict:
     with run_lock(run_dir, wait=True, what="training"):
         metrics = train(job, run_dir)
     train_s = time.perf_counter() - t0
-    x, y = load_test(job["n_test"], job["data_dir"])
+    x, y = load_test(job["n_test"], job["data_dir"], DSET)
     device = torch_device(job.get("torch_device", "cpu"))
     source = subject("cnn", job["source"], device=device) if job["source"] else None
     subj = subject(job["kind"], run_dir, levels=job["levels"], device=device)
