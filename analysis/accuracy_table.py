@@ -17,7 +17,7 @@ from pathlib import Path
 from analysis.defaults import RUNS
 from networks.registry import CONFIG, METRICS, finished_runs
 from runstore.cli import Parser, exit_with
-from runstore.files import load_json, save_json
+from runstore.files import load_json, relative_path, save_json
 
 # Per-net extras of metrics.json worth keeping (networks.train writes them).
 EXTRAS = ("test_accuracy_by_T", "cnn_test_accuracy", "stage_seconds", "pipeline_seconds", "stdp_convergence")
@@ -29,9 +29,10 @@ def run_record(run: Path) -> dict:
     tr = cfg.get("train", {})
     # a stage of a staged run (stdp's OUT/cnn) is named with the run that holds it
     name = f"{run.parent.name}/{run.name}" if (run.parent / CONFIG).is_file() else run.name
+    origin = tr.get("from_dir") or cfg.get("converted_from")
     rec = {"run": name, "net": cfg["net"], "dset": cfg["dset"], "seed": tr.get("seed"),
            "recipe": tr.get("recipe"), "arch": cfg["model"].get("arch"), "T": cfg["model"].get("T"),
-           "from": tr.get("from_dir") or cfg.get("converted_from"),
+           "from": origin and relative_path(origin),
            **{k: m[k] for k in ("test_accuracy", "n_test", "n_train", "epochs", "train_seconds", "eval_seconds",
                                 "seconds", "threads", "device")},
            "epoch_seconds": [h["seconds"] for h in m.get("history", [])]}

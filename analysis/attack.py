@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 import imagesets
-from analysis.attacks import ATTACKS, make_attack
-from analysis.measurement import Victim, batched_predict, craft, twin_model
+from analysis.attacks import ATTACKS, attack_settings, make_attack
+from analysis.measurement import Brian2Target, batched_predict, craft
 from analysis.metrics import robustness
 from bio.devices import DEVICES
 from networks.devices import add_torch_device_option, torch_device
@@ -107,7 +107,7 @@ def attack_run(args):
     run, out = Path(args.run), args.out
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    victim = Victim(run, args.seed, progress, device=args.device)
+    victim = Brian2Target(run, args.seed, progress, device=args.device)
     images, labels = imagesets.load(victim.dset, "test", data_dir=args.data_dir)
     n = min(args.n_test, len(images))
     x_np = images[:n].reshape(n, -1).astype(np.float64) / 255.0
@@ -115,7 +115,7 @@ def attack_run(args):
     # Crafting needs no exactness, so float32 and no rest period (state starts at rest).
     twin = DiehlCookTwin.from_run_dir(run, surrogate=args.surrogate, slope=args.slope, rest=False,
                                       dtype=torch.float32, device=device)
-    model = twin_model(twin, args.readout, victim)
+    model = victim.twin_scores(twin, args.readout)
     x = torch.tensor(x_np, dtype=torch.float32, device=device)
     y = torch.tensor(y_np, dtype=torch.long, device=device)
 
@@ -150,11 +150,8 @@ def attack_run(args):
                     x_adv, counts, extra = square_art_on_victim(victim, x_np[:m], y_np[:m], eps, args)
                 else:
                     m = n
-                    kw = dict(eot=args.eot)
-                    if name in ("fgsm", "pgd"):   # APGD and Square (torchattacks) bring their own losses
-                        kw["loss"] = args.loss
-                    if name == "pgd":
-                        kw.update(steps=args.steps, alpha=args.alpha, restarts=args.restarts)
+                    kw = attack_settings(name, eot=args.eot, loss=args.loss, pgd_steps=args.steps,
+                                         pgd_alpha=args.alpha, pgd_restarts=args.restarts)
                     atk = make_attack(name, model, eps, **kw)
                     x_adv = craft(atk, x, y, args.batch_size, progress, f"{name} eps={eps:g} on twin")
                     extra = {}
@@ -208,7 +205,7 @@ def attack_run(args):
     return summary
 
 
-def padded_counts(victim: Victim, x: np.ndarray, pad_to: int) -> np.ndarray:
+def padded_counts(victim: Brian2Target, x: np.ndarray, pad_to: int) -> np.ndarray:
     """Brian2 exc spike counts of ``x`` (fresh Poisson draws per call), one compiled run.
 
     Batches are padded to ``pad_to`` so every call re-runs one compiled binary
@@ -222,7 +219,7 @@ def padded_counts(victim: Victim, x: np.ndarray, pad_to: int) -> np.ndarray:
     return victim.counts(np.concatenate([x, pad]), chunk_size=pad_to)[:len(x)]
 
 
-def readout_scores(victim: Victim, counts: np.ndarray, readout: str) -> np.ndarray:
+def readout_scores(victim: Brian2Target, counts: np.ndarray, readout: str) -> np.ndarray:
     if readout == "softmax" and victim.softmax is not None:
         with torch.no_grad():
             return victim.softmax(torch.as_tensor(counts, dtype=torch.float64)).numpy()
@@ -230,12 +227,12 @@ def readout_scores(victim: Victim, counts: np.ndarray, readout: str) -> np.ndarr
     return np_scores(counts, victim.assignments)
 
 
-def victim_scores(victim: Victim, x: np.ndarray, readout: str, pad_to: int) -> np.ndarray:
+def victim_scores(victim: Brian2Target, x: np.ndarray, readout: str, pad_to: int) -> np.ndarray:
     """Class scores of the Brian2 network, one Poisson draw (fresh per call)."""
     return readout_scores(victim, padded_counts(victim, x, pad_to), readout)
 
 
-def square_art_on_victim(victim: Victim, x: np.ndarray, y: np.ndarray, eps: float, args):
+def square_art_on_victim(victim: Brian2Target, x: np.ndarray, y: np.ndarray, eps: float, args):
     """ART's Square on Brian2, every query the mean of ``args.query_draws`` draws (one run on the images
     tiled k times). Returns x_adv, the re-check's mean counts (k fresh draws) and the numbers to cache."""
     from analysis.attacks.query import mean_draw_scores, square_art

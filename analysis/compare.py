@@ -12,9 +12,9 @@ with the seed papers, which report it; the worst case is the number to trust.
 
 * white-box: crafted with the target's own gradients; spiking nets with EOT
   over ``--eot`` Poisson draws (their straight-through sampler gives the
-  gradient); the Brian2 STDP network (``--stdp-run``, "SNN + STDP") crafted on
-  its torch twin and scored on Brian2 with fresh Poisson draws, as
-  analysis.attack does;
+  gradient); the Brian2 STDP network (``--stdp-run``, "Diehl & Cook",
+  analysis.measurement.Brian2Target) crafted on its torch twin and scored
+  on Brian2 with fresh Poisson draws, as analysis.attack does;
 * black-box (transfer): crafted white-box on each source of ``--sources``
   (``cnn`` should be a CNN trained independently of the target CNN, with
   another seed) and scored on every target. A source that is the target, or
@@ -39,20 +39,15 @@ import torch
 
 import imagesets
 from analysis.attacks import ATTACKS
-from analysis.defaults import COMPARE_KIND, NET_LABELS
-from analysis.measurement import Cells, Model, Suite, Victim, batched_predict, twin_model
+from analysis.defaults import COMPARE_KIND, MODEL_ORDER, NET_LABELS, NET_SHORT
+from analysis.measurement import Brian2Target, Cells, Model, Suite, batched_predict
 from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
 from networks.registry import CONFIG, METRICS, MODEL, finished_runs, load_model
 from runstore.cli import Parser, count, pixel_eps, existing_dir, exit_with, positive_float, positive_int
-from runstore.files import load_json, save_json
+from runstore.files import load_json, relative_path, save_json
 from runstore.locks import run_lock
 
-# "stdp": the Brian2 Diehl & Cook network (bio/); "stdp-net": networks.train's net stdp, seed 000's
-# SNN + STDP (an STDP-learned first layer under surrogate-gradient layers).
-TORCH_KIND = {"stdp": COMPARE_KIND["stdp"]}   # networks.train's net name -> kind here ("stdp": the Brian2 network)
-LABELS = {COMPARE_KIND.get(net, net): label for net, label in NET_LABELS.items() if net != "stdp-cnn"}
-SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN", "stdp-net": "SNN + STDP layer"}
 DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
 
 
@@ -62,7 +57,7 @@ def parse_args(argv=None):
     p.add_argument("--dset", default="mnist")
     p.add_argument("--runs", nargs="+", default=None, help="target run directories (networks.train)")
     p.add_argument("--runs-root", default="runs/baselines", help="where to look for runs without --runs")
-    p.add_argument("--stdp-run", default=None, help="a bio.train_stdp run directory (the SNN + STDP row)")
+    p.add_argument("--stdp-run", default=None, help="a bio.train_stdp run directory (the Diehl & Cook row)")
     p.add_argument("--sources", nargs="+", default=["cnn", "snn"],
                    help="black-box sources: a net kind (picks the run most independent of the targets) or KIND=DIR")
     p.add_argument("--eps", type=pixel_eps, nargs="+", default=None, help="default: 0.1 (MNIST), 8/255 (CIFAR-10)")
@@ -116,25 +111,21 @@ def lineage(run: Path, cfg: dict) -> set:
     return links | {(family, tr.get("seed"))} if cfg["net"] != "converted" else links
 
 
-def torch_kind(cfg: dict) -> str:
-    """The kind here of a networks.train run, from its config."""
-    return TORCH_KIND.get(cfg["net"], cfg["net"])
-
-
 def torch_model(run: Path, args, device) -> Model:
     cfg = load_json(run / CONFIG)
-    net, overrides = torch_kind(cfg), {}
+    net, overrides = cfg["net"], {}
     if net == "converted" and args.converted_T and args.converted_T != cfg["model"]["T"]:
         overrides["T"] = args.converted_T
     model = load_model(run, device, **overrides)
     T = getattr(model, "T", None)
-    label = LABELS.get(net, net)
+    label = NET_LABELS.get(net, net)
     label = (label[:-1] + f", T={T})" if label.endswith(")") else f"{label} (T={T})") if T else label
 
     def predict(x):
         return batched_predict(model, x, args.batch_size)
 
-    info = {"path": str(run.resolve()), "net": net, "T": T, "overrides": overrides,
+    # "net" as compare.json has always named it (COMPARE_KIND); the cells' cache names hash ``info``
+    info = {"path": str(run.resolve()), "net": COMPARE_KIND.get(net, net), "T": T, "overrides": overrides,
             "train_seed": cfg["train"].get("seed"),
             "trained_test_accuracy": load_json(run / METRICS)["test_accuracy"],
             "model_mtime_ns": (run / MODEL).stat().st_mtime_ns}
@@ -142,33 +133,15 @@ def torch_model(run: Path, args, device) -> Model:
                  info=info, lineage=lineage(run, cfg))
 
 
-def stdp_model(run: Path, args, device) -> Model:
-    from networks.twin import DiehlCookTwin   # imports Brian2: only when the STDP row is asked for
+def stdp_run(run: Path, args) -> Brian2Target:
+    """The Brian2 network of ``--stdp-run``, checked."""
     for need in ("config.json", "weights.npz", "counts.npz"):
         if not (run / need).exists():
             raise SystemExit(f"error: {run} has no {need}: train it first with python -m bio.train_stdp --out {run}")
-    victim = Victim(run, args.seed, progress=not args.no_progress)
-    if victim.dset != args.dset:
-        raise SystemExit(f"error: --stdp-run {run} was trained on {victim.dset}, not {args.dset}")
-    # As analysis.attack: float32 and no rest period for crafting; the assignment readout's scores.
-    twin = DiehlCookTwin.from_run_dir(run, surrogate="fast_sigmoid", slope=5.0, rest=False, dtype=torch.float32,
-                                      device=device)
-    head = twin_model(twin, "assignment", victim)
-    flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
-
-    def predict(x, draw: int = 0):
-        victim.calls = draw   # Victim.counts seeds its Poisson draws from the call number
-        counts = victim.counts(flat(x).detach().cpu().double().numpy().clip(0, 1))
-        return victim.predictions(counts)["assignment"]
-
-    metrics = load_json(run / "metrics.json") if (run / "metrics.json").exists() else {}
-    info = {"path": str(run.resolve()), "net": "stdp", "n_exc": victim.config.n_exc,
-            "trained_test_accuracy": metrics.get("test_accuracy"),
-            "model_mtime_ns": (run / "weights.npz").stat().st_mtime_ns, "twin": twin.extra_repr()}
-    m = Model(f"stdp-{run.name}", "stdp", LABELS["stdp"], run, lambda x: head(flat(x)), predict, random=True,
-              loss="margin", info=info, lineage={run.resolve()})
-    m.twin_predict = lambda x: batched_predict(m.scores, x, args.batch_size)
-    return m
+    target = Brian2Target(run, args.seed, progress=not args.no_progress)
+    if target.dset != args.dset:
+        raise SystemExit(f"error: --stdp-run {run} was trained on {target.dset}, not {args.dset}")
+    return target
 
 
 def pick_targets(args) -> list[Path]:
@@ -186,13 +159,13 @@ def pick_targets(args) -> list[Path]:
         key = (cfg["train"].get("seed", 0), r.name)
         if cfg["net"] not in best or key < best[cfg["net"]][0]:
             best[cfg["net"]] = (key, r)
-    return [r for _, r in sorted(best.values(), key=lambda kv: list(LABELS).index(torch_kind(load_json(kv[1] / CONFIG))))]
+    return [r for _, r in sorted(best.values(), key=lambda kv: MODEL_ORDER.index(load_json(kv[1] / CONFIG)["net"]))]
 
 
 def pick_sources(args, targets: list[Model]) -> dict[str, Path]:
     """{role: run dir}; a bare kind picks the run sharing lineage with the fewest targets."""
     pool = {p.resolve(): p for p in finished_runs(Path(args.runs_root), args.dset)}
-    pool.update({t.path.resolve(): t.path for t in targets if t.kind != "stdp"})
+    pool.update({t.path.resolve(): t.path for t in targets if t.kind != "bio"})
     out = {}
     for spec in args.sources:
         kind, _, path = spec.partition("=")
@@ -234,7 +207,7 @@ def markdown(summary: dict) -> str:
                      if c["target"] == m["key"] and c["eps"] == eps and c["setting"] == "white-bpda"]
         lines.append("")
         if bpda:
-            lines += [f"{SHORT['converted']} through the ReLU CNN it was converted from (BPDA, white-box, in its "
+            lines += [f"{NET_SHORT['converted']} through the ReLU CNN it was converted from (BPDA, white-box, in its "
                       "worst case): " + ", ".join(bpda) + ".", ""]
     for name in s["attacks"]:
         for eps in s["eps"]:
@@ -272,7 +245,7 @@ def markdown(summary: dict) -> str:
     for m in summary["models"]:
         extra = (f", {m['n_exc']} exc neurons, assignment readout; attacks crafted on its torch twin (clean "
                  f"{pct(m['twin_clean_accuracy'])}%), scored on Brian2 with fresh Poisson draws"
-                 ) if m["net"] == "stdp" else ""
+                 ) if m["net"] == COMPARE_KIND["bio"] else ""
         lines.append(f"- {m['label']}: {m['path']}{extra}")
     return "\n".join(lines) + "\n"
 
@@ -309,7 +282,7 @@ def compare(args) -> dict:
     t_start = time.perf_counter()
     targets = [torch_model(r, args, device) for r in target_runs]
     if args.stdp_run:
-        targets.append(stdp_model(Path(args.stdp_run), args, device))
+        targets.append(stdp_run(Path(args.stdp_run), args).cells_model(args.batch_size, device))
     if len({t.key for t in targets}) < len(targets):
         raise SystemExit("error: two target runs share a directory name; their cache files would collide")
     def model_at(path: Path, known: list[Model]) -> Model:   # a model already loaded, else load it
@@ -335,11 +308,16 @@ def compare(args) -> dict:
     table = measured.table(targets, sources, bpda)
     cells = table["cells"]
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    summary = {"settings": settings, "n_test": n, "device": str(device), "models": table["models"],
-               "sources": {r: {"label": SHORT.get(s.kind, s.kind) + (f" (seed {s.info.get('train_seed')})"
-                                                                      if r == "cnn" else ""), **s.info}
+    # paths as given or relative to the project (the cells and their cache names keep the resolved ones)
+    shown = {m.info["path"]: relative_path(m.path) for m in [*targets, *sources.values(), *bpda.values()]}
+    summary = {"settings": settings, "n_test": n, "device": str(device),
+               "models": [{**m, "path": shown[m["path"]]} for m in table["models"]],
+               "sources": {r: {"label": NET_SHORT.get(s.kind, s.kind) + (f" (seed {s.info.get('train_seed')})"
+                                                                          if r == "cnn" else ""),
+                               **s.info, "path": shown[s.info["path"]]}
                            for r, s in sources.items()},
-               "cells": [{k: v for k, v in c.items() if k != "pred"} for c in cells],
+               "cells": [{k: shown.get(v, v) if k == "source" else v for k, v in c.items() if k != "pred"}
+                         for c in cells],
                "worst_case": table["worst_case"],
                "run": {"cells_computed": measured.computed, "cells_cached": measured.cached,
                        "seconds": time.perf_counter() - t_start,

@@ -17,7 +17,7 @@ appeared or vanished over the number of clean spikes; pooled over examples,
 because a layer that is nearly silent on a few examples would dominate a mean
 of per-example ratios. The clean and perturbed passes share their random draws
 (common random numbers: same torch seed; for Brian2 the same sampler seed and
-every pixel drawing each step, see :class:`analysis.measurement.BrianSubject`), so the change is
+every pixel drawing each step, see :class:`analysis.measurement.Brian2Target`), so the change is
 the perturbation's own effect. The Poisson noise floor, the same measure
 between two independent draws of clean x, is reported next to it: a change
 far below the floor is buried in the encoding's own noise.
@@ -45,7 +45,7 @@ import torch
 import imagesets
 
 from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, SOURCES
-from analysis.measurement import Victim, evaluate_cached, load_test, shared_deltas, subject
+from analysis.measurement import Brian2Target, evaluate_cached, load_test, shared_deltas, subject
 from networks.devices import add_torch_device_option, torch_device
 from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_int
 from runstore.files import save_json, save_npz
@@ -73,7 +73,7 @@ def record_raster(run, image: np.ndarray, seed: int = 0) -> dict:
     from bio.devices import get_runner
     from bio.network import DiehlCookNetwork, intensities
 
-    v = Victim(Path(run), seed, progress=False)
+    v = Brian2Target(Path(run), seed, progress=False)
     get_runner("runtime", v.config, 1)    # switches Brian2 to its runtime device
     target = prefs.codegen.target
     prefs.codegen.target = "numpy"

@@ -22,9 +22,16 @@ FULL_LEVELS = 256     # 8-bit source images: no pre-quantization
 # Model names in tables, by networks.train's --net, and "bio" for the Brian2 Diehl & Cook network.
 NET_LABELS = {"cnn": "CNN", "snn": "SNN (surrogate gradient)", "converted": "SNN (converted)", "tgo": "SNN (TGO)",
               "stdp": "SNN + STDP layer", "stdp-cnn": "CNN with the STDP layer", "bio": "Diehl & Cook (Brian2, STDP)"}
+# The same models' short names, where a sentence or a longer label names one (analysis.compare's sources and
+# notes, the labels of analysis.damping and the sweeps).
+NET_SHORT = {"cnn": "CNN", "snn": "SNN", "converted": "converted SNN", "tgo": "TGO SNN", "stdp": "SNN + STDP layer",
+             "stdp-cnn": "STDP CNN", "bio": "Diehl & Cook"}
+assert set(NET_SHORT) == set(NET_LABELS), "every model of NET_LABELS needs its short name"
 MODEL_ORDER = tuple(NET_LABELS)   # every figure and table lists the models in this one order
 DSET_NAMES = {"cifar10": "CIFAR-10", "mnist": "MNIST", "fashion": "Fashion-MNIST"}   # in titles and the report
-# analysis.compare names two of them otherwise: its "stdp" is the Brian2 network, networks.train's stdp net "stdp-net".
+# The one exception: the names analysis.compare has always saved (compare.json's "net", hashed into its cache
+# names), where "stdp" is the Brian2 network and networks.train's stdp net "stdp-net". Everywhere else, compare's
+# code included, a model is named by its key above.
 COMPARE_KIND = {"stdp": "stdp-net", "bio": "stdp"}
 
 # --- the sweeps (analysis.leak_sweep, analysis.timestep_sweep) --------------------------------

@@ -29,7 +29,7 @@ import imagesets
 from networks.cnn import IN_SHAPE, as_images
 from networks.registry import CONFIG, load_model
 from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_int
-from runstore.files import load_json, save_json
+from runstore.files import load_json, relative_path, save_json
 
 SEED000_MEAN = (0.4914, 0.4822, 0.4465)   # its transforms.Normalize for CIFAR-10
 SEED000_STD = (0.2470, 0.2435, 0.2616)
@@ -90,7 +90,7 @@ def main(argv=None) -> dict:
               f"FGSM, pixels (eps {args.eps:g}, clip to [0, 1])": (x + args.eps * sign).clamp(0, 1)}
     acc = {name: accuracy(model, xi, y, args.batch_size) for name, xi in inputs.items()}
     linf = {name: float((xi - x).abs().amax(dim=(1, 2, 3)).mean()) for name, xi in inputs.items()}
-    summary = {"run": str(Path(args.run).resolve()), "n_test": len(x), "eps": args.eps,
+    summary = {"run": relative_path(args.run), "n_test": len(x), "eps": args.eps,
                "mean": SEED000_MEAN, "std": SEED000_STD, "accuracy": acc, "mean_linf_change": linf}
     save_json(Path(args.out) / "cifar10.json", summary)
     print(f"| input ({len(x)} test images) | accuracy % | mean L-inf change (pixels) |\n|---|---|---|")

@@ -33,6 +33,7 @@ from runstore.files import load_json, save_json
 from runstore.locks import run_lock
 
 N_EXC = 100
+DSET = "mnist"   # every point trains and is measured on it
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
 HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
@@ -114,7 +115,7 @@ def train(job: dict, run_dir: Path) -> dict:
     """Train the job's model into ``run_dir`` unless it is there; its metrics."""
     if (run_dir / "metrics.json").exists():
         return load_json(run_dir / "metrics.json")
-    common = dict(dset="mnist", seed=job["seed"], out=str(run_dir), no_progress=True, n_train=job["n_train"],
+    common = dict(dset=DSET, seed=job["seed"], out=str(run_dir), no_progress=True, n_train=job["n_train"],
                   data_dir=job["data_dir"])
     if job["kind"] == "bio":
         from bio import train_stdp
@@ -122,13 +123,13 @@ def train(job: dict, run_dir: Path) -> dict:
         args = train_stdp.options(**common, n_exc=job["n_exc"], tau_exc=job["tau_exc_ms"], present_ms=job["present_ms"],
                                   dt=job["dt_ms"], n_label=job["n_label"], n_test=chunk, chunk_size=chunk,
                                   resume=(run_dir / "checkpoint.npz").exists())
-        return train_stdp.run(args, quantized(train_stdp.load_data("mnist", job["data_dir"]), job["levels"]))
+        return train_stdp.run(args, quantized(train_stdp.load_data(DSET, job["data_dir"]), job["levels"]))
     from networks import pipeline, settings as torch_settings
     spiking = dict(timesteps=job["T"], leak=job["leak"]) if job["kind"] == "snn" else {}
     args = torch_settings.options(job["kind"], **common, epochs=job["epochs"], threads=1, n_test=job["n_test"],
                                   torch_device=job.get("torch_device", "cpu"),
                                   resume=(run_dir / "model.pt").exists(), **spiking)
-    return pipeline.run(args, quantized(pipeline.load_data("mnist", job["data_dir"]), job["levels"]))
+    return pipeline.run(args, quantized(pipeline.load_data(DSET, job["data_dir"]), job["levels"]))
 
 
 def run_job(job: dict) -> dict:
@@ -153,7 +154,7 @@ def measure_point(job: dict, path: Path) -> dict:
     with run_lock(run_dir, wait=True, what="training"):
         metrics = train(job, run_dir)
     train_s = time.perf_counter() - t0
-    x, y = load_test(job["n_test"], job["data_dir"])
+    x, y = load_test(job["n_test"], job["data_dir"], DSET)
     device = torch_device(job.get("torch_device", "cpu"))
     source = subject("cnn", job["source"], device=device) if job["source"] else None
     subj = subject(job["kind"], run_dir, levels=job["levels"], device=device)

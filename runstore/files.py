@@ -90,6 +90,19 @@ def load_json(path):
         raise BadFileError(path, f"not valid JSON ({e}); it was cut off or overwritten") from e
 
 
+def relative_path(path) -> str:
+    """``path`` as saved results record it: relative to the working directory (the project root, where
+    the CLIs run, and against which readers resolve it again) when it lies below it, else as given."""
+    p = Path(path)
+    if p.is_absolute():
+        for here, there in ((Path.cwd(), p), (Path.cwd().resolve(), p), (Path.cwd().resolve(), p.resolve())):
+            try:
+                return str(there.relative_to(here))
+            except ValueError:
+                pass
+    return str(p)
+
+
 def save_torch(path, obj) -> None:
     import torch
 

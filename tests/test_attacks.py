@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from analysis.attacks import APGDCE, APGDDLR, FGSM, PGD, Square, SquareTA, make_attack, worst_case
+from analysis.attacks import APGDCE, APGDDLR, FGSM, PGD, Square, SquareTA, attack_settings, make_attack, worst_case
 from analysis.metrics import robustness, zero_gradient_share
 from networks.cnn import CNN
 from tests.conftest import bars
@@ -159,3 +159,14 @@ def test_zero_gradient_share_finds_the_masking_of_a_bias_free_relu_net():
     for layer in biased.layers:
         torch.nn.init.uniform_(layer.bias, 0.05, 0.2)
     assert zero_gradient_share(biased, x, y) < 0.05
+
+
+def test_attack_settings_are_the_dicts_the_cache_names_hash():
+    """analysis.compare's cell names hash these dicts and analysis.attack crafts with them: a changed
+    key would recompute every saved cell."""
+    pgd = dict(pgd_steps=40, pgd_alpha=None, pgd_restarts=2)
+    assert attack_settings("pgd", eot=4, loss="ce", apgd_iter=100, **pgd) == \
+        {"eot": 4, "loss": "ce", "steps": 40, "alpha": None, "restarts": 2}
+    assert attack_settings("fgsm", eot=1, loss="margin", apgd_iter=100, **pgd) == {"eot": 1, "loss": "margin"}
+    assert attack_settings("apgd-dlr", eot=4, loss="ce", apgd_iter=100, **pgd) == {"eot": 4, "n_iter": 100}
+    assert attack_settings("apgd-ce", eot=1, loss="ce", **pgd) == {"eot": 1}   # analysis.attack: APGD's default

@@ -292,3 +292,13 @@ def test_a_build_and_a_run_of_the_same_configuration_side_by_side(tmp_path):
     assert builder.returncode == 0, builder.stderr[-2000:]
     assert runner.returncode == 0, err[-2000:]
     assert out.split()[-1] == builder.stdout.split()[-1] == first.stdout.split()[-1]
+
+
+def test_saved_paths_are_relative_to_the_project(tmp_path, monkeypatch):
+    from runstore.files import relative_path
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    assert relative_path(tmp_path / "runs" / "a") == "runs/a"
+    assert relative_path((tmp_path / "runs" / "a").resolve()) == "runs/a"
+    assert relative_path("runs/a") == "runs/a"
+    assert relative_path("/elsewhere/b") == "/elsewhere/b"   # outside the project: as given

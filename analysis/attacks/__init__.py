@@ -10,6 +10,8 @@ average the gradient over that many forward passes.
 AutoAttack's suite (torchattacks): "apgd-ce", "apgd-dlr" and "square-ta"; an
 example is robust only if no attack fooled it (``worst_case``).
 """
+from __future__ import annotations
+
 from analysis.attacks.autoattack import APGD, APGDCE, APGDDLR, SquareTA, worst_case
 from analysis.attacks.base import Attack
 from analysis.attacks.fgsm import FGSM
@@ -27,5 +29,22 @@ def make_attack(name: str, model, eps: float, **kw) -> Attack:
     return cls(model, eps=eps, **kw)
 
 
-__all__ = ["ATTACKS", "APGD", "APGDCE", "APGDDLR", "Attack", "FGSM", "PGD", "Square", "SquareTA", "make_attack",
-           "worst_case"]
+def attack_settings(name: str, *, eot: int, loss: str, pgd_steps: int, pgd_alpha: float | None, pgd_restarts: int,
+                    apgd_iter: int | None = None) -> dict:
+    """The keyword arguments of :func:`make_attack` for attack ``name`` (analysis.attack and the cells of
+    analysis.compare): ``eot`` Poisson draws per gradient (1 for a deterministic model), ``loss`` for FGSM and
+    PGD (APGD and Square bring their own losses: ce / dlr, margin), PGD's steps, step (None: PGD's own
+    2.5 eps / steps) and restarts, and APGD's iterations (None: APGD's default). The cells' cache names hash
+    this dict: a new key changes them all."""
+    kw = {"eot": eot}
+    if name in ("fgsm", "pgd"):
+        kw["loss"] = loss
+    if name == "pgd":
+        kw.update(steps=pgd_steps, alpha=pgd_alpha, restarts=pgd_restarts)
+    if name.startswith("apgd") and apgd_iter is not None:
+        kw["n_iter"] = apgd_iter
+    return kw
+
+
+__all__ = ["ATTACKS", "APGD", "APGDCE", "APGDDLR", "Attack", "FGSM", "PGD", "Square", "SquareTA", "attack_settings",
+           "make_attack", "worst_case"]
