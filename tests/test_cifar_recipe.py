@@ -127,7 +127,7 @@ def test_the_recipes_set_the_defaults_and_flags_override_them():
 
 def test_onecycle_rises_then_falls_to_zero():
     a = train_cli.parse_args(["--net", "cnn", "--dset", "cifar10", "--lr", "0.4", "--warmup", "0.25"])
-    lrs = [train_cli.learning_rate(a, step, 8) for step in range(9)]
+    lrs = [training.learning_rate(a, step, 8) for step in range(9)]
     assert lrs[0] == 0 and lrs[2] == pytest.approx(0.4) and lrs[-1] == pytest.approx(0)
     assert lrs[:3] == sorted(lrs[:3]) and lrs[2:] == sorted(lrs[2:], reverse=True)
 
