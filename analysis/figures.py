@@ -26,7 +26,8 @@ from pathlib import Path
 from analysis.compare_figures import NAME as COMPARE_NAME, compare_figure
 from analysis.damping_figures import accuracy_eps_figure, damping_figure, gallery_figure, raster_figure
 from analysis.defaults import DEFAULT_RUNS, RUNS
-from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, verdict, write_report
+from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, write_report
+from analysis.verdicts import verdict
 from analysis.sweep_figures import SWEEP_FIGURES, leak_figure, quantization_figure, timestep_figure
 from runstore.cli import Parser, exit_with
 from runstore.files import load_json, load_npz

@@ -2,7 +2,7 @@
 import pytest
 
 from analysis import accuracy_table
-from analysis.report import PUBLISHED_ACCURACY, accuracy_claim
+from analysis.seed_claims import PUBLISHED_ACCURACY, accuracy_claim
 from runstore.files import save_json
 
 

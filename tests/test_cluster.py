@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from analysis import cluster, leak_sweep, report, sweep_points
+from analysis import cluster, leak_sweep, report, sweep_points, verdicts
 from analysis.saved_results import mean_interval, merge_seeds, points_of
 
 
@@ -86,11 +86,11 @@ def test_verdicts_on_several_seeds_test_the_seeds_spread():
 
     def sign(asr_a, asr_b):
         merged = sorted(merge_seeds(pts(asr_a, asr_b)), key=lambda p: -p["job"]["leak"])
-        return report.trend(merged, "transfer", 200, lo_first=False)[0]
+        return verdicts.trend(merged, "transfer", 200, lo_first=False)[0]
 
     assert sign([0.30, 0.31, 0.29], [0.10, 0.11, 0.09]) == 1     # far apart: significant
     assert sign([0.30, 0.10, 0.50], [0.20, 0.35, 0.05]) == 0     # a wide spread over seeds: within noise
-    assert report.welch([0.1, 0.1], [0.3, 0.3]) == -1
+    assert verdicts.welch([0.1, 0.1], [0.3, 0.3]) == -1
 
 
 def test_sweeps_take_seeds_and_a_scheduler_on_the_command_line(tmp_path):

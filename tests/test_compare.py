@@ -61,7 +61,7 @@ def test_table_json_black_box_marking_and_resume(runs, tmp_path):
         assert 0 <= m["clean_accuracy"] <= 1 and 0 <= m["zero_grad_share"] <= 1
     # the bias-free ReLU CNN on bars' zero background: most input pixels get no gradient at all
     assert data["models"][0]["zero_grad_share"] > 0.5
-    from analysis.report import zero_grad_flags   # and REPORT.md's checks flag it, with its worst case
+    from analysis.verdicts import zero_grad_flags   # and REPORT.md's checks flag it, with its worst case
     flags = zero_grad_flags(data)
     assert any(data["models"][0]["label"] in f and "exactly 0" in f and "worst case over fgsm" in f for f in flags)
     # the worst case over the white-box attacks is no better than any of them, nor than clean

@@ -96,7 +96,7 @@ def test_sparsity_is_measured_per_unit_whatever_its_scale():
 
 
 def test_the_seed_000_verdict_reads_the_stdp_and_snn_rows():
-    from analysis.report import stdp_claim
+    from analysis.seed_claims import stdp_claim
     models = [{"key": "s", "net": "snn", "label": "SNN"}, {"key": "p", "net": "stdp-net", "label": "STDP"}]
     cells = [{"target": k, "attack": "fgsm", "eps": 0.1, "setting": "white", "adv_accuracy": a}
              for k, a in (("s", 0.70), ("p", 0.81))]
@@ -120,7 +120,7 @@ def test_the_seed_000_verdict_reads_the_stdp_and_snn_rows():
 
 
 def test_seed_000_claims_are_judged_at_its_eps_with_its_numbers_per_dataset():
-    from analysis.report import snn_fgsm_claim, stdp_claim
+    from analysis.seed_claims import snn_fgsm_claim, stdp_claim
     models = [{"key": k, "net": k, "label": k} for k in ("cnn", "snn", "stdp-net")]
     adv = {(0.0314, "cnn"): 0.30, (0.0314, "snn"): 0.30, (0.0314, "stdp-net"): 0.30,   # 8/255: all level
            (0.0157, "cnn"): 0.10, (0.0157, "snn"): 0.60, (0.0157, "stdp-net"): 0.55}
@@ -144,7 +144,7 @@ def test_seed_000_claims_are_judged_at_its_eps_with_its_numbers_per_dataset():
 
 
 def test_the_stdp_claim_is_partly_met_while_its_mechanism_is_unmeasured():
-    from analysis.report import stdp_claim
+    from analysis.seed_claims import stdp_claim
     models = [{"key": "s", "net": "snn", "label": "SNN"}, {"key": "p", "net": "stdp-net", "label": "STDP"}]
     cells = [{"target": k, "attack": "fgsm", "eps": 0.0157, "setting": "white", "adv_accuracy": a}
              for k, a in (("s", 0.2), ("p", 0.5))]
