@@ -148,3 +148,12 @@ def test_no_package_imports_one_above_it():
                 if FLOORS[n.split(".")[0]] > FLOORS[m.split(".")[0]])
     assert not up, "imports from a floor above: " + ", ".join(up)
 
+
+
+def test_no_module_over_400_lines_without_a_reason():
+    """A module over ~400 lines says in its docstring why it is one module (issue 26)."""
+    for name, path in modules().items():
+        text = path.read_text()
+        if text.count("\n") > 420:
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            assert "one module" in doc.lower() or "long" in doc.lower(), f"{name}: {text.count(chr(10))} lines"
