@@ -29,8 +29,8 @@ from bio.network import intensities
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
 from readout.softmax import SoftmaxReadout
-from runstore.cli import (DefaultsHelp, Diverged, Parser, UserError, existing_dir, exit_with, nonnegative_float,
-                          positive_float, positive_int)
+from runstore.cli import (DefaultsHelp, Diverged, Parser, UserError, existing_dir, exit_with, from_keywords,
+                          nonnegative_float, positive_float, positive_int)
 from runstore.files import BadFileError, check_array, check_keys, load_json, load_npz, save_json, save_npz
 from runstore.locks import run_lock
 
@@ -80,17 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def options(**given) -> argparse.Namespace:
     """The settings of a run given as keywords (the option names with underscores), everything else as the
     command line's defaults, checked as :func:`parse_args` checks them (a bad value: runstore.cli.UserError)."""
-    args = build_parser().parse_args([])
-    unknown = sorted(k for k in given if not hasattr(args, k))
-    if unknown:
-        raise TypeError(f"bio.train_stdp has no option {', '.join(unknown)}")
-    for name, value in given.items():
-        setattr(args, name, value)
-    return resolve(args, _raise)
-
-
-def _raise(message: str):
-    raise UserError(message)
+    return from_keywords(build_parser(), resolve, **given)
 
 
 def resolve(args: argparse.Namespace, error) -> argparse.Namespace:

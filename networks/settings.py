@@ -22,7 +22,7 @@ from networks.snn import ENCODINGS, READOUTS, RESETS
 from networks.stdp_net import stdp_arch
 from networks.surrogate import SURROGATES
 from networks.tgo import GUARD, MARGIN, NOISE
-from runstore.cli import (DefaultsHelp, Parser, UserError, existing_dir, fraction, nonnegative_float, percentile,
+from runstore.cli import (DefaultsHelp, Parser, existing_dir, from_keywords, fraction, nonnegative_float, percentile,
                           positive_float, positive_int, unit_interval)
 from runstore.files import load_json
 
@@ -120,17 +120,7 @@ def options(net: str, **given) -> argparse.Namespace:
     """The settings of a run of ``net`` given as keywords (the option names with underscores: ``n_train``,
     ``timesteps``, ``from_dir``, ...), everything else as the command line's defaults, resolved and
     checked as :func:`parse_args` does; a bad value raises runstore.cli.UserError."""
-    args = build_parser().parse_args(["--net", net])
-    unknown = sorted(k for k in given if not hasattr(args, k))
-    if unknown:
-        raise TypeError(f"networks.train has no option {', '.join(unknown)}")
-    for name, value in given.items():
-        setattr(args, name, value)
-    return resolve(args, _raise)
-
-
-def _raise(message: str):
-    raise UserError(message)
+    return from_keywords(build_parser(), resolve, ["--net", net], **given)
 
 
 def resolve(args: argparse.Namespace, error) -> argparse.Namespace:

@@ -104,6 +104,23 @@ def existing_dir(text) -> str:
     return text
 
 
+def from_keywords(parser: argparse.ArgumentParser, resolve, required: list[str] | None = None, **given):
+    """The settings ``parser`` would give with ``required`` on its command line and ``given`` (option names
+    with underscores) set, passed through ``resolve(args, error)`` as the command line's are; a bad value
+    raises :class:`UserError` (a library call has no command line to print a usage error on)."""
+    args = parser.parse_args(required or [])
+    unknown = sorted(k for k in given if not hasattr(args, k))
+    if unknown:
+        raise TypeError(f"{parser.prog} has no option {', '.join(unknown)}")
+    for name, value in given.items():
+        setattr(args, name, value)
+    return resolve(args, _user_error)
+
+
+def _user_error(message: str):
+    raise UserError(message)
+
+
 # --- the one way every CLI ends --------------------------------------------------------------------
 USER_ERRORS = (UserError, BadFileError, RunBusyError, FileNotFoundError, PermissionError, NotADirectoryError,
                IsADirectoryError, FileExistsError)

@@ -219,3 +219,15 @@ def test_biases_by_default_and_bias_free_runs_keep_theirs(tmp_path, fake_mnist):
     train_cli.main(cli(new, "--net", "cnn", "--epochs", "1"))
     tgo = train_cli.main(cli(tmp_path / "tgo", "--net", "tgo", "-t", "4", "--epochs", "1", "--from", str(new)))
     assert load_model(tmp_path / "tgo").layers[0].bias is not None and tgo["test_accuracy"] > 0.5
+
+
+def test_options_as_keywords_are_the_command_lines_settings():
+    """networks.settings.options (what stages and sweeps call) resolves and checks settings as the CLI does."""
+    from networks import settings
+    by_keywords = settings.options("snn", timesteps=4, leak=0.9, out="x", n_train=100)
+    by_cli = settings.parse_args(["--net", "snn", "-t", "4", "--leak", "0.9", "--out", "x", "--n-train", "100"])
+    assert vars(by_keywords) == vars(by_cli)
+    with pytest.raises(UserError, match="--hybrid is for --net stdp"):
+        settings.options("cnn", hybrid=True)
+    with pytest.raises(TypeError, match="no option nonsense"):
+        settings.options("cnn", nonsense=1)
