@@ -1,7 +1,8 @@
 """Robustness and perturbation damping against the membrane leak.
 
-    python -m analysis.leak_sweep                               # small defaults, under 30 min on 2 cores
-    python -m analysis.leak_sweep --leaks 1 0.9 --tau-exc 100 20 --n-train 60000 --n-test 1000 --jobs 2
+    python -m analysis.leak_sweep --quick                       # small models, under 30 min on 2 cores
+    python -m analysis.leak_sweep --seeds 5 --estimate          # converged models (the default): the cost first
+    python -m analysis.leak_sweep --leaks 1 0.9 --tau-exc 100 20 --seeds 5 --jobs 2
 
 The surrogate-gradient SNN is trained at each per-step leak (1 = IF, lower =
 stronger leak), the Brian2 Diehl & Cook network is retrained with STDP at each

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.cluster import run_tasks
-from analysis.defaults import DEFAULTS, DT_PER_TAU, FULL_LEVELS, REF, SOURCES
+from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, DT_PER_TAU, FULL_LEVELS, QUICK, REF, SOURCES
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from bio.parameters import NetworkConfig
@@ -33,6 +33,7 @@ from runstore.files import load_json, save_json
 from runstore.locks import run_lock
 
 N_EXC = 100
+REF_DT_MS = 0.5   # the released code's time step, at which COST's Brian2 figures were measured
 DSET = "mnist"   # every point trains and is measured on it
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
@@ -46,7 +47,10 @@ COST = {"cnn_train": 4.5e-3,     # per training image and epoch
         "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
         "snn_craft": 1.1e-3,     # per test image, time step and EOT draw
         "bio_build": 80.0,       # compiling one configuration's standalone binary
-        "bio_present": 4.5e-5,   # per presentation and simulated ms (quiet examples shown again: x1.2)
+        # per presentation and simulated ms at the released dt (quiet examples shown again: x1.2): the 3-seed
+        # sweep's seed-1/2 points at tau 100 (after the Brian2 speed-ups of 2026-12-06; 3.1-4.0 ms per
+        # example, machine shared), 4.5e-5 before them
+        "bio_present": 7e-6,
         "bio_eval": 0.1,         # per test image: the Brian2 runs
         "bio_craft": 1e-4}       # per test image, twin step and EOT draw
 
@@ -78,27 +82,32 @@ def point_name(job: dict) -> str:
     return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in HOW})}"
 
 
-def expected_seconds(job: dict) -> float:
-    """Forecast wall time of one point on one core (COST), less the training of a model already there."""
+def expected_seconds(job: dict, train_only: bool = False) -> float:
+    """Forecast wall time of one point on one core (COST), less the training of a model already there
+    (``train_only``: the training alone)."""
     c, n, eot = COST, job["n_test"], job["eot"]
     trained = (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
     if job["kind"] == "bio":
         steps = job["present_ms"] / job["dt_ms"]
+        # COST's Brian2 figures are at the released dt; a shorter tau takes a finer dt, and the saved points cost
+        # about its square (tau 50, dt/2: 2.6x; tau 20, dt/5: 31x training, 8x evaluation): more steps, and
+        # the faster membrane fires more
+        finer = (REF_DT_MS / job["dt_ms"]) ** 2
         presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
-        train_s = c["bio_build"] + c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
-        eval_s = n * (c["bio_eval"] + c["bio_craft"] * steps * eot)
+        train_s = c["bio_build"] + finer * c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
+        eval_s = n * (finer * c["bio_eval"] + c["bio_craft"] * steps * eot)
     elif job["kind"] == "snn":
         train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
         eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * eot)
     else:
         train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], c["cnn_eval"] * n
-    return eval_s + (0.0 if trained else train_s)
+    return (0.0 if train_only else eval_s) + (0.0 if trained else train_s)
 
 
-def forecast(jobs: list[dict], n_jobs: int) -> float:
+def forecast(jobs: list[dict], n_jobs: int, train_only: bool = False) -> float:
     """Wall time of ``jobs`` started longest first on ``n_jobs`` workers (each to the first one free)."""
     free = [0.0] * max(1, n_jobs)
-    for t in sorted(map(expected_seconds, jobs), reverse=True):
+    for t in sorted((expected_seconds(j, train_only) for j in jobs), reverse=True):
         free[free.index(min(free))] += t
     return max(free)
 
@@ -222,15 +231,21 @@ def failed_points(summary: dict) -> PartialFailure | None:
 
 # --- the shared command line -----------------------------------------------------------
 def add_common(p: argparse.ArgumentParser) -> None:
-    d = DEFAULTS
-    p.add_argument("--n-train", type=positive_int, default=d["n_train"], help="training examples, torch models")
-    p.add_argument("--bio-n-train", type=positive_int, default=d["bio_n_train"], help="STDP training examples, Brian2")
-    p.add_argument("--n-label", type=positive_int, default=d["n_label"], help="examples labelling the Brian2 neurons")
-    p.add_argument("--n-test", type=positive_int, default=d["n_test"], help="test images evaluated (the first N)")
-    p.add_argument("--epochs", type=positive_int, default=d["epochs"], help="epochs, torch models")
-    p.add_argument("--eps", type=pixel_eps, default=d["eps"], help="L-inf size of every perturbation")
-    p.add_argument("--eot", type=positive_int, default=d["eot"], help="Poisson draws averaged per white-box gradient")
-    p.add_argument("--seed", type=int, default=d["seed"])
+    def budget(name):
+        return f"(default {CONVERGED[name]}; --quick {QUICK[name]})"
+    p.add_argument("--quick", action="store_true",
+                   help="the small budget (minutes per point on a laptop) instead of converged models; any budget "
+                        "option given still wins")
+    p.add_argument("--n-train", type=positive_int, default=None, help="training examples, torch models " + budget("n_train"))
+    p.add_argument("--bio-n-train", type=positive_int, default=None,
+                   help="STDP training examples, Brian2 " + budget("bio_n_train"))
+    p.add_argument("--n-label", type=positive_int, default=None,
+                   help="examples labelling the Brian2 neurons " + budget("n_label"))
+    p.add_argument("--n-test", type=positive_int, default=None, help="test images evaluated (the first N) " + budget("n_test"))
+    p.add_argument("--epochs", type=positive_int, default=None, help="epochs, torch models " + budget("epochs"))
+    p.add_argument("--eps", type=pixel_eps, default=DEFAULTS["eps"], help="L-inf size of every perturbation")
+    p.add_argument("--eot", type=positive_int, default=DEFAULTS["eot"], help="Poisson draws averaged per white-box gradient")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--seeds", type=positive_int, default=1,
                    help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
     p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
@@ -245,6 +260,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--estimate", action="store_true",
+                   help="print the points still to compute and their expected time (from COST), then stop")
+    p.add_argument("--train-only", action="store_true",
+                   help="train every point's model (kept in OUT/runs, resumable) and measure nothing yet")
 
 
 def settings(args) -> dict:
@@ -253,16 +272,61 @@ def settings(args) -> dict:
     else:
         source = None if args.source.lower() == "none" else Path(args.source)
     torch_device(args.torch_device)   # asking for cuda without one fails here, not in every job
+    budget = QUICK if args.quick else CONVERGED
+    for name in BUDGET_KEYS:
+        if getattr(args, name) is None:
+            setattr(args, name, budget[name])
     return {**{k: getattr(args, k) for k in DEFAULTS}, "seeds": args.seeds, "source": source and str(source.resolve()),
             "data_dir": args.data_dir, "out": str(Path(args.out).resolve()), "torch_device": args.torch_device}
 
 
 def scale_note(s: dict) -> str:
-    small = all(s[k] == v for k, v in DEFAULTS.items() if k not in ("eps", "eot", "seed"))
+    def is_budget(budget):
+        return all(s[k] == budget[k] for k in BUDGET_KEYS)
     seeds = s.get("seeds", 1)
-    return (("small defaults" if small else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
+    return (("converged" if is_budget(CONVERGED) else "quick" if is_budget(QUICK) else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
             + f": torch models {s['n_train']} training images x {s['epochs']} epoch(s), Brian2 {N_EXC} exc neurons, "
               f"{s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images")
+
+
+def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
+    """What is left of a sweep and its expected time (COST), without running anything."""
+    left = [j for j in jobs if not (Path(j["out"]) / "points" / f"{point_name(j)}.json").exists()]
+    models = {model_name(j): j for j in left}
+    untrained = [j for j in models.values() if not (Path(j["out"]) / "runs" / model_name(j) / "metrics.json").exists()]
+    hours = {"one core": sum(map(expected_seconds, left)) / 3600, f"{n_jobs} at a time": forecast(left, n_jobs) / 3600,
+             "training alone, one core": sum(expected_seconds(j, True) for j in untrained) / 3600}
+    print(f"{name} ({note}): {len(left)} of {len(jobs)} points to compute, {len(untrained)} models to train; "
+          + ", ".join(f"{k}: {v:.1f} h" for k, v in hours.items()))
+    for kind in sorted({j["kind"] for j in left}):
+        mine = [j for j in left if j["kind"] == kind]
+        print(f"  {kind}: {len(mine)} points, {sum(map(expected_seconds, mine)) / 3600:.1f} h on one core")
+    return {"sweep": name, "points_left": len(left), "models_to_train": len(untrained), "hours": hours}
+
+
+def train_job(job: dict) -> dict:
+    """Train (or find) one point's model; waits for another process training the same model."""
+    torch.set_num_threads(1)
+    run_dir = Path(job["out"]) / "runs" / model_name(job)
+    with run_lock(run_dir, wait=True, what="training"):
+        metrics = train(job, run_dir)
+    return {"model": model_name(job), "test_accuracy": metrics.get("test_accuracy")}
+
+
+def train_models(name: str, jobs: list[dict], args) -> dict:
+    """--train-only: every model the points need, trained (longest first), nothing measured."""
+    models = list({model_name(j): j for j in jobs}.values())
+    models.sort(key=lambda j: expected_seconds(j, True), reverse=True)
+    hours = forecast(models, args.jobs, train_only=True) / 3600
+    print(f"{name}: training {len(models)} models, expected {hours:.1f} h at {args.jobs} at a time")
+    done, failed = run_tasks(train_job, models, keys=[model_name(j) for j in models], n_jobs=args.jobs,
+                             scheduler=args.scheduler)
+    for r in sorted(done.values(), key=lambda r: r["model"]):
+        print(f"  {r['model']}: clean test accuracy {r['test_accuracy']}")
+    if failed:
+        raise PartialFailure(f"{len(failed)} of {len(models)} models of {name} failed to train "
+                             f"({', '.join(k for k, _ in failed)}); run the same command again to resume them")
+    return {"sweep": name, "trained": len(done)}
 
 
 def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
@@ -272,6 +336,10 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     jobs = [dict(j, seed=s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs]
     unique = list({point_name(j): j for j in jobs}.values())
     note = scale_note(s)
+    if getattr(args, "estimate", False):
+        return estimate(name, unique, args.jobs, note)
+    if getattr(args, "train_only", False):
+        return train_models(name, unique, args)
     points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
                       progress=not args.no_progress, scheduler=args.scheduler)
     done = {p["name"] for p in points}

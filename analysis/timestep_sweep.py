@@ -1,6 +1,7 @@
 """Robustness and perturbation damping against time steps and input pre-quantization.
 
-    python -m analysis.timestep_sweep                           # small defaults, about 30 min on 2 cores
+    python -m analysis.timestep_sweep --quick                   # small models, about 30 min on 2 cores
+    python -m analysis.timestep_sweep --seeds 5 --estimate      # converged models (the default): the cost first
     python -m analysis.timestep_sweep -t 2 4 8 16 32 --present-ms 50 100 350 --bio-levels 2 4 8 16 256 --jobs 2
 
 Sharmin et al.'s first cause of SNN robustness is the discretization of the

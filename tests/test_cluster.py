@@ -102,3 +102,25 @@ def test_sweeps_take_seeds_and_a_scheduler_on_the_command_line(tmp_path):
     with pytest.raises(SystemExit):   # a parse-time error: --seeds must be at least 1
         leak_sweep.parse_args(["--seeds", "0", "--source", "none"])
     json.dumps(s)   # settings are saved in the summary
+
+
+def test_sweeps_default_to_converged_models_and_quick_is_the_small_budget(tmp_path, capsys):
+    from analysis.defaults import CONVERGED, QUICK
+    base = ["--source", "none", "--out", str(tmp_path)]
+    converged = sweep_points.settings(leak_sweep.parse_args(base))
+    quick = sweep_points.settings(leak_sweep.parse_args(base + ["--quick"]))
+    mixed = sweep_points.settings(leak_sweep.parse_args(base + ["--quick", "--n-test", "1000"]))
+    budget = ("n_train", "bio_n_train", "n_label", "n_test", "epochs")
+    assert {k: converged[k] for k in budget} == {k: CONVERGED[k] for k in budget}
+    assert {k: quick[k] for k in budget} == {k: QUICK[k] for k in budget}
+    assert mixed["n_test"] == 1000 and mixed["n_train"] == QUICK["n_train"]   # a budget option given wins
+    assert sweep_points.scale_note(converged).startswith("converged")
+    assert sweep_points.scale_note(quick).startswith("quick") and sweep_points.scale_note(mixed).startswith("custom")
+    # --estimate computes nothing and says what is left
+    est = leak_sweep.main(base + ["--estimate", "--seeds", "2", "--leaks", "1", "0.9", "--tau-exc", "100"])
+    assert est["points_left"] == 8 and est["models_to_train"] == 8 and not (tmp_path / "points").exists()
+    assert "8 of 8 points to compute" in capsys.readouterr().out
+    # a finer Brian2 time step costs more than in proportion (the saved points: tau 20 at dt/5 ~31x)
+    jobs = {tau: sweep_points.make_job("bio", converged, tau_exc_ms=tau) for tau in (100.0, 20.0)}
+    ratio = sweep_points.expected_seconds(jobs[20.0], True) / sweep_points.expected_seconds(jobs[100.0], True)
+    assert 15 < ratio < 30
