@@ -37,6 +37,7 @@ from runstore.locks import run_lock
 BIO_DATASETS = ("mnist", "fashion")   # 28x28 grayscale: one Poisson input per pixel
 CHECKPOINT = "checkpoint.npz"
 WEIGHTS = "weights.npz"
+EPOCHS = "epochs"   # --test-each-epoch: each epoch's metrics (full test set by default)
 
 
 def build_parser() -> Parser:
@@ -68,6 +69,9 @@ def build_parser() -> Parser:
     p.add_argument("--exc-block-ms", type=nonnegative_float, default=d.exc_block_ms,
                    help="exc spikes blocked this long after a spike; the released code's 50 ms timer test passes after one "
                         "step under brian_no_units, so only its 5 ms refractory clamp applies (50 is a reading some ports made)")
+    p.add_argument("--test-each-epoch", action="store_true",
+                   help=f"label and test the network after every epoch, not only the last (OUT/{EPOCHS}/epoch-N.json); "
+                        "the long runs (6,400 exc) use it to show where accuracy levels off")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -151,8 +155,9 @@ def stream(seed: int, n_train: int, start: int, stop: int) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
-def train(args, images, state, run_dir: Path, progress=True) -> dict:
-    """Run STDP chunks until every epoch is done; checkpoint after each chunk.
+def train(args, images, state, run_dir: Path, progress=True, until: int | None = None) -> dict:
+    """Run STDP chunks until every epoch is done (or the stream reaches position ``until``); checkpoint
+    after each chunk.
 
     A chunk loads the next ``chunk_size`` examples of the stream and runs
     that many slots (fewer at the end: never a padded slot); the network
@@ -164,7 +169,7 @@ def train(args, images, state, run_dir: Path, progress=True) -> dict:
     t0 = time.perf_counter()
     runner = get_runner(args.device, cfg, size, mode="train")
     build_s = time.perf_counter() - t0
-    total = args.epochs * n_train
+    total = args.epochs * n_train if until is None else until
     x = intensities(images)
     seed = chunk_seed(args.seed, 1)
     bar = tqdm(total=total, initial=int(state["position"]), desc="STDP training", unit="ex",
@@ -299,11 +304,26 @@ def run(args, data: tuple) -> dict:
 
 
 def _run(args, x_train, y_train, x_test, y_test) -> dict:
+    """Train to the last epoch, scoring it (with --test-each-epoch every epoch on the way, each kept in
+    EPOCHS/epoch-N.json; epochs scored before an interruption are not scored again)."""
     progress = not args.no_progress
-    n_train, n_test, n_label = args.n_train, args.n_test, args.n_label
     run_dir, state = prepare_run_dir(args)
+    for epoch in range(1, args.epochs + 1) if args.test_each_epoch else [args.epochs]:
+        scored = run_dir / EPOCHS / f"epoch-{epoch}.json"
+        if epoch < args.epochs and scored.exists():
+            continue
+        timing = train(args, x_train[:args.n_train], state, run_dir, progress, until=epoch * args.n_train)
+        metrics = score(args, state, epoch, timing, run_dir, (x_train, y_train, x_test, y_test), progress)
+        if args.test_each_epoch:
+            save_json(scored, metrics)
+    return metrics
 
-    timing = train(args, x_train[:n_train], state, run_dir, progress)
+
+def score(args, state: dict, epoch: int, timing: dict, run_dir: Path, data: tuple, progress: bool) -> dict:
+    """Freeze the network as trained for ``epoch`` epochs, label and test it: weights, counts, readout,
+    metrics.json and the figures in ``run_dir``; the metrics."""
+    x_train, y_train, x_test, y_test = data
+    n_train, n_test, n_label = args.n_train, args.n_test, args.n_label
     w, theta = state["w"], state["theta_mV"]
     save_npz(run_dir / WEIGHTS, w=w, theta_mV=theta)
 
@@ -316,12 +336,12 @@ def _run(args, x_train, y_train, x_test, y_test) -> dict:
         "test_accuracy": ev["test_accuracy"], "n_test": n_test,
         "softmax_test_accuracy": ev["softmax_test_accuracy"],
         "label_accuracy": ev["label_accuracy"], "n_label": n_label,
-        "n_train": n_train, "epochs": args.epochs, "n_exc": args.config.n_exc,
+        "n_train": n_train, "epochs": epoch, "n_exc": args.config.n_exc,
         "presentations": int(state["presented"]), "boosted_presentations": int(state["boosted"]),
         "given_up": int(state["given_up"]),
         # Per training example finished and per presentation (a retried example is presented more than once).
         "train_seconds": float(state["train_seconds"]),
-        "sec_per_example": float(state["train_seconds"]) / max(n_train * args.epochs, 1),
+        "sec_per_example": float(state["train_seconds"]) / max(n_train * epoch, 1),
         "sec_per_presentation": float(state["train_seconds"]) / max(int(state["presented"]), 1),
         "exc_spikes_per_presentation": int(state["exc_spikes"]) / max(int(state["presented"]), 1),
         "frozen_sec_per_example": ev["frozen_sec_per_example"],
@@ -334,13 +354,12 @@ def _run(args, x_train, y_train, x_test, y_test) -> dict:
     from bio import figures
     names = imagesets.class_names(args.dset)
     figures.receptive_fields(w, run_dir / "receptive_fields",
-                             title=f"STDP weights, {args.config.n_exc} exc neurons, {n_train} x {args.epochs} examples")
+                             title=f"STDP weights, {args.config.n_exc} exc neurons, {n_train} x {epoch} examples")
     figures.assignment_histogram(ev["assignments"], run_dir / "assignments", class_names=names)
-    print(json.dumps({k: metrics[k] for k in ("test_accuracy", "softmax_test_accuracy", "n_test", "n_train",
+    print(json.dumps({k: metrics[k] for k in ("epochs", "test_accuracy", "softmax_test_accuracy", "n_test", "n_train",
                                               "sec_per_example", "sec_per_presentation", "frozen_sec_per_example")}))
     print(f"run directory: {run_dir}")
     return metrics
-
 
 if __name__ == "__main__":
     exit_with(main, user_errors=(imagesets.DatasetError,))

@@ -158,3 +158,16 @@ def test_a_quiet_example_is_shown_again_at_once_and_brighter():
     ratio = frozen.input.sum(axis=1) / (x[:4].reshape(4, -1).astype(float) / 255).sum(axis=1) / 0.35
     expected = 63.75 + frozen.boost_hz
     assert np.all(np.abs(ratio - expected) < 5 * np.sqrt(expected / 0.35 / 20) + 3)
+
+
+def test_each_epoch_is_scored_and_equals_training_on_one_epoch_at_a_time(tmp_path, fake_mnist):
+    """--test-each-epoch scores epoch 1 on the way to epoch 2, and its weights are those of a run trained one
+    epoch, then resumed for a second (both stop the stream at the epoch's end)."""
+    metrics = train_stdp.main(cli(tmp_path / "each", "--epochs", "2", "--test-each-epoch"))
+    first = json.loads((tmp_path / "each" / "epochs" / "epoch-1.json").read_text())
+    last = json.loads((tmp_path / "each" / "epochs" / "epoch-2.json").read_text())
+    assert first["epochs"] == 1 and last == metrics and metrics["epochs"] == 2
+    train_stdp.main(cli(tmp_path / "steps", "--epochs", "1"))
+    train_stdp.main(cli(tmp_path / "steps", "--epochs", "2", "--resume"))
+    a, b = (load_npz(tmp_path / d / "weights.npz") for d in ("each", "steps"))
+    assert np.array_equal(a["w"], b["w"]) and np.array_equal(a["theta_mV"], b["theta_mV"])
