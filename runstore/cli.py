@@ -154,24 +154,20 @@ def run_main(main, argv=None, user_errors: tuple = ()) -> int:
             return EXIT_USAGE
         return 0 if e.code is None else int(e.code)
     except KeyboardInterrupt:
-        print("interrupted: what was saved so far is kept; run the same command with --resume to continue",
-              file=sys.stderr)
+        print("interrupted: what was saved so far is kept; the same command continues it (training runs: add "
+              "--resume)", file=sys.stderr)
         return 130
-    except PartialFailure as e:
+    except (PartialFailure, Diverged, *USER_ERRORS, *user_errors) as e:
         if debug:
             raise
         print(f"error: {one_line(e)}", file=sys.stderr)
+        return exit_code(e)
+
+
+def exit_code(e: BaseException) -> int:
+    if isinstance(e, PartialFailure):
         return EXIT_PARTIAL
-    except Diverged as e:
-        if debug:
-            raise
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return EXIT_DIVERGED
-    except USER_ERRORS + tuple(user_errors) as e:
-        if debug:
-            raise
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return EXIT_USAGE
+    return EXIT_DIVERGED if isinstance(e, Diverged) else EXIT_USAGE
 
 
 def exit_with(main, user_errors: tuple = ()):
