@@ -11,7 +11,11 @@ the reference. Every model gets, at ``--eps``: clean accuracy, white-box FGSM
 on itself (EOT over Poisson draws; the Brian2 network's crafted on its torch
 twin), FGSM transferred from the source CNN (black-box), a random-sign control,
 and the relative change per layer, measured as in analysis.damping
-(:func:`analysis.measurement.evaluate`).
+(:func:`analysis.measurement.evaluate`). ``--suite full`` adds PGD, APGD-CE/DLR
+and the worst case per example, ``--ensemble ends`` the surrogate ensemble at
+the sweep's ends and reference, ``--protocols swept reference`` the attacks
+crafted at the reference setting and scored at the swept one
+(analysis.sweep_points.with_measurements).
 
 Each point is an independent job (analysis.sweep_points: ``--jobs N`` at a time
 or on a dask scheduler's workers, ``--seeds N`` models per point, a progress bar
@@ -29,7 +33,7 @@ import torch
 import imagesets
 
 from analysis.defaults import REF
-from analysis.sweep_points import add_common, make_job, settings, sweep
+from analysis.sweep_points import add_common, make_job, settings, sweep, with_measurements
 from runstore.cli import Parser, exit_with, positive_float, positive_int, unit_interval
 
 
@@ -52,8 +56,9 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(1)
     s = settings(args)
-    jobs = [make_job("cnn", s)] + [make_job("snn", s, leak=v, T=args.timesteps) for v in args.leaks]
-    jobs += [make_job("bio", s, tau_exc_ms=v) for v in args.tau_exc]
+    jobs = with_measurements([make_job("cnn", s)], None, args)
+    jobs += with_measurements([make_job("snn", s, leak=v, T=args.timesteps) for v in args.leaks], "leak", args)
+    jobs += with_measurements([make_job("bio", s, tau_exc_ms=v) for v in args.tau_exc], "tau_exc_ms", args)
     return sweep("leak_sweep", jobs, args, s, {"leaks": args.leaks, "tau_exc_ms": args.tau_exc, "T": args.timesteps})
 
 

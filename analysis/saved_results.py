@@ -66,11 +66,14 @@ def main_eps(data: dict) -> str:
     return f"{DEFAULTS['eps']:g}" if f"{DEFAULTS['eps']:g}" in eps else eps[0]
 
 
-def points_of(summary: dict, kind: str, key: str, fixed: dict) -> list[dict]:
+def points_of(summary: dict, kind: str, key: str, fixed: dict, protocol: str = "swept") -> list[dict]:
     """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``; the seeds of
-    one point merged into one (:func:`merge_seeds`)."""
+    one point merged into one (:func:`merge_seeds`). ``protocol``: "swept" the points whose attacks are
+    crafted on their own model, "reference" those crafted at the reference setting (a job's ``craft_at``,
+    analysis.sweep_points.with_measurements)."""
     pts = [p for p in summary["points"] if p["job"]["kind"] == kind
-           and all(p["job"].get(k) == v for k, v in fixed.items())]
+           and all(p["job"].get(k) == v for k, v in fixed.items())
+           and ("craft_at" in p["job"]) == (protocol == "reference")]
     return sorted(merge_seeds(pts), key=lambda p: p["job"][key])
 
 

@@ -10,7 +10,9 @@ The progress bar states the expected wall time (:func:`forecast`, from COST) and
 work, so its time left is meaningful although points differ a hundredfold. A finished point is cached
 as ``OUT/points/NAME.json`` (NAME carries a hash of the job, :func:`point_name`) and trained models
 are kept in ``OUT/runs/``, so an interrupted sweep resumes, and the two sweeps, writing to the same
-folder, share the points they have in common. :func:`sweep` is what both CLIs run.
+folder, share the points they have in common. :func:`sweep` is what both CLIs run;
+:func:`with_measurements` adds what ``--suite``, ``--ensemble`` and ``--protocols`` ask for to a series'
+jobs (new job keys, so points measured without them keep their names).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from analysis.cluster import run_tasks
 from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, DT_PER_TAU, FULL_LEVELS, QUICK, REF, SOURCES
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
+from analysis.measurement.evaluation import suite_spec
 from bio.parameters import NetworkConfig
 from networks.devices import add_torch_device_option, torch_device
 from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
@@ -36,16 +39,20 @@ N_EXC = 100
 REF_DT_MS = 0.5   # the released code's time step, at which COST's Brian2 figures were measured
 DSET = "mnist"   # every point trains and is measured on it
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
-EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version")   # a change re-evaluates, never retrains
+# A change of these re-evaluates, never retrains. "suite" (the attack suite, analysis.measurement.suite_spec) and
+# "craft_at" (the reference protocol: the training settings of the model attacks are crafted on) are in a job
+# only when asked for (--suite, --ensemble, --protocols), so the points measured without them keep their names.
+EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version", "suite", "craft_at")
 HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
 # Wall seconds per unit of work, fitted to the default sweeps' recorded trainings and evaluations
 # on the 2-core machine of this study (one job per core, the machine shared). They only feed the
 # progress bar's forecast and the order jobs start in (longest first, so no long job starts last).
 COST = {"cnn_train": 4.5e-3,     # per training image and epoch
         "cnn_eval": 1e-2,        # per test image
+        "cnn_craft": 2e-4,       # per test image and gradient (the attack suite)
         "snn_train": 1.8e-3,     # per training image, epoch and time step
         "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
-        "snn_craft": 1.1e-3,     # per test image, time step and EOT draw
+        "snn_craft": 1.1e-3,     # per test image, time step and EOT draw (one gradient)
         "bio_build": 80.0,       # compiling one configuration's standalone binary
         # per presentation and simulated ms at the released dt (quiet examples shown again: x1.2): the 3-seed
         # sweep's seed-1/2 points at tau 100 (after the Brian2 speed-ups of 2026-12-06; 3.1-4.0 ms per
@@ -82,11 +89,41 @@ def point_name(job: dict) -> str:
     return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in HOW})}"
 
 
+def reference_job(job: dict) -> dict:
+    """The job whose model the reference protocol crafts on: ``job`` at the training settings its
+    ``craft_at`` names (the same seed and budget; the Brian2 network's dt follows its tau)."""
+    ref = {k: v for k, v in job.items() if k != "craft_at"}
+    ref.update(job["craft_at"])
+    if ref["kind"] == "bio":
+        ref["dt_ms"] = min(0.5, DT_PER_TAU * ref["tau_exc_ms"])
+    return ref
+
+
+def suite_work(job: dict) -> tuple[int, int]:
+    """(gradients, attacks scored) per test image of the job's attack suite beyond the FGSM column."""
+    spec = job.get("suite")
+    if not spec:
+        return 0, 0
+    grads = {"fgsm": 1, "pgd": spec["pgd_steps"] * spec["pgd_restarts"], "apgd-ce": spec["apgd_iter"],
+             "apgd-dlr": spec["apgd_iter"]}
+    members = (2 if job["kind"] == "bio" else 1) + len(spec["ensemble"])   # Brian2: both twins
+    return members * sum(grads[a] for a in spec["attacks"]), members * len(spec["attacks"])
+
+
+def needed_references(jobs: list[dict]) -> list[dict]:
+    """The reference-protocol models ``jobs`` craft on (:func:`reference_job`)."""
+    return [reference_job(j) for j in jobs if j.get("craft_at")]
+
+
+def trained(job: dict) -> bool:
+    return (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
+
+
 def expected_seconds(job: dict, train_only: bool = False) -> float:
     """Forecast wall time of one point on one core (COST), less the training of a model already there
-    (``train_only``: the training alone)."""
+    (``train_only``: the training alone); with the reference protocol, the reference model's training too."""
     c, n, eot = COST, job["n_test"], job["eot"]
-    trained = (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
+    grads, scored = suite_work(job)
     if job["kind"] == "bio":
         steps = job["present_ms"] / job["dt_ms"]
         # COST's Brian2 figures are at the released dt; a shorter tau takes a finer dt, and the saved points cost
@@ -95,13 +132,18 @@ def expected_seconds(job: dict, train_only: bool = False) -> float:
         finer = (REF_DT_MS / job["dt_ms"]) ** 2
         presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
         train_s = c["bio_build"] + finer * c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
-        eval_s = n * (finer * c["bio_eval"] + c["bio_craft"] * steps * eot)
+        eval_s = n * (finer * c["bio_eval"] * (1 + scored) + c["bio_craft"] * steps * eot * (1 + grads))
     elif job["kind"] == "snn":
         train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
-        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * eot)
+        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * (eot * (1 + grads) + scored))
     else:
-        train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], c["cnn_eval"] * n
-    return (0.0 if train_only else eval_s) + (0.0 if trained else train_s)
+        train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], n * (c["cnn_eval"] + c["cnn_craft"] * grads)
+    if train_only:
+        return 0.0 if trained(job) else train_s
+    ref_s = 0.0
+    if job.get("craft_at") and not trained(reference_job(job)):
+        ref_s = expected_seconds(reference_job(job), train_only=True)
+    return eval_s + (0.0 if trained(job) else train_s) + ref_s
 
 
 def forecast(jobs: list[dict], n_jobs: int, train_only: bool = False) -> float:
@@ -162,19 +204,51 @@ def measure_point(job: dict, path: Path) -> dict:
     run_dir = Path(job["out"]) / "runs" / model_name(job)
     with run_lock(run_dir, wait=True, what="training"):
         metrics = train(job, run_dir)
+    ref = reference_job(job) if job.get("craft_at") else None
+    if ref:   # the reference protocol: the model at the reference setting, same seed, trained if missing
+        ref_dir = Path(job["out"]) / "runs" / model_name(ref)
+        with run_lock(ref_dir, wait=True, what="training"):
+            train(ref, ref_dir)
     train_s = time.perf_counter() - t0
     x, y = load_test(job["n_test"], job["data_dir"], DSET)
     device = torch_device(job.get("torch_device", "cpu"))
     source = subject("cnn", job["source"], device=device) if job["source"] else None
     subj = subject(job["kind"], run_dir, levels=job["levels"], device=device)
+    crafter = subject(job["kind"], ref_dir, levels=ref["levels"], device=device) if ref else None
     res, _ = evaluate(subj, x, y, job["eps"], eot=job["eot"], seed=job["seed"],
-                      shared=shared_deltas(x, y, job["eps"], job["seed"], source))
+                      shared=shared_deltas(x, y, job["eps"], job["seed"], source), suite=job.get("suite"),
+                      crafter=crafter)
+    if ref:
+        res["protocol"] = {"name": "reference", "craft_at": job["craft_at"], "crafted_on": str(ref_dir)}
     result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,
               "train": {k: metrics.get(k) for k in ("test_accuracy", "n_test", "n_train", "train_seconds",
                                                      "sec_per_example", "softmax_test_accuracy")},
               "train_seconds": train_s, "seconds": time.perf_counter() - t0}
     save_json(path, result)
     return result
+
+
+def with_measurements(jobs: list[dict], key: str | None, args) -> list[dict]:
+    """One series of a sweep (its jobs differ in ``key`` alone; None: a single point) with the measurements
+    the command asks for: ``--suite full`` the attack suite on every point; ``--ensemble ends`` (``all``)
+    the surrogate ensemble on the series' two ends and its reference setting (every point), surrogate SNNs
+    only; ``--protocols ... reference`` beside each point off the reference setting a second one whose
+    attacks are crafted on the model trained at the reference setting (REF; 256 levels) and scored on this
+    one (Sharmin 2020's released code). At the reference setting the two protocols are one point."""
+    ref = None if key is None else FULL_LEVELS if key == "levels" else REF[key]
+    values = [j[key] for j in jobs] if key else []
+    ends = {min(values), max(values), ref} if values else set()
+    out = []
+    for j in jobs:
+        at_ref = key is None or j[key] == ref
+        ensemble = j["kind"] == "snn" and key and (args.ensemble == "all" or args.ensemble == "ends" and j[key] in ends)
+        spec = suite_spec("ensemble" if ensemble else args.suite, j["kind"])
+        j = dict(j, suite=spec) if spec else j
+        if "swept" in args.protocols or at_ref:
+            out.append(j)
+        if "reference" in args.protocols and not at_ref:
+            out.append(dict(j, craft_at={key: ref}))
+    return out
 
 
 def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True,
@@ -248,6 +322,20 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--seeds", type=positive_int, default=1,
                    help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
+    p.add_argument("--suite", choices=("fgsm", "full"), default="fgsm",
+                   help="white-box attacks per point: fgsm, the seeds' FGSM alone (the points measured so far); full, "
+                        "also PGD (40 steps, 2 restarts), APGD-CE and APGD-DLR (100 iterations), EOT over Poisson draws, "
+                        "and the worst case per example over the four (the Brian2 network: FGSM and PGD through both "
+                        "twins)")
+    p.add_argument("--ensemble", choices=("none", "ends", "all"), default="none",
+                   help="the surrogate ensemble (the full suite crafted through 8 more backward functions: triangle "
+                        "and fast sigmoid of 3 widths each, straight-through, rate gradient) and its worst case per "
+                        "example, on the surrogate SNN points at each series' two ends and reference setting (ends) or "
+                        "at every point (all)")
+    p.add_argument("--protocols", nargs="+", choices=("swept", "reference"), default=["swept"],
+                   help="swept: attacks crafted on the point's own model; reference: also crafted on the model trained "
+                        "at the reference setting (T 8, leak 0.99, tau 100 ms, 350 ms, 256 levels; same seed) and "
+                        "scored at the swept one, as Sharmin 2020's released code does")
     p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
                    + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
     # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
@@ -292,7 +380,7 @@ def scale_note(s: dict) -> str:
 def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
     """What is left of a sweep and its expected time (COST), without running anything."""
     left = [j for j in jobs if not (Path(j["out"]) / "points" / f"{point_name(j)}.json").exists()]
-    models = {model_name(j): j for j in left}
+    models = {model_name(j): j for j in left + needed_references(left)}
     untrained = [j for j in models.values() if not (Path(j["out"]) / "runs" / model_name(j) / "metrics.json").exists()]
     hours = {"one core": sum(map(expected_seconds, left)) / 3600, f"{n_jobs} at a time": forecast(left, n_jobs) / 3600,
              "training alone, one core": sum(expected_seconds(j, True) for j in untrained) / 3600}
@@ -315,7 +403,7 @@ def train_job(job: dict) -> dict:
 
 def train_models(name: str, jobs: list[dict], args) -> dict:
     """--train-only: every model the points need, trained (longest first), nothing measured."""
-    models = list({model_name(j): j for j in jobs}.values())
+    models = list({model_name(j): j for j in jobs + needed_references(jobs)}.values())
     models.sort(key=lambda j: expected_seconds(j, True), reverse=True)
     hours = forecast(models, args.jobs, train_only=True) / 3600
     print(f"{name}: training {len(models)} models, expected {hours:.1f} h at {args.jobs} at a time")

@@ -17,8 +17,8 @@ of the others (analysis.defaults.REF):
   original image and the quantizer, part of the model, passes their gradient
   straight through.
 
-Points, their evaluation, caching, ``--jobs`` and the output folder are those
-of analysis.leak_sweep (analysis.sweep_points; points shared with it). Writes
+Points, their evaluation (``--suite``, ``--ensemble``, ``--protocols``), caching,
+``--jobs`` and the output folder are those of analysis.leak_sweep (analysis.sweep_points; points shared with it). Writes
 ``OUT/timestep_sweep.json`` and ``OUT/timestep_sweep.png/.pdf`` (time steps)
 and ``OUT/quantization_sweep.png/.pdf``.
 """
@@ -31,7 +31,7 @@ import torch
 import imagesets
 
 from analysis.defaults import FULL_LEVELS, REF
-from analysis.sweep_points import add_common, make_job, settings, sweep
+from analysis.sweep_points import add_common, make_job, settings, sweep, with_measurements
 from runstore.cli import Parser, exit_with, positive_float, positive_int, unit_interval
 
 
@@ -65,10 +65,11 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(1)
     s = settings(args)
-    jobs = [make_job("snn", s, T=t, leak=args.leak) for t in args.timesteps]
-    jobs += [make_job("bio", s, present_ms=v) for v in args.present_ms]
-    jobs += [make_job(kind, s, levels=q, leak=args.leak) for kind in args.quantize
-             for q in (args.bio_levels if kind == "bio" else args.levels)]
+    jobs = with_measurements([make_job("snn", s, T=t, leak=args.leak) for t in args.timesteps], "T", args)
+    jobs += with_measurements([make_job("bio", s, present_ms=v) for v in args.present_ms], "present_ms", args)
+    for kind in args.quantize:
+        jobs += with_measurements([make_job(kind, s, levels=q, leak=args.leak)
+                                   for q in (args.bio_levels if kind == "bio" else args.levels)], "levels", args)
     return sweep("timestep_sweep", jobs, args, s, {"timesteps": args.timesteps, "present_ms": args.present_ms,
                                                    "levels": args.levels, "bio_levels": args.bio_levels,
                                                    "leak": args.leak})

@@ -114,6 +114,23 @@ class SpikingNet(Backbone):
         _, rec = self(x, record=True)
         return [rec[f"rate.{i}"].mean().item() for i in range(self.n_hidden)]
 
+    def rate_gradient(self, x):
+        """Logits whose value is this net's (one forward pass, fresh Poisson draws) and whose gradient is
+        that of its rates (BPTR, Bu et al. 2023's rate gradient): every hidden layer taken as its mean
+        spike rate, with derivative 1 / threshold with respect to its input current where the rate lies
+        strictly between 0 and 1 and 0 where it is silent or saturated, from the expected (not sampled)
+        input. It ignores the leak and the time steps, so it is one backward function of an attacker's
+        surrogate ensemble."""
+        x = as_images(x, self.in_shape)
+        logits, rec = self(x, record=True)
+        h, last = x, len(self.layers) - 1
+        for i in range(last):
+            z = self.weight_input(i, h).float() / self.threshold
+            r = rec[f"rate.{i}"].detach()
+            h = self.after(i, r + (z - z.detach()) * ((r > 0) & (r < 1)))
+        out = self.weight_input(last, h).float()
+        return logits.detach() + out - out.detach()
+
     def forward(self, x, record: bool = False, per_step: bool = False):
         """Logits; with ``per_step`` (and not ``record``) the logits after each step instead, (N, T, n_classes):
         entry t is what this net with T = t + 1 would return (one pass gives the accuracy at every T)."""

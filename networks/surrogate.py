@@ -12,6 +12,7 @@ name            backward dS/dx                                   peak, width
 fast_sigmoid    1 / (1 + k|x|)^2    (SuperSpike, Zenke 2018)      1, ~1/k
 arctan          (k/2) / (1 + (pi k x / 2)^2)  (snntorch ATan)     k/2, ~2/(pi k)
 triangle        max(0, 1 - k|x|)    (Bellec 2018, piecewise lin.)  1, 1/k
+straight_thr.   1 (straight-through estimator; k unused)         1, infinite
 ==============  ===============================================  ==============
 
 ``k`` is the slope, in the inverse of x's unit (the twin passes x in mV).
@@ -65,6 +66,12 @@ class Triangle(_Spike):
         return grad * (1.0 - ctx.slope * x.abs()).clamp(min=0.0), None
 
 
+class StraightThrough(_Spike):
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
 class StraightThroughBernoulli(torch.autograd.Function):
     @staticmethod
     def forward(ctx, p, generator):
@@ -77,7 +84,7 @@ class StraightThroughBernoulli(torch.autograd.Function):
         return grad, None
 
 
-SURROGATES = {"fast_sigmoid": FastSigmoid, "arctan": ATan, "triangle": Triangle}
+SURROGATES = {"fast_sigmoid": FastSigmoid, "arctan": ATan, "triangle": Triangle, "straight_through": StraightThrough}
 
 
 def get_surrogate(name: str, slope: float = 1.0):

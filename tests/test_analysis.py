@@ -182,3 +182,154 @@ def test_sweep_points_quantize_both_image_sets_and_keep_the_labels():
     xq, yq, tq, ty = quantized((x, y, x.copy(), y), 2)
     assert sorted(np.unique(xq)) == [0, 255] and np.array_equal(xq, tq) and yq is y and ty is y
     assert quantized((x, y, x, y), 256)[0] is x     # 256 levels: the originals
+
+
+# --- the attack suite, the surrogate ensemble and the reference protocol (issue 28) --------------
+def tiny_suite(name="full", kind="snn", ensemble=("triangle:1", "straight_through", "rate")):
+    """suite_spec's suite with a few steps per attack (the tests' budget), and a smaller ensemble."""
+    spec = measurement.evaluation.suite_spec(name, kind)
+    return dict(spec, pgd_steps=3, pgd_restarts=1, apgd_iter=4, ensemble=list(ensemble) if spec["ensemble"] else [])
+
+
+def run_of(out, prefix):
+    return next(r for r in sorted((out / "runs").iterdir()) if r.name.startswith(prefix))
+
+
+@pytest.fixture(scope="module")
+def two_protocols(tmp_path_factory):
+    """A tiny leak sweep with the full suite and both protocols (leak 0.9 and the reference, 0.99)."""
+    out = tmp_path_factory.mktemp("protocols") / "sweeps"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(imagesets, "load", fake_load)
+        m.setattr(sweep_points, "suite_spec", lambda name, kind: name != "fgsm" and tiny_suite(name, kind))
+        return out, leak_sweep.main(["--leaks", "0.9", "0.99", "--tau-exc", "-t", "2", "--n-train", "48",
+                                     "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out),
+                                     "--no-progress", "--jobs", "1", "--suite", "full", "--protocols", "swept",
+                                     "reference"])
+
+
+def right_under(res, key, y):
+    return np.array(list(res["attacks"][key]["pred"]), int) == y
+
+
+def test_worst_case_is_below_every_attack_and_the_ensemble_below_the_own_surrogate(two_protocols, tiny_mnist):
+    out = two_protocols[0]
+    x, y = measurement.load_test(12)
+    subj = measurement.subject("snn", run_of(out, "snn-leak0.9"))
+    res, _ = measurement.evaluate(subj, x, y, 0.1, eot=2, seed=0, suite=tiny_suite("ensemble"))
+    y_np = y.numpy()
+    own, ens = (np.array(list(w["robust"]), int).astype(bool) for w in (res["worst_case"], res["ensemble"]["worst_case"]))
+    assert res["worst_case"]["attacks"] == ["fgsm", "pgd", "apgd-ce", "apgd-dlr"]
+    assert res["attacks"]["fgsm"]["adv_accuracy"] == res["deltas"]["fgsm"]["adv_accuracy"]   # the seeds' column
+    for key in res["worst_case"]["attacks"]:          # per example: robust only if right under each attack
+        assert not (own & ~right_under(res, key, y_np)).any(), key
+    for key in res["attacks"]:
+        assert not (ens & ~right_under(res, key, y_np)).any(), key
+    assert not (ens & ~own).any() and res["ensemble"]["worst_case"]["adv_accuracy"] <= res["worst_case"]["adv_accuracy"]
+    assert set(res["ensemble"]["members"]) == {"own", "triangle:1", "straight_through", "rate"}
+    assert "pgd/rate" in res["attacks"] and all(a["linf"] <= 0.1 + 1e-6 for a in res["attacks"].values())
+
+
+def test_rate_gradient_keeps_the_forward_pass_and_straight_through_passes_one():
+    from networks.surrogate import get_surrogate
+    net = SpikingNet("c4-p-f16", T=3)
+    x = torch.rand(4, 1, 28, 28, requires_grad=True)
+    torch.manual_seed(1)
+    a = net(x)
+    torch.manual_seed(1)
+    b = net.rate_gradient(x)
+    assert torch.allclose(a, b)
+    (g,) = torch.autograd.grad(b.sum(), x)
+    assert torch.isfinite(g).all() and (g != 0).any()
+    v = torch.linspace(-3, 3, 7, requires_grad=True)
+    (g,) = torch.autograd.grad(get_surrogate("straight_through")(v).sum(), v)
+    assert g.tolist() == [1.0] * 7
+
+
+def test_attacks_drive_a_trained_tiny_snn_to_zero_as_eps_grows():
+    """A sanity check of the suite's strength (BACKGROUND.md, honest evaluation): on a tiny SNN that has
+    learnt the bars, accuracy falls with eps, to 0 where every bar can be redrawn."""
+    torch.manual_seed(0)
+    x_train, y_train = (torch.as_tensor(a) for a in bars(256, 0))
+    net = SpikingNet("c4-p-f16", T=4, leak=0.9)
+    opt = torch.optim.Adam(net.parameters(), 3e-3)
+    for _ in range(3):
+        for k in range(0, 256, 32):
+            loss = torch.nn.functional.cross_entropy(net(x_train[k:k + 32, None] / 255.0), y_train[k:k + 32])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    x, y = (torch.as_tensor(a) for a in bars(24, 1))
+    subj = measurement.TorchSubject(net, "snn")
+    res = [measurement.evaluate(subj, x[:, None].float() / 255.0, y, eps, eot=2, seed=0, suite=tiny_suite())[0]
+           for eps in (0.05, 0.2, 0.5)]
+    acc = [r["worst_case"]["adv_accuracy"] for r in res]
+    assert res[0]["clean_accuracy"] > 0.9 and acc[0] > acc[1] > acc[2] == 0.0, acc
+
+
+def test_reference_protocol_crafts_on_the_reference_model_and_scores_on_the_swept_one(two_protocols, tiny_mnist):
+    s = two_protocols[1]
+    pts = {(p["job"]["kind"], p["job"].get("leak"), "craft_at" in p["job"]): p for p in s["points"]}
+    assert sorted(pts, key=str) == sorted([("cnn", None, False), ("snn", 0.9, False), ("snn", 0.99, False),
+                                           ("snn", 0.9, True)], key=str)   # at the reference leak: one point
+    ref, swept_pt, point = pts["snn", 0.99, False], pts["snn", 0.9, False], pts["snn", 0.9, True]
+    assert point["job"]["craft_at"] == {"leak": 0.99} and point["run"] == swept_pt["run"]
+    assert point["eval"]["protocol"]["crafted_on"] == ref["run"] and "protocol" not in swept_pt["eval"]
+    from analysis.saved_results import points_of
+    assert [p["job"]["leak"] for p in points_of(s, "snn", "leak", {"T": 2})] == [0.9, 0.99]
+    assert [p["job"]["leak"] for p in points_of(s, "snn", "leak", {"T": 2}, protocol="reference")] == [0.9]
+
+    # the same numbers again by hand: images crafted on the reference model, scored on the swept one
+    x, y = measurement.load_test(12)
+    target, crafter = (measurement.subject("snn", p["run"]) for p in (swept_pt, ref))
+    res, deltas = measurement.evaluate(target, x, y, 0.1, eot=1, seed=0, suite=point["job"]["suite"], crafter=crafter)
+    assert torch.equal(deltas["fgsm"], measurement.fgsm(crafter, x, y, 0.1, 1, 0))
+    assert res["worst_case"] == point["eval"]["worst_case"] and res["attacks"].keys() == point["eval"]["attacks"].keys()
+    pred = crafter.predict(x, 1)
+    _, on_target = measurement.evaluation.attack_suite(target, crafter, x, y, point["job"]["suite"], 0.1, eot=1,
+                                                       seed=0, pred_clean=pred)
+    _, on_ref = measurement.evaluation.attack_suite(crafter, crafter, x, y, point["job"]["suite"], 0.1, eot=1, seed=0,
+                                                    pred_clean=pred)
+    assert on_target.keys() == on_ref.keys() and all(torch.equal(on_target[k], on_ref[k]) for k in on_ref)
+
+
+def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path):
+    # a point of results/sweeps/points (2026-12-06), its job as saved
+    job = {"T": 8, "data_dir": None, "eot": 4, "epochs": 1, "eps": 0.1, "eval_version": 2, "kind": "snn", "leak": 0.99,
+           "levels": 256, "n_test": 200, "n_train": 4000, "out": "/work/main/results/sweeps", "seed": 0,
+           "source": "/work/runs/baselines/cnn-mnist-s1"}
+    assert sweep_points.point_name(job) == "snn-leak0.99-T8-L256-c193f862-fa0a4af1"
+    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
+    s = sweep_points.settings(args)
+    jobs = [sweep_points.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.8)]
+    assert sweep_points.with_measurements(jobs, "leak", args) == jobs
+    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu", "--suite", "full",
+                                  "--ensemble", "ends", "--protocols", "swept", "reference"])
+    more = sweep_points.with_measurements([sweep_points.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
+                                          "leak", args)
+    suites = {(j["leak"], "craft_at" in j): j["suite"]["name"] for j in more}
+    assert suites == {(1.0, False): "ensemble", (1.0, True): "ensemble", (0.99, False): "ensemble",
+                      (0.9, False): "full", (0.9, True): "full", (0.8, False): "ensemble", (0.8, True): "ensemble"}
+    assert all(sweep_points.model_name(j) == sweep_points.model_name(dict(j, suite=None, craft_at=None)) for j in more)
+    assert sweep_points.expected_seconds(more[0]) > sweep_points.expected_seconds(jobs[0])
+
+
+def test_suite_on_a_two_twin_crafter_names_each_twin_and_takes_the_worst_over_both():
+    """The Brian2 network's suite (FGSM and PGD through each twin), on a stand-in with the same interface."""
+    torch.manual_seed(0)
+    subj = measurement.TorchSubject(SpikingNet("c4-p-f16", T=2), "snn")
+
+    class TwoTwins:
+        stochastic, loss, batch_size, predict = True, "margin", 6, subj.predict
+
+        def backward_functions(self, ensemble=()):
+            return {"loop": subj.scores, "cut": subj.scores}
+
+    x, y = (torch.as_tensor(a) for a in bars(6, 2))
+    x = x[:, None].float() / 255.0
+    suite = tiny_suite(kind="bio")
+    res, advs = measurement.evaluation.attack_suite(subj, TwoTwins(), x, y, suite, 0.1, eot=1, seed=0,
+                                                    pred_clean=subj.predict(x, 1))
+    assert suite["attacks"] == ["fgsm", "pgd"] and res["worst_case"]["attacks"] == ["fgsm/loop", "pgd/loop", "fgsm/cut",
+                                                                                    "pgd/cut"]
+    assert "ensemble" not in res and set(advs) == set(res["attacks"])

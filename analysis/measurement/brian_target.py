@@ -129,6 +129,13 @@ class Brian2Target:
     def scores(self, x, twin: int = 0):
         return self.twins[twin](quantize(x, self.levels).reshape(len(x), -1).to(self.torch_device)).to(x.device)
 
+    def backward_functions(self, ensemble=()) -> dict:
+        """{name: scores} an attack crafts through (analysis.measurement.attack_suite): both twins. No
+        surrogate ensemble here (each member would be another twin of hundreds of steps per gradient)."""
+        if ensemble:
+            raise ValueError("the surrogate ensemble is measured on the surrogate SNNs only, not on the Brian2 network")
+        return {"loop": lambda z: self.scores(z, 0), "cut": lambda z: self.scores(z, 1)}
+
     def white_box(self, x, y, eps: float, eot: int, seed: int) -> torch.Tensor:
         """FGSM through each twin; per example the first that fools a Brian2 draw (as PGD restarts)."""
         cands = [fgsm(self, x, y, eps, eot, seed, scores=lambda z, k=k: self.scores(z, k)) for k in range(2)]

@@ -4,7 +4,10 @@ analysis.damping and the sweeps (analysis.leak_sweep, analysis.timestep_sweep, t
 analysis.sweep_points) measure here: clean accuracy, white-box FGSM, FGSM transferred from a source CNN
 and the random-sign control (:func:`shared_deltas`), the Poisson-redraw floor, and the relative change
 of the perturbation at every stage of the network (:func:`relative_change`) with the Poisson noise floor
-next to it. Cached per (model, eps) by :func:`evaluate_cached` (analysis.damping) or as a sweep point
+next to it. Optionally (the sweeps' ``--suite``, ``--ensemble``, ``--protocols``) an attack suite
+(:func:`attack_suite`: PGD, APGD-CE/DLR and the worst case per example, through the model's own backward
+function or an ensemble of surrogates) and a crafting model other than the scored one (the reference
+protocol). Cached per (model, eps) by :func:`evaluate_cached` (analysis.damping) or as a sweep point
 (analysis.sweep_points). The measured model is a :class:`TorchSubject` or the Brian2 network
 (:meth:`analysis.measurement.brian_target.Brian2Target.measured`), both made by :func:`subject`.
 """
@@ -18,15 +21,24 @@ import numpy as np
 import torch
 
 import imagesets
+from analysis.attacks import attack_settings, worst_case
 from analysis.defaults import FULL_LEVELS, NET_SHORT
 from analysis.measurement.brian_target import Brian2Target
-from analysis.measurement.crafting import batched_predict, digest, fgsm, quantize
+from analysis.measurement.cells import Suite
+from analysis.measurement.crafting import batched_predict, cell_seed, craft_attack, digest, fgsm, quantize
 from analysis.metrics import robustness
 from networks.cnn import IN_SHAPE, as_images
 from networks.registry import load_model
 from runstore.files import load_json, load_npz, save_json, save_npz
 
 EVAL_VERSION = 2      # bump when evaluate() changes: cached sweep points and damping results are redone
+# The attack suite of a sweep point (:func:`suite_spec`): white-box attacks on the model's own backward
+# function (the Brian2 network: FGSM and PGD through both twins, APGD's hundreds of twin gradients being
+# too dear), and the backward functions of the surrogate ensemble (Ozdenizci & Legenstein 2024): the
+# triangle of three widths, the fast sigmoid of three slopes, straight-through, and the rate gradient.
+SUITE_ATTACKS = {"torch": ("fgsm", "pgd", "apgd-ce", "apgd-dlr"), "bio": ("fgsm", "pgd")}
+ENSEMBLE = ("triangle:0.5", "triangle:1", "triangle:2", "fast_sigmoid:1", "fast_sigmoid:5", "fast_sigmoid:25",
+            "straight_through", "rate")
 
 
 # --- the change per stage ----------------------------------------------------------------------
@@ -70,6 +82,20 @@ class TorchSubject:
 
     def scores(self, x):
         return self.model(quantize(x, self.levels).to(self.device)).to(x.device)
+
+    def backward_functions(self, ensemble=()) -> dict:
+        """{name: scores} an attack crafts through: "own", the model as trained, and each member of
+        ``ensemble``: "NAME:SLOPE" a copy of the SNN with that surrogate (networks.surrogate), "rate" its
+        rate gradient (:meth:`networks.snn.SpikingNet.rate_gradient`). Forward passes are all the model's."""
+        out = {"own": self.scores}
+        for member in ensemble:
+            if member == "rate":
+                net = self.model.rate_gradient
+            else:
+                name, _, slope = member.partition(":")
+                net = load_model(self.run, self.device, surrogate=name, slope=float(slope or 1.0))
+            out[member] = lambda x, net=net: net(quantize(x, self.levels).to(self.device)).to(x.device)
+        return out
 
     def predict(self, x, seed: int) -> np.ndarray:
         torch.manual_seed(seed)
@@ -132,23 +158,89 @@ def shared_deltas(x, y, eps: float, seed: int, source=None) -> dict:
     return out
 
 
-def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dict | None = None) -> tuple[dict, dict]:
-    """(result, adversarial images) of one model at one eps: accuracy and change per stage."""
+def suite_spec(name: str, kind: str) -> dict | None:
+    """The attack suite a sweep job names (its ``suite`` key): None for "fgsm" (FGSM alone, as the seeds
+    measured), else the attacks and their settings (analysis.compare's, :class:`Suite`), with the
+    surrogate ensemble for "ensemble" (surrogate SNNs only)."""
+    if name == "fgsm":
+        return None
+    if name not in ("full", "ensemble") or (name == "ensemble" and kind != "snn"):
+        raise ValueError(f"suite must be fgsm, full or (surrogate SNNs only) ensemble, not {name!r} for {kind}")
+    d = Suite([], [])
+    return {"name": name, "attacks": list(SUITE_ATTACKS["bio" if kind == "bio" else "torch"]),
+            "pgd_steps": d.pgd_steps, "pgd_alpha": d.pgd_alpha, "pgd_restarts": d.pgd_restarts,
+            "apgd_iter": d.apgd_iter, "ensemble": list(ENSEMBLE) if name == "ensemble" else []}
+
+
+def attack_suite(subj, crafter, x, y, suite: dict, eps: float, *, eot: int, seed: int, pred_clean: np.ndarray,
+                 given: dict | None = None) -> tuple[dict, dict]:
+    """(result, adversarial images) of ``suite`` (:func:`suite_spec`) crafted on ``crafter`` through each of
+    its backward functions and scored on ``subj`` (one fresh draw per attack): per attack its accuracy and
+    predictions, and the worst case per example (:func:`analysis.attacks.worst_case`: robust only if right
+    clean and under every attack) over the own backward functions ("worst_case") and over the ensemble
+    too ("ensemble"). ``given``: {attack: (images, predictions)} already crafted and scored (FGSM)."""
+    y_np, given = y.numpy(), given or {}
+    own = crafter.backward_functions()
+    members = crafter.backward_functions(suite["ensemble"]) if suite["ensemble"] else own
+    res, advs, preds, own_keys = {}, {}, {}, []
+    for member, scores in members.items():
+        for name in suite["attacks"]:
+            key = name if member == "own" else f"{name}/{member}"
+            if member in own:
+                own_keys.append(key)
+            t0 = time.perf_counter()
+            if key in given:
+                advs[key], preds[key] = given[key]
+            else:
+                kw = attack_settings(name, eot=eot if crafter.stochastic else 1, loss=crafter.loss,
+                                     pgd_steps=suite["pgd_steps"], pgd_alpha=suite["pgd_alpha"],
+                                     pgd_restarts=suite["pgd_restarts"], apgd_iter=suite["apgd_iter"])
+                xa = craft_attack(name, scores, x, y, eps, cell_seed(seed, f"craft {key}"), crafter.batch_size, **kw)
+                advs[key] = torch.where(torch.isfinite(xa), xa, x)
+                preds[key] = subj.predict(advs[key], cell_seed(seed, f"score {key}"))
+            res[key] = {**robustness(y_np, pred_clean, preds[key]), "pred": "".join(map(str, preds[key])),
+                        "linf": float((advs[key] - x).abs().flatten(1).amax(1).mean()),
+                        "seconds": time.perf_counter() - t0}
+
+    def worst(keys):
+        robust = worst_case(lambda pred: pred, pred_clean, y_np, {k: preds[k] for k in keys}).numpy()
+        return {"attacks": keys, "robust": "".join(map(str, robust.astype(int))),
+                **robustness(y_np, pred_clean, np.where(robust, y_np, -1))}
+    out = {"suite": suite, "attacks": res, "worst_case": worst(own_keys)}
+    if suite["ensemble"]:
+        out["ensemble"] = {"members": list(members), "worst_case": worst(list(res))}
+    return out, advs
+
+
+def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dict | None = None,
+             suite: dict | None = None, crafter=None) -> tuple[dict, dict]:
+    """(result, adversarial images) of one model at one eps: accuracy and change per stage. ``suite``
+    (:func:`suite_spec`): also the attack suite and its worst case (:func:`attack_suite`; its images are
+    not returned); ``crafter``: the model white-box attacks are crafted on (default ``subj``; the sweeps'
+    reference protocol passes the model trained at the reference setting)."""
     t0 = time.perf_counter()
-    white_box = getattr(subj, "white_box", None) or (lambda *a: fgsm(subj, *a))
+    crafter = crafter or subj
+    white_box = getattr(crafter, "white_box", None) or (lambda *a: fgsm(crafter, *a))
     deltas = {"fgsm": white_box(x, y, eps, eot, seed), **(shared or {})}
     craft_s = time.perf_counter() - t0
     y_np = y.numpy()
     pred_clean = subj.predict(x, seed + 1)
     res = {"label": subj.label, "run": str(subj.run), "levels": subj.levels, "eps": eps, "n": len(x),
            "eot": eot if subj.stochastic else 1, "clean_accuracy": float((pred_clean == y_np).mean()), "deltas": {},
-           "eval_version": EVAL_VERSION, **({"white_box": subj.white_box_info} if hasattr(subj, "white_box_info")
-                                            else {})}
+           "eval_version": EVAL_VERSION, **({"white_box": crafter.white_box_info}
+                                            if hasattr(crafter, "white_box_info") else {})}
     if subj.stochastic:   # a fresh draw of the clean image alone flips some predictions: the ASR's floor
         res["redraw"] = robustness(y_np, pred_clean, subj.predict(x, seed + 99))
+    preds = {}
     for k, (name, xa) in enumerate(deltas.items()):
-        res["deltas"][name] = {**robustness(y_np, pred_clean, subj.predict(xa, seed + 2 + k)),
+        preds[name] = subj.predict(xa, seed + 2 + k)
+        res["deltas"][name] = {**robustness(y_np, pred_clean, preds[name]),
                                "linf": float((xa - x).abs().flatten(1).amax(1).mean())}
+    if suite:
+        # FGSM through the own backward function is the fgsm column (the Brian2 network's combines its twins)
+        given = {} if isinstance(crafter, Brian2Target) else {"fgsm": (deltas["fgsm"], preds["fgsm"])}
+        more, _ = attack_suite(subj, crafter, x, y, suite, eps, eot=eot, seed=seed, pred_clean=pred_clean, given=given)
+        res.update(more)
     parts: dict = {}
     step = subj.stage_batch or len(x)
     for b, k in enumerate(range(0, len(x), step)):
