@@ -11,7 +11,6 @@ attacks at each ``--eot``, and the surrogate ensemble's members crafted with PGD
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
