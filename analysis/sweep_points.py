@@ -25,134 +25,16 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.cluster import run_tasks
-from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, DT_PER_TAU, FULL_LEVELS, QUICK, REF, SOURCES
-from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest, evaluate, load_test, quantize_uint8, \
+from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, QUICK, REF, SOURCES
+from analysis.measurement import BRIAN_CHUNK, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from analysis.measurement.evaluation import suite_spec
-from bio.parameters import NetworkConfig
+from analysis.sweep_jobs import (DSET, N_EXC, estimate, expected_seconds, forecast, model_name, needed_references,
+                                 point_name, reference_job)
 from networks.devices import add_torch_device_option, torch_device
 from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
 from runstore.files import load_json, save_json
 from runstore.locks import run_lock
-
-N_EXC = 100
-REF_DT_MS = 0.5   # the released code's time step, at which COST's Brian2 figures were measured
-DSET = "mnist"   # every point trains and is measured on it
-TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
-# A change of these re-evaluates, never retrains. "suite" (the attack suite, analysis.measurement.suite_spec) and
-# "craft_at" (the reference protocol: the training settings of the model attacks are crafted on) are in a job
-# only when asked for (--suite, --ensemble, --protocols), so the points measured without them keep their names.
-EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version", "suite", "craft_at")
-HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
-# Wall seconds per unit of work, fitted to the default sweeps' recorded trainings and evaluations
-# on the 2-core machine of this study (one job per core, the machine shared). They only feed the
-# progress bar's forecast and the order jobs start in (longest first, so no long job starts last).
-COST = {"cnn_train": 4.5e-3,     # per training image and epoch
-        "cnn_eval": 1e-2,        # per test image
-        "cnn_craft": 2e-4,       # per test image and gradient (the attack suite)
-        "snn_train": 1.8e-3,     # per training image, epoch and time step
-        "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
-        "snn_craft": 1.1e-3,     # per test image, time step and EOT draw (one gradient)
-        "bio_build": 80.0,       # compiling one configuration's standalone binary
-        # per presentation and simulated ms at the released dt (quiet examples shown again: x1.2): the 3-seed
-        # sweep's seed-1/2 points at tau 100 (after the Brian2 speed-ups of 2026-12-06; 3.1-4.0 ms per
-        # example, machine shared), 4.5e-5 before them
-        "bio_present": 7e-6,
-        "bio_eval": 0.1,         # per test image: the Brian2 runs
-        "bio_craft": 1e-4}       # per test image, twin step and EOT draw
-
-
-# --- jobs --------------------------------------------------------------------------
-def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> dict:
-    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write)."""
-    if kind not in TRAIN_KEYS:
-        raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
-    job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
-    job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out",
-                                        "torch_device")}, eval_version=EVAL_VERSION)
-    if kind == "bio":
-        job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
-                   dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
-    else:
-        job.update(n_train=settings["n_train"], epochs=settings["epochs"])
-    return job
-
-
-def model_name(job: dict) -> str:
-    """Names the trained model: everything training depends on, nothing else."""
-    train = {k: v for k, v in job.items() if k not in EVAL_KEYS + HOW}
-    tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}"}[job["kind"]]
-    return f"{tag.format(**job)}-L{job['levels']}-{digest(train)}"
-
-
-def point_name(job: dict) -> str:
-    return f"{model_name(job)}-{digest({k: v for k, v in job.items() if k not in HOW})}"
-
-
-def reference_job(job: dict) -> dict:
-    """The job whose model the reference protocol crafts on: ``job`` at the training settings its
-    ``craft_at`` names (the same seed and budget; the Brian2 network's dt follows its tau)."""
-    ref = {k: v for k, v in job.items() if k != "craft_at"}
-    ref.update(job["craft_at"])
-    if ref["kind"] == "bio":
-        ref["dt_ms"] = min(0.5, DT_PER_TAU * ref["tau_exc_ms"])
-    return ref
-
-
-def suite_work(job: dict) -> tuple[int, int]:
-    """(gradients, attacks scored) per test image of the job's attack suite beyond the FGSM column."""
-    spec = job.get("suite")
-    if not spec:
-        return 0, 0
-    grads = {"fgsm": 1, "pgd": spec["pgd_steps"] * spec["pgd_restarts"], "apgd-ce": spec["apgd_iter"],
-             "apgd-dlr": spec["apgd_iter"]}
-    members = (2 if job["kind"] == "bio" else 1) + len(spec["ensemble"])   # Brian2: both twins
-    return members * sum(grads[a] for a in spec["attacks"]), members * len(spec["attacks"])
-
-
-def needed_references(jobs: list[dict]) -> list[dict]:
-    """The reference-protocol models ``jobs`` craft on (:func:`reference_job`)."""
-    return [reference_job(j) for j in jobs if j.get("craft_at")]
-
-
-def trained(job: dict) -> bool:
-    return (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
-
-
-def expected_seconds(job: dict, train_only: bool = False) -> float:
-    """Forecast wall time of one point on one core (COST), less the training of a model already there
-    (``train_only``: the training alone); with the reference protocol, the reference model's training too."""
-    c, n, eot = COST, job["n_test"], job["eot"]
-    grads, scored = suite_work(job)
-    if job["kind"] == "bio":
-        steps = job["present_ms"] / job["dt_ms"]
-        # COST's Brian2 figures are at the released dt; a shorter tau takes a finer dt, and the saved points cost
-        # about its square (tau 50, dt/2: 2.6x; tau 20, dt/5: 31x training, 8x evaluation): more steps, and
-        # the faster membrane fires more
-        finer = (REF_DT_MS / job["dt_ms"]) ** 2
-        presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
-        train_s = c["bio_build"] + finer * c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
-        eval_s = n * (finer * c["bio_eval"] * (1 + scored) + c["bio_craft"] * steps * eot * (1 + grads))
-    elif job["kind"] == "snn":
-        train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
-        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * (eot * (1 + grads) + scored))
-    else:
-        train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], n * (c["cnn_eval"] + c["cnn_craft"] * grads)
-    if train_only:
-        return 0.0 if trained(job) else train_s
-    ref_s = 0.0
-    if job.get("craft_at") and not trained(reference_job(job)):
-        ref_s = expected_seconds(reference_job(job), train_only=True)
-    return eval_s + (0.0 if trained(job) else train_s) + ref_s
-
-
-def forecast(jobs: list[dict], n_jobs: int, train_only: bool = False) -> float:
-    """Wall time of ``jobs`` started longest first on ``n_jobs`` workers (each to the first one free)."""
-    free = [0.0] * max(1, n_jobs)
-    for t in sorted((expected_seconds(j, train_only) for j in jobs), reverse=True):
-        free[free.index(min(free))] += t
-    return max(free)
-
 
 def quantized(data: tuple, levels: int) -> tuple:
     """(x_train, y_train, x_test, y_test) with both image sets pre-quantized to ``levels`` levels."""
@@ -375,21 +257,6 @@ def scale_note(s: dict) -> str:
     return (("converged" if is_budget(CONVERGED) else "quick" if is_budget(QUICK) else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
             + f": torch models {s['n_train']} training images x {s['epochs']} epoch(s), Brian2 {N_EXC} exc neurons, "
               f"{s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images")
-
-
-def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
-    """What is left of a sweep and its expected time (COST), without running anything."""
-    left = [j for j in jobs if not (Path(j["out"]) / "points" / f"{point_name(j)}.json").exists()]
-    models = {model_name(j): j for j in left + needed_references(left)}
-    untrained = [j for j in models.values() if not (Path(j["out"]) / "runs" / model_name(j) / "metrics.json").exists()]
-    hours = {"one core": sum(map(expected_seconds, left)) / 3600, f"{n_jobs} at a time": forecast(left, n_jobs) / 3600,
-             "training alone, one core": sum(expected_seconds(j, True) for j in untrained) / 3600}
-    print(f"{name} ({note}): {len(left)} of {len(jobs)} points to compute, {len(untrained)} models to train; "
-          + ", ".join(f"{k}: {v:.1f} h" for k, v in hours.items()))
-    for kind in sorted({j["kind"] for j in left}):
-        mine = [j for j in left if j["kind"] == kind]
-        print(f"  {kind}: {len(mine)} points, {sum(map(expected_seconds, mine)) / 3600:.1f} h on one core")
-    return {"sweep": name, "points_left": len(left), "models_to_train": len(untrained), "hours": hours}
 
 
 def train_job(job: dict) -> dict:

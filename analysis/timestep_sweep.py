@@ -31,7 +31,8 @@ import torch
 import imagesets
 
 from analysis.defaults import FULL_LEVELS, REF
-from analysis.sweep_points import add_common, make_job, settings, sweep, with_measurements
+from analysis.sweep_jobs import make_job
+from analysis.sweep_points import add_common, settings, sweep, with_measurements
 from runstore.cli import Parser, exit_with, positive_float, positive_int, unit_interval
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from analysis import sweep_points
+from analysis import sweep_jobs, sweep_points
 from analysis.attacks import Attack
 from analysis.defaults import QUICK
 from analysis.measurement import load_test, subject
@@ -36,8 +36,8 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     s = dict(QUICK, n_train=args.n_train, n_test=args.n_test, source=None, data_dir=None, out=args.runs,
              torch_device="cpu", bio_n_train=0)
-    job = sweep_points.make_job("snn", s)
-    run = Path(args.runs) / "runs" / sweep_points.model_name(job)
+    job = sweep_jobs.make_job("snn", s)
+    run = Path(args.runs) / "runs" / sweep_jobs.model_name(job)
     metrics = sweep_points.train(job, run)
     x, y = load_test(args.n_test)
     subj = subject("snn", run)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import imagesets
-from analysis import damping, figures, leak_sweep, measurement, sweep_points
+from analysis import damping, figures, leak_sweep, measurement, sweep_jobs, sweep_points
 from networks.snn import SpikingNet
 from tests.conftest import bars
 
@@ -133,25 +133,25 @@ def test_timestep_and_quantization_sweep_on_tiny_settings(swept, tiny_mnist):
 def test_forecast_counts_only_the_work_left_and_shares_it_among_workers(tmp_path):
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
     s = sweep_points.settings(args)
-    jobs = [sweep_points.make_job("cnn", s), sweep_points.make_job("snn", s), sweep_points.make_job("bio", s)]
-    one, two = sweep_points.forecast(jobs, 1), sweep_points.forecast(jobs, 2)
-    assert one == pytest.approx(sum(map(sweep_points.expected_seconds, jobs)))
-    assert max(map(sweep_points.expected_seconds, jobs)) <= two < one
+    jobs = [sweep_jobs.make_job("cnn", s), sweep_jobs.make_job("snn", s), sweep_jobs.make_job("bio", s)]
+    one, two = sweep_jobs.forecast(jobs, 1), sweep_jobs.forecast(jobs, 2)
+    assert one == pytest.approx(sum(map(sweep_jobs.expected_seconds, jobs)))
+    assert max(map(sweep_jobs.expected_seconds, jobs)) <= two < one
     snn = jobs[1]
-    before = sweep_points.expected_seconds(snn)
-    run = tmp_path / "runs" / sweep_points.model_name(snn)
+    before = sweep_jobs.expected_seconds(snn)
+    run = tmp_path / "runs" / sweep_jobs.model_name(snn)
     run.mkdir(parents=True)
     (run / "metrics.json").write_text("{}")               # trained already: only the evaluation is left
-    assert 0 < sweep_points.expected_seconds(snn) < before
+    assert 0 < sweep_jobs.expected_seconds(snn) < before
     # where a job runs is not part of its result's name: the cache serves every device
-    assert sweep_points.point_name({**snn, "torch_device": "cuda"}) == sweep_points.point_name(snn)
+    assert sweep_jobs.point_name({**snn, "torch_device": "cuda"}) == sweep_jobs.point_name(snn)
 
 
 def test_progress_bar_states_the_expected_time(tmp_path, capsys):
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
     s = sweep_points.settings(args)
-    done, todo = sweep_points.make_job("cnn", s), sweep_points.make_job("snn", s)
-    path = tmp_path / "points" / f"{sweep_points.point_name(done)}.json"
+    done, todo = sweep_jobs.make_job("cnn", s), sweep_jobs.make_job("snn", s)
+    path = tmp_path / "points" / f"{sweep_jobs.point_name(done)}.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"name": "cached"}))
     # the job left to do fails at once (no data): the bar is what is checked, and a failure must not stop it
@@ -159,7 +159,7 @@ def test_progress_bar_states_the_expected_time(tmp_path, capsys):
         m.setattr(sweep_points, "run_job", lambda job: (_ for _ in ()).throw(RuntimeError("not run here")))
         results = sweep_points.run_jobs([done, todo], 1, desc="leak sweep", progress=True)
     err = capsys.readouterr().err
-    minutes = round(sweep_points.forecast([todo], 1) / 60)
+    minutes = round(sweep_jobs.forecast([todo], 1) / 60)
     assert f"leak sweep: expected {minutes} min, 1 at a time" in err and "1/2 points" in err
     assert results == [{"name": "cached"}]
 
@@ -298,20 +298,20 @@ def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path
     job = {"T": 8, "data_dir": None, "eot": 4, "epochs": 1, "eps": 0.1, "eval_version": 2, "kind": "snn", "leak": 0.99,
            "levels": 256, "n_test": 200, "n_train": 4000, "out": "/work/main/results/sweeps", "seed": 0,
            "source": "/work/runs/baselines/cnn-mnist-s1"}
-    assert sweep_points.point_name(job) == "snn-leak0.99-T8-L256-c193f862-fa0a4af1"
+    assert sweep_jobs.point_name(job) == "snn-leak0.99-T8-L256-c193f862-fa0a4af1"
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
     s = sweep_points.settings(args)
-    jobs = [sweep_points.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.8)]
+    jobs = [sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.8)]
     assert sweep_points.with_measurements(jobs, "leak", args) == jobs
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu", "--suite", "full",
                                   "--ensemble", "ends", "--protocols", "swept", "reference"])
-    more = sweep_points.with_measurements([sweep_points.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
+    more = sweep_points.with_measurements([sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
                                           "leak", args)
     suites = {(j["leak"], "craft_at" in j): j["suite"]["name"] for j in more}
     assert suites == {(1.0, False): "ensemble", (1.0, True): "ensemble", (0.99, False): "ensemble",
                       (0.9, False): "full", (0.9, True): "full", (0.8, False): "ensemble", (0.8, True): "ensemble"}
-    assert all(sweep_points.model_name(j) == sweep_points.model_name(dict(j, suite=None, craft_at=None)) for j in more)
-    assert sweep_points.expected_seconds(more[0]) > sweep_points.expected_seconds(jobs[0])
+    assert all(sweep_jobs.model_name(j) == sweep_jobs.model_name(dict(j, suite=None, craft_at=None)) for j in more)
+    assert sweep_jobs.expected_seconds(more[0]) > sweep_jobs.expected_seconds(jobs[0])
 
 
 def test_suite_on_a_two_twin_crafter_names_each_twin_and_takes_the_worst_over_both():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from analysis import cluster, leak_sweep, report, sweep_points, verdicts
+from analysis import cluster, leak_sweep, report, sweep_jobs, sweep_points, verdicts
 from analysis.saved_results import mean_interval, merge_seeds, points_of
 
 
@@ -27,7 +27,7 @@ def test_a_tiny_sweep_on_a_local_cluster_survives_a_killed_worker(tmp_path, monk
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu",
                                   "--n-train", "48", "--n-test", "12", "--eot", "1", "-t", "2"])
     s = sweep_points.settings(args)
-    jobs = [sweep_points.make_job("cnn", s)] + [sweep_points.make_job("snn", s, T=2, leak=v) for v in (1.0, 0.9)]
+    jobs = [sweep_jobs.make_job("cnn", s)] + [sweep_jobs.make_job("snn", s, T=2, leak=v) for v in (1.0, 0.9)]
     real_run_job, log, killed = sweep_points.run_job, tmp_path / "started.log", tmp_path / "killed"
 
     def task(job):   # a closure: dask ships it by value to the workers, where it runs
@@ -36,7 +36,7 @@ def test_a_tiny_sweep_on_a_local_cluster_survives_a_killed_worker(tmp_path, monk
         from tests.conftest import bars
         imagesets.load = lambda name, split, data_dir=None: bars(48 if split == "train" else 12,
                                                                  seed=0 if split == "train" else 1)
-        name = sweep_points.point_name(job)
+        name = sweep_jobs.point_name(job)
         fresh = not (tmp_path / "points" / f"{name}.json").exists()
         with open(log, "a") as fh:
             fh.write(f"{name} {'fresh' if fresh else 'cached'}\n")
@@ -47,7 +47,7 @@ def test_a_tiny_sweep_on_a_local_cluster_survives_a_killed_worker(tmp_path, monk
 
     monkeypatch.setattr(sweep_points, "run_job", task)
     results = sweep_points.run_jobs(jobs, n_jobs=2, progress=False)
-    names = [sweep_points.point_name(j) for j in jobs]
+    names = [sweep_jobs.point_name(j) for j in jobs]
     assert [r["name"] for r in results] == names and killed.exists()
     assert all((tmp_path / "points" / f"{n}.json").exists() for n in names)
     lines = [ln.split() for ln in log.read_text().splitlines()]
@@ -121,6 +121,6 @@ def test_sweeps_default_to_converged_models_and_quick_is_the_small_budget(tmp_pa
     assert est["points_left"] == 8 and est["models_to_train"] == 8 and not (tmp_path / "points").exists()
     assert "8 of 8 points to compute" in capsys.readouterr().out
     # a finer Brian2 time step costs more than in proportion (the saved points: tau 20 at dt/5 ~31x)
-    jobs = {tau: sweep_points.make_job("bio", converged, tau_exc_ms=tau) for tau in (100.0, 20.0)}
-    ratio = sweep_points.expected_seconds(jobs[20.0], True) / sweep_points.expected_seconds(jobs[100.0], True)
+    jobs = {tau: sweep_jobs.make_job("bio", converged, tau_exc_ms=tau) for tau in (100.0, 20.0)}
+    ratio = sweep_jobs.expected_seconds(jobs[20.0], True) / sweep_jobs.expected_seconds(jobs[100.0], True)
     assert 15 < ratio < 30
