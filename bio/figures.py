@@ -17,30 +17,35 @@ def _pyplot():
     return plt
 
 
-def receptive_fields(weights: np.ndarray, path, side: int = 28, title: str | None = None):
-    """Every exc neuron's input weights as a 28x28 tile, as in Diehl & Cook's Fig. 2.
+MAX_TILES = 400   # a 20 x 20 mosaic: at a page's width each 28x28 tile is ~25 px, still a readable digit
 
-    Also the weight-sparsity view of seed 000: most pixels end near zero.
+
+def receptive_fields(weights: np.ndarray, path, side: int = 28, title: str | None = None):
+    """The exc neurons' input weights as 28x28 tiles, as in Diehl & Cook's Fig. 2 (the first MAX_TILES
+    neurons of a larger network: 6,400 tiles at a page's width would be 12 px each), and the
+    weight-sparsity view of seed 000 over all of them: most pixels end near zero.
     """
     plt = _pyplot()
     n_in, n_exc = weights.shape
-    cols = int(np.ceil(np.sqrt(n_exc)))
-    rows = int(np.ceil(n_exc / cols))
+    shown = min(n_exc, MAX_TILES)
+    cols = int(np.ceil(np.sqrt(shown)))
+    rows = int(np.ceil(shown / cols))
     mosaic = np.full((rows * side, cols * side), np.nan)
-    for k in range(n_exc):
+    for k in range(shown):
         r, c = divmod(k, cols)
         mosaic[r * side:(r + 1) * side, c * side:(c + 1) * side] = weights[:, k].reshape(side, side)
     # a page's width (17 cm) at 150 dpi: ~1000 px, the size a rendered README/REPORT shows it at
-    fig, (ax, axh) = plt.subplots(1, 2, figsize=(6.7, 3.4), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig, (ax, axh) = plt.subplots(1, 2, figsize=(6.7, 3.6), gridspec_kw={"width_ratios": [1.4, 1]})
     im = ax.imshow(mosaic, cmap="hot_r", vmin=0, vmax=W_MAX * 0.5, interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(title or f"Input->exc weights of {n_exc} neurons")
+    what = f"the first {shown} of {n_exc} neurons" if shown < n_exc else f"{n_exc} neurons"
+    ax.set_title(f"{title or 'Input->exc weights'}:\n{what}", fontsize=9)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label="weight")
     axh.hist(weights.ravel(), bins=60, log=True, color="0.3")
     frac = float((weights < 0.01 * W_MAX).mean())
     axh.set_xlabel("weight")
     axh.set_ylabel("synapses")
-    axh.set_title(f"Weight sparsity: {100 * frac:.1f}% below 0.01")
+    axh.set_title(f"Weight sparsity, all {n_exc} neurons:\n{100 * frac:.1f} % below 0.01", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 

@@ -354,7 +354,7 @@ def score(args, state: dict, epoch: int, timing: dict, run_dir: Path, data: tupl
     from bio import figures
     names = imagesets.class_names(args.dset)
     figures.receptive_fields(w, run_dir / "receptive_fields",
-                             title=f"STDP weights, {args.config.n_exc} exc neurons, {n_train} x {epoch} examples")
+                             title=f"STDP weights after {n_train} x {epoch} examples")
     figures.assignment_histogram(ev["assignments"], run_dir / "assignments", class_names=names)
     print(json.dumps({k: metrics[k] for k in ("epochs", "test_accuracy", "softmax_test_accuracy", "n_test", "n_train",
                                               "sec_per_example", "sec_per_presentation", "frozen_sec_per_example")}))
