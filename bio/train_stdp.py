@@ -102,7 +102,7 @@ def resolve(args: argparse.Namespace, error) -> argparse.Namespace:
         error(str(e))
     if args.dset not in BIO_DATASETS:
         error(f"the Diehl & Cook network takes 28x28 grayscale images ({', '.join(BIO_DATASETS)}); "
-                f"{args.dset} is for the torch models: python -m networks.train --dset {args.dset}")
+              f"{args.dset} is for the torch models: python -m networks.train --dset {args.dset}")
     try:
         args.config = NetworkConfig(n_exc=args.n_exc, tau_exc_ms=args.tau_exc, dt_ms=args.dt,
                                     present_ms=args.present_ms, rest_ms=args.rest_ms,

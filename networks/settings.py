@@ -150,13 +150,8 @@ def resolve(args: argparse.Namespace, error) -> argparse.Namespace:
     args.init = args.init or ("data" if args.dset == "cifar10" else "kaiming")
     if args.from_dir and (args.net in CONVERTIBLE or (args.net in ("snn", "tgo") and args.threshold != 1)):
         error("--from is for converted, snn, tgo and stdp, snn and tgo with --threshold 1 (that of converted "
-                "weights); stdp-cnn learns its layer 0 itself")
+              "weights); stdp-cnn learns its layer 0 itself")
     check_hybrid(error, args)
-    missing = [f for f in ("config.json", "weights.npz") if not (Path(args.from_dir) / f).is_file()] \
-        if args.net == "stdp" and args.from_dir else []
-    if missing:
-        error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished bio.train_stdp run "
-                f"(train one with python -m bio.train_stdp --dset {args.dset} --n-exc 400 --out {args.from_dir})")
     check_from(error, args)
     if args.stdp_images < 2:
         error("--stdp-images must be at least 2")
@@ -171,13 +166,17 @@ def resolve(args: argparse.Namespace, error) -> argparse.Namespace:
 
 
 def check_from(error, args) -> None:
-    """A CNN run given with --from must have finished (config and weights), before anything is written."""
-    if not args.from_dir or args.net == "stdp":   # stdp --from: a bio.train_stdp run, checked by the caller
+    """The run given with --from must have finished (its config and weights), before anything is written:
+    for stdp a bio.train_stdp run, else a networks.train CNN run."""
+    if not args.from_dir:
         return
-    missing = [f for f in (CONFIG, MODEL) if not (Path(args.from_dir) / f).is_file()]
+    bio = args.net == "stdp"
+    needs, kind, train = (((CONFIG, "weights.npz"), "bio.train_stdp", f"bio.train_stdp --dset {args.dset} --n-exc 400")
+                          if bio else ((CONFIG, MODEL), "networks.train CNN", f"networks.train --net cnn --dset {args.dset}"))
+    missing = [f for f in needs if not (Path(args.from_dir) / f).is_file()]
     if missing:
-        error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished networks.train CNN run "
-                f"(train one with python -m networks.train --net cnn --dset {args.dset} --out {args.from_dir})")
+        error(f"--from {args.from_dir} has no {missing[0]}: it is not a finished {kind} run "
+              f"(train one with python -m {train} --out {args.from_dir})")
 
 
 def check_hybrid(error, args) -> None:
@@ -189,7 +188,7 @@ def check_hybrid(error, args) -> None:
         error("--cnn-epochs is for --net stdp --hybrid (the cifar10 recipes)")
     if args.hybrid and args.from_dir:
         error("--net stdp --hybrid learns layer 0 by conv STDP and trains a CNN above it; --from (a Brian2 "
-                "layer) is for --no-hybrid")
+              "layer) is for --no-hybrid")
     if args.hybrid and args.threshold != 1:
         error("--net stdp --hybrid starts from converted weights: --threshold must be 1")
 
