@@ -310,7 +310,8 @@ def _run(args, x_train, y_train, x_test, y_test) -> dict:
     run_dir, state = prepare_run_dir(args)
     for epoch in range(1, args.epochs + 1) if args.test_each_epoch else [args.epochs]:
         scored = run_dir / EPOCHS / f"epoch-{epoch}.json"
-        if epoch < args.epochs and scored.exists():
+        # scored already, or trained past (a run resumed with the flag): that epoch's weights are gone
+        if epoch < args.epochs and (scored.exists() or int(state["position"]) > epoch * args.n_train):
             continue
         timing = train(args, x_train[:args.n_train], state, run_dir, progress, until=epoch * args.n_train)
         metrics = score(args, state, epoch, timing, run_dir, (x_train, y_train, x_test, y_test), progress)

@@ -171,3 +171,12 @@ def test_each_epoch_is_scored_and_equals_training_on_one_epoch_at_a_time(tmp_pat
     train_stdp.main(cli(tmp_path / "steps", "--epochs", "2", "--resume"))
     a, b = (load_npz(tmp_path / d / "weights.npz") for d in ("each", "steps"))
     assert np.array_equal(a["w"], b["w"]) and np.array_equal(a["theta_mV"], b["theta_mV"])
+
+
+def test_each_epoch_added_on_resume_scores_no_epoch_it_has_passed(tmp_path, fake_mnist):
+    """A run trained two epochs without the flag and resumed with it: epoch 1's weights are gone, so it is
+    not scored (with epoch 2's weights under its name); epoch 2 is the state on disk, epoch 3 is trained."""
+    train_stdp.main(cli(tmp_path / "r", "--epochs", "2"))
+    train_stdp.main(cli(tmp_path / "r", "--epochs", "3", "--test-each-epoch", "--resume"))
+    scored = sorted(p.name for p in (tmp_path / "r" / "epochs").iterdir())
+    assert scored == ["epoch-2.json", "epoch-3.json"]
