@@ -81,16 +81,20 @@ def run_job(job: dict) -> dict:
         return measure_point(job, path)
 
 
-def measure_point(job: dict, path: Path) -> dict:
-    t0 = time.perf_counter()
+def train_locked(job: dict) -> tuple[Path, dict]:
+    """(run directory, metrics) of the job's model, trained unless it is there; a process training the
+    same model holds the directory's lock and this one waits for it."""
     run_dir = Path(job["out"]) / "runs" / model_name(job)
     with run_lock(run_dir, wait=True, what="training"):
-        metrics = train(job, run_dir)
+        return run_dir, train(job, run_dir)
+
+
+def measure_point(job: dict, path: Path) -> dict:
+    t0 = time.perf_counter()
+    run_dir, metrics = train_locked(job)
     ref = reference_job(job) if job.get("craft_at") else None
     if ref:   # the reference protocol: the model at the reference setting, same seed, trained if missing
-        ref_dir = Path(job["out"]) / "runs" / model_name(ref)
-        with run_lock(ref_dir, wait=True, what="training"):
-            train(ref, ref_dir)
+        ref_dir, _ = train_locked(ref)
     train_s = time.perf_counter() - t0
     x, y = load_test(job["n_test"], job["data_dir"], DSET)
     device = torch_device(job.get("torch_device", "cpu"))
@@ -262,9 +266,7 @@ def scale_note(s: dict) -> str:
 def train_job(job: dict) -> dict:
     """Train (or find) one point's model; waits for another process training the same model."""
     torch.set_num_threads(1)
-    run_dir = Path(job["out"]) / "runs" / model_name(job)
-    with run_lock(run_dir, wait=True, what="training"):
-        metrics = train(job, run_dir)
+    _, metrics = train_locked(job)
     return {"model": model_name(job), "test_accuracy": metrics.get("test_accuracy")}
 
 
