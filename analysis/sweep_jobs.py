@@ -14,6 +14,7 @@ from pathlib import Path
 from analysis.defaults import DT_PER_TAU, FULL_LEVELS, REF
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest
 from bio.parameters import NetworkConfig
+from networks.recipes import NET_DEFAULTS
 
 N_EXC = 100
 REF_DT_MS = 0.5   # the released code's time step, at which COST's Brian2 figures were measured
@@ -23,7 +24,8 @@ TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms
 # "craft_at" (the reference protocol: the training settings of the model attacks are crafted on) are in a job
 # only when asked for (--suite, --ensemble, --protocols), so the points measured without them keep their names.
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version", "suite", "craft_at")
-HOW = ("out", "data_dir", "torch_device")   # where and on what a job runs: never part of its result's name
+# Where and on what a job runs, and how many seeds of it the sweep runs: never part of its result's name.
+HOW = ("out", "data_dir", "torch_device", "n_seeds")
 # Wall seconds per unit of work, fitted to the default sweeps' recorded trainings and evaluations
 # on the 2-core machine of this study (one job per core, the machine shared). They only feed the
 # progress bar's forecast and the order jobs start in (longest first, so no long job starts last).
@@ -54,7 +56,7 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> 
         job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
                    dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
     else:
-        job.update(n_train=settings["n_train"], epochs=settings["epochs"])
+        job.update(n_train=settings["n_train"], epochs=settings["epochs"] or NET_DEFAULTS[kind]["epochs"])
     return job
 
 
@@ -79,15 +81,20 @@ def reference_job(job: dict) -> dict:
     return ref
 
 
-def suite_work(job: dict) -> tuple[int, int]:
-    """(gradients, attacks scored) per test image of the job's attack suite beyond the FGSM column."""
+def suite_work(job: dict) -> tuple[float, int]:
+    """(gradients x Poisson draws, attacks scored) per test image of the job's attack suite beyond the FGSM
+    column: the own backward functions (the Brian2 network: both twins) run every attack, the ensemble's
+    members ``ensemble_attacks``."""
     spec = job.get("suite")
     if not spec:
-        return 0, 0
-    grads = {"fgsm": 1, "pgd": spec["pgd_steps"] * spec["pgd_restarts"], "apgd-ce": spec["apgd_iter"],
-             "apgd-dlr": spec["apgd_iter"]}
-    members = (2 if job["kind"] == "bio" else 1) + len(spec["ensemble"])   # Brian2: both twins
-    return members * sum(grads[a] for a in spec["attacks"]), members * len(spec["attacks"])
+        return 0.0, 0
+    draws = 1 if job["kind"] == "cnn" else spec.get("eot", job["eot"])   # the CNN is deterministic
+    grads = {"fgsm": 1 if job["kind"] == "cnn" else job["eot"], "pgd": spec["pgd_steps"] * spec["pgd_restarts"] * draws,
+             "apgd-ce": spec["apgd_iter"] * draws, "apgd-dlr": spec["apgd_iter"] * draws}
+    own = 2 if job["kind"] == "bio" else 1
+    member_attacks = spec.get("ensemble_attacks", spec["attacks"])
+    return (own * sum(grads[a] for a in spec["attacks"]) + len(spec["ensemble"]) * sum(grads[a] for a in member_attacks),
+            own * len(spec["attacks"]) + len(spec["ensemble"]) * len(member_attacks))
 
 
 def needed_references(jobs: list[dict]) -> list[dict]:
@@ -112,10 +119,10 @@ def expected_seconds(job: dict, train_only: bool = False) -> float:
         finer = (REF_DT_MS / job["dt_ms"]) ** 2
         presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
         train_s = c["bio_build"] + finer * c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
-        eval_s = n * (finer * c["bio_eval"] * (1 + scored) + c["bio_craft"] * steps * eot * (1 + grads))
+        eval_s = n * (finer * c["bio_eval"] * (1 + scored) + c["bio_craft"] * steps * (eot + grads))
     elif job["kind"] == "snn":
         train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
-        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * (eot * (1 + grads) + scored))
+        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * (eot + grads + scored))
     else:
         train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], n * (c["cnn_eval"] + c["cnn_craft"] * grads)
     if train_only:

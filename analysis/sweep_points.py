@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.cluster import run_tasks
-from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, QUICK, REF, SOURCES
+from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, MIDDLE_SEEDS, QUICK, REF, SOURCES
 from analysis.measurement import BRIAN_CHUNK, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from analysis.measurement.evaluation import suite_spec
@@ -127,6 +127,8 @@ def with_measurements(jobs: list[dict], key: str | None, args) -> list[dict]:
     out = []
     for j in jobs:
         at_ref = key is None or j[key] == ref
+        if key and j[key] not in ends:   # between the ends: fewer test images and seeds (issue 28's cuts)
+            j = dict(j, n_test=args.middle_n_test, n_seeds=min(args.middle_seeds, args.seeds))
         ensemble = j["kind"] == "snn" and key and (args.ensemble == "all" or args.ensemble == "ends" and j[key] in ends)
         spec = suite_spec("ensemble" if ensemble else args.suite, j["kind"])
         j = dict(j, suite=spec) if spec else j
@@ -202,19 +204,24 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-label", type=positive_int, default=None,
                    help="examples labelling the Brian2 neurons " + budget("n_label"))
     p.add_argument("--n-test", type=positive_int, default=None, help="test images evaluated (the first N) " + budget("n_test"))
-    p.add_argument("--epochs", type=positive_int, default=None, help="epochs, torch models " + budget("epochs"))
+    p.add_argument("--middle-n-test", type=positive_int, default=None,
+                   help="test images at the points between a series' two ends and its reference " + budget("middle_n_test"))
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="epochs, torch models (default: each net's own, CNN 2 and SNN 1; --quick 1)")
     p.add_argument("--eps", type=pixel_eps, default=DEFAULTS["eps"], help="L-inf size of every perturbation")
     p.add_argument("--eot", type=positive_int, default=DEFAULTS["eot"], help="Poisson draws averaged per white-box gradient")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--seeds", type=positive_int, default=1,
                    help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
+    p.add_argument("--middle-seeds", type=positive_int, default=MIDDLE_SEEDS,
+                   help="models per point between a series' two ends and its reference (at most --seeds)")
     p.add_argument("--suite", choices=("fgsm", "full"), default="fgsm",
                    help="white-box attacks per point: fgsm, the seeds' FGSM alone (the points measured so far); full, "
-                        "also PGD (40 steps, 2 restarts), APGD-CE and APGD-DLR (100 iterations), EOT over Poisson draws, "
-                        "and the worst case per example over the four (the Brian2 network: FGSM and PGD through both "
+                        "also PGD (20 steps), APGD-CE and APGD-DLR (25 iterations), EOT over 2 Poisson draws "
+                        "(the MNIST comparison table's budget), and the worst case per example over the four (the Brian2 network: FGSM and PGD through both "
                         "twins)")
     p.add_argument("--ensemble", choices=("none", "ends", "all"), default="none",
-                   help="the surrogate ensemble (the full suite crafted through 8 more backward functions: triangle "
+                   help="the surrogate ensemble (PGD crafted through 8 more backward functions: triangle "
                         "and fast sigmoid of 3 widths each, straight-through, rate gradient) and its worst case per "
                         "example, on the surrogate SNN points at each series' two ends and reference setting (ends) or "
                         "at every point (all)")
@@ -259,8 +266,9 @@ def scale_note(s: dict) -> str:
         return all(s[k] == budget[k] for k in BUDGET_KEYS)
     seeds = s.get("seeds", 1)
     return (("converged" if is_budget(CONVERGED) else "quick" if is_budget(QUICK) else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
-            + f": torch models {s['n_train']} training images x {s['epochs']} epoch(s), Brian2 {N_EXC} exc neurons, "
-              f"{s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images")
+            + f": torch models {s['n_train']} training images x {s['epochs'] or 'their own'} epoch(s), Brian2 {N_EXC} exc "
+              f"neurons, {s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images"
+            + (f" ({s['middle_n_test']} between each series' ends)" if s.get("middle_n_test", s["n_test"]) != s["n_test"] else ""))
 
 
 def train_job(job: dict) -> dict:
@@ -290,7 +298,8 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     """Run the jobs, write OUT/NAME.json and the figure; the summary."""
     t0 = time.perf_counter()
     # --seeds N: every point N times, each its own trained model (seeds SEED..SEED+N-1)
-    jobs = [dict(j, seed=s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs]
+    jobs = [dict(j, seed=s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs
+            if k < j.get("n_seeds", s.get("seeds", 1))]
     unique = list({point_name(j): j for j in jobs}.values())
     note = scale_note(s)
     if getattr(args, "estimate", False):

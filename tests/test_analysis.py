@@ -1,5 +1,6 @@
 """analysis.measurement, analysis.damping, the sweeps and analysis.figures on tiny synthetic data (no Brian2,
 no MNIST)."""
+import argparse
 import json
 
 import numpy as np
@@ -312,6 +313,25 @@ def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path
                       (0.9, False): "full", (0.9, True): "full", (0.8, False): "ensemble", (0.8, True): "ensemble"}
     assert all(sweep_jobs.model_name(j) == sweep_jobs.model_name(dict(j, suite=None, craft_at=None)) for j in more)
     assert sweep_jobs.expected_seconds(more[0]) > sweep_jobs.expected_seconds(jobs[0])
+
+
+def test_points_between_the_ends_get_fewer_seeds_and_images_and_members_run_pgd_alone(tmp_path):
+    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu", "--seeds", "5",
+                                  "--suite", "full", "--ensemble", "ends"])
+    s = sweep_points.settings(args)
+    jobs = sweep_points.with_measurements([sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
+                                          "leak", args)
+    assert {j["leak"]: (j["n_test"], j.get("n_seeds", 5)) for j in jobs} == \
+        {1.0: (1000, 5), 0.99: (1000, 5), 0.9: (500, 3), 0.8: (1000, 5)}
+    assert {j["kind"]: j["epochs"] for j in [jobs[0], sweep_jobs.make_job("cnn", s)]} == {"snn": 1, "cnn": 2}
+    expanded = sweep_points.sweep("leak_sweep", jobs, argparse.Namespace(**dict(vars(args), estimate=True)), s, {})
+    assert expanded["points_left"] == 3 * 5 + 3
+    # the n_seeds of a job says how often the sweep runs it, never what it is
+    assert sweep_jobs.point_name(jobs[2]) == sweep_jobs.point_name({k: v for k, v in jobs[2].items() if k != "n_seeds"})
+    ends, middle = (sweep_jobs.suite_work(j) for j in (jobs[0], jobs[2]))
+    spec = jobs[0]["suite"]
+    assert spec["ensemble_attacks"] == ["pgd"] and middle[1] == 4 and ends[1] == 4 + len(spec["ensemble"])
+    assert ends[0] - middle[0] == len(spec["ensemble"]) * spec["pgd_steps"] * spec["eot"]
 
 
 def test_suite_on_a_two_twin_crafter_names_each_twin_and_takes_the_worst_over_both():
