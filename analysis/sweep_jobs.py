@@ -34,7 +34,9 @@ COST = {"cnn_train": 4.5e-3,     # per training image and epoch
         "cnn_craft": 2e-4,       # per test image and gradient (the attack suite)
         "snn_train": 1.8e-3,     # per training image, epoch and time step
         "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
-        "snn_craft": 1.1e-3,     # per test image, time step and EOT draw (one gradient)
+        # per test image, time step and EOT draw (one gradient): benchmarks/suite_cost.py, 2026-12-07 (0.7e-3 at
+        # load ~2; 1.1e-3 was the earlier guess)
+        "snn_craft": 0.75e-3,
         "bio_build": 80.0,       # compiling one configuration's standalone binary
         # per presentation and simulated ms at the released dt (quiet examples shown again: x1.2): the 3-seed
         # sweep's seed-1/2 points at tau 100 (after the Brian2 speed-ups of 2026-12-06; 3.1-4.0 ms per
@@ -88,13 +90,15 @@ def suite_work(job: dict) -> tuple[float, int]:
     spec = job.get("suite")
     if not spec:
         return 0.0, 0
-    draws = 1 if job["kind"] == "cnn" else spec.get("eot", job["eot"])   # the CNN is deterministic
-    grads = {"fgsm": 1 if job["kind"] == "cnn" else job["eot"], "pgd": spec["pgd_steps"] * spec["pgd_restarts"] * draws,
-             "apgd-ce": spec["apgd_iter"] * draws, "apgd-dlr": spec["apgd_iter"] * draws}
-    own = 2 if job["kind"] == "bio" else 1
+    def grads(draws):
+        draws = 1 if job["kind"] == "cnn" else draws   # the CNN is deterministic
+        return {"fgsm": 1 if job["kind"] == "cnn" else job["eot"], "pgd": spec["pgd_steps"] * spec["pgd_restarts"] * draws,
+                "apgd-ce": spec["apgd_iter"] * draws, "apgd-dlr": spec["apgd_iter"] * draws}
+    own, member = grads(spec.get("eot", job["eot"])), grads(spec.get("ensemble_eot", spec.get("eot", job["eot"])))
+    n_own = 2 if job["kind"] == "bio" else 1
     member_attacks = spec.get("ensemble_attacks", spec["attacks"])
-    return (own * sum(grads[a] for a in spec["attacks"]) + len(spec["ensemble"]) * sum(grads[a] for a in member_attacks),
-            own * len(spec["attacks"]) + len(spec["ensemble"]) * len(member_attacks))
+    return (n_own * sum(own[a] for a in spec["attacks"]) + len(spec["ensemble"]) * sum(member[a] for a in member_attacks),
+            n_own * len(spec["attacks"]) + len(spec["ensemble"]) * len(member_attacks))
 
 
 def needed_references(jobs: list[dict]) -> list[dict]:
@@ -106,9 +110,8 @@ def trained(job: dict) -> bool:
     return (Path(job["out"]) / "runs" / model_name(job) / "metrics.json").exists()
 
 
-def expected_seconds(job: dict, train_only: bool = False) -> float:
-    """Forecast wall time of one point on one core (COST), less the training of a model already there
-    (``train_only``: the training alone); with the reference protocol, the reference model's training too."""
+def work_seconds(job: dict) -> tuple[float, float]:
+    """(training, evaluation) wall seconds of one point on one core, forecast from COST."""
     c, n, eot = COST, job["n_test"], job["eot"]
     grads, scored = suite_work(job)
     if job["kind"] == "bio":
@@ -125,6 +128,13 @@ def expected_seconds(job: dict, train_only: bool = False) -> float:
         eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * (eot + grads + scored))
     else:
         train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], n * (c["cnn_eval"] + c["cnn_craft"] * grads)
+    return train_s, eval_s
+
+
+def expected_seconds(job: dict, train_only: bool = False) -> float:
+    """Forecast wall time of one point on one core (COST), less the training of a model already there
+    (``train_only``: the training alone); with the reference protocol, the reference model's training too."""
+    train_s, eval_s = work_seconds(job)
     if train_only:
         return 0.0 if trained(job) else train_s
     ref_s = 0.0
@@ -142,15 +152,21 @@ def forecast(jobs: list[dict], n_jobs: int, train_only: bool = False) -> float:
 
 
 def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
-    """What is left of a sweep and its expected time (COST), without running anything."""
+    """What is left of a sweep and its expected time (COST), without running anything: the evaluation of
+    every point left plus the training of every model missing, each counted once (points of one model, and
+    the reference protocol's models, share it)."""
     left = [j for j in jobs if not (Path(j["out"]) / "points" / f"{point_name(j)}.json").exists()]
     models = {model_name(j): j for j in left + needed_references(left)}
-    untrained = [j for j in models.values() if not (Path(j["out"]) / "runs" / model_name(j) / "metrics.json").exists()]
-    hours = {"one core": sum(map(expected_seconds, left)) / 3600, f"{n_jobs} at a time": forecast(left, n_jobs) / 3600,
-             "training alone, one core": sum(expected_seconds(j, True) for j in untrained) / 3600}
+    untrained = [j for j in models.values() if not trained(j)]
+
+    def hours(kind=None):
+        mine = [j for j in left if kind in (None, j["kind"])]
+        return (sum(work_seconds(j)[1] for j in mine)
+                + sum(work_seconds(j)[0] for j in untrained if kind in (None, j["kind"]))) / 3600
+    total = {"one core": hours(), f"{n_jobs} at a time": forecast(left, n_jobs) / 3600,
+             "training alone, one core": sum(work_seconds(j)[0] for j in untrained) / 3600}
     print(f"{name} ({note}): {len(left)} of {len(jobs)} points to compute, {len(untrained)} models to train; "
-          + ", ".join(f"{k}: {v:.1f} h" for k, v in hours.items()))
+          + ", ".join(f"{k}: {v:.1f} h" for k, v in total.items()))
     for kind in sorted({j["kind"] for j in left}):
-        mine = [j for j in left if j["kind"] == kind]
-        print(f"  {kind}: {len(mine)} points, {sum(map(expected_seconds, mine)) / 3600:.1f} h on one core")
-    return {"sweep": name, "points_left": len(left), "models_to_train": len(untrained), "hours": hours}
+        print(f"  {kind}: {sum(j['kind'] == kind for j in left)} points, {hours(kind):.1f} h on one core")
+    return {"sweep": name, "points_left": len(left), "models_to_train": len(untrained), "hours": total}

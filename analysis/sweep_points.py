@@ -4,8 +4,9 @@ Each point is an independent job, a plain dict (:func:`make_job`): a model to tr
 a CNN or the Brian2 network, with its training budget) and its evaluation, the measurement of
 analysis.measurement (:func:`analysis.measurement.evaluate`). :func:`run_jobs` runs them
 ``--jobs N`` at a time on a local dask cluster of N processes (default: one per usable core), or with
-``--scheduler ADDRESS`` on a running dask scheduler's workers (analysis.cluster), longest expected
-first; ``--seeds N`` trains each point N times and the tables and figures show mean and 95 % interval.
+``--scheduler ADDRESS`` on a running dask scheduler's workers (analysis.cluster), seed by seed and
+longest expected first within a seed; ``--seeds N`` trains each point N times and the tables and figures
+show mean and 95 % interval.
 The progress bar states the expected wall time (:func:`forecast`, from COST) and advances by expected
 work, so its time left is meaningful although points differ a hundredfold. A finished point is cached
 as ``OUT/points/NAME.json`` (NAME carries a hash of the job, :func:`point_name`) and trained models
@@ -120,7 +121,9 @@ def with_measurements(jobs: list[dict], key: str | None, args) -> list[dict]:
     the surrogate ensemble on the series' two ends and its reference setting (every point), surrogate SNNs
     only; ``--protocols ... reference`` beside each point off the reference setting a second one whose
     attacks are crafted on the model trained at the reference setting (REF; 256 levels) and scored on this
-    one (Sharmin 2020's released code). At the reference setting the two protocols are one point."""
+    one (Sharmin 2020's released code), with the suite but not the ensemble (its crafting model's ensemble
+    check is the reference point's). At the reference setting the two protocols are one point. Points
+    between the ends get ``--middle-seeds`` seeds and ``--middle-n-test`` images."""
     ref = None if key is None else FULL_LEVELS if key == "levels" else REF[key]
     values = [j[key] for j in jobs] if key else []
     ends = {min(values), max(values), ref} if values else set()
@@ -135,15 +138,17 @@ def with_measurements(jobs: list[dict], key: str | None, args) -> list[dict]:
         if "swept" in args.protocols or at_ref:
             out.append(j)
         if "reference" in args.protocols and not at_ref:
-            out.append(dict(j, craft_at={key: ref}))
+            # crafted on the reference model, whose own ensemble check is the reference point's: no ensemble here
+            full = suite_spec("full", j["kind"]) if spec and spec["ensemble"] else spec
+            out.append(dict(j, craft_at={key: ref}, **({"suite": full} if full else {})))
     return out
 
 
 def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: bool = True,
              scheduler: str | None = None) -> list[dict]:
     """Every job's result (cached ones read back), ``n_jobs`` at a time on a local cluster (or on the
-    dask scheduler at ``scheduler``), longest expected first; failed jobs are reported and left out,
-    the others still finish and are cached (analysis.cluster)."""
+    dask scheduler at ``scheduler``), seed by seed and longest expected first within a seed; failed jobs
+    are reported and left out, the others still finish and are cached (analysis.cluster)."""
     results: dict[int, dict] = {}
     todo = []
     for i, job in enumerate(jobs):
@@ -153,7 +158,9 @@ def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: b
         else:
             todo.append(i)
     cost = {i: expected_seconds(jobs[i]) for i in todo}
-    todo.sort(key=cost.get, reverse=True)
+    # Seed by seed, longest first within a seed: a sweep interrupted after days still has whole replicates
+    # (every point of the first seeds), from which the tables and verdicts can be drawn.
+    todo.sort(key=lambda i: (jobs[i]["seed"], -cost[i]))
     expected = forecast([jobs[i] for i in todo], n_jobs)
     # The bar advances by each point's expected work, not by points: the points differ a hundredfold,
     # so only a work-weighted bar gives a meaningful time left.

@@ -309,8 +309,9 @@ def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path
     more = sweep_points.with_measurements([sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
                                           "leak", args)
     suites = {(j["leak"], "craft_at" in j): j["suite"]["name"] for j in more}
-    assert suites == {(1.0, False): "ensemble", (1.0, True): "ensemble", (0.99, False): "ensemble",
-                      (0.9, False): "full", (0.9, True): "full", (0.8, False): "ensemble", (0.8, True): "ensemble"}
+    # the reference protocol crafts on the reference model, whose ensemble check is the reference point's
+    assert suites == {(1.0, False): "ensemble", (1.0, True): "full", (0.99, False): "ensemble",
+                      (0.9, False): "full", (0.9, True): "full", (0.8, False): "ensemble", (0.8, True): "full"}
     assert all(sweep_jobs.model_name(j) == sweep_jobs.model_name(dict(j, suite=None, craft_at=None)) for j in more)
     assert sweep_jobs.expected_seconds(more[0]) > sweep_jobs.expected_seconds(jobs[0])
 
@@ -331,7 +332,7 @@ def test_points_between_the_ends_get_fewer_seeds_and_images_and_members_run_pgd_
     ends, middle = (sweep_jobs.suite_work(j) for j in (jobs[0], jobs[2]))
     spec = jobs[0]["suite"]
     assert spec["ensemble_attacks"] == ["pgd"] and middle[1] == 4 and ends[1] == 4 + len(spec["ensemble"])
-    assert ends[0] - middle[0] == len(spec["ensemble"]) * spec["pgd_steps"] * spec["eot"]
+    assert ends[0] - middle[0] == len(spec["ensemble"]) * spec["pgd_steps"] * spec["ensemble_eot"]
 
 
 def test_suite_on_a_two_twin_crafter_names_each_twin_and_takes_the_worst_over_both():
