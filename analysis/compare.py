@@ -63,26 +63,12 @@ def parse_args(argv=None):
     p.add_argument("--eps", type=pixel_eps, nargs="+", default=None, help="default: 0.1 (MNIST), 8/255 (CIFAR-10)")
     p.add_argument("--attacks", nargs="+", default=["fgsm", "pgd", "apgd-ce", "apgd-dlr"],
                    choices=[a for a in ATTACKS if a != "square"])
-    p.add_argument("--n-test", type=count, default=1000, help="the first N test images; 0 = all")
-    p.add_argument("--eot", type=positive_int, default=4, help="Poisson draws averaged per gradient of a spiking model")
     # 40 steps and 2 restarts so that PGD converges rather than stops short of the worst case. The step is
     # PGD's own 2.5 eps / steps (Madry et al.): enough to cross the ball and come back, and finer the more
     # steps there are; a fixed eps/4 (the old default, sized for 7 steps) keeps jumping a quarter of the ball
     # for all 40 steps and never settles on the worst point.
-    p.add_argument("--pgd-steps", type=positive_int, default=40)
-    p.add_argument("--pgd-alpha", type=positive_float, default=None, help="PGD step; default 2.5 eps / steps")
-    p.add_argument("--pgd-restarts", type=positive_int, default=2)
-    p.add_argument("--apgd-iter", type=positive_int, default=100, help="APGD iterations (AutoAttack's standard 100)")
-    p.add_argument("--converted-T", type=int, default=25,
-                   help="time steps of converted SNNs (trained with 100; fewer make attacks affordable); "
-                        "0 = as trained")
-    p.add_argument("--batch-size", type=positive_int, default=100)
+    add_measurement_options(p, eot=4, pgd_steps=40, pgd_restarts=2, apgd_iter=100)
     p.add_argument("--out", default=None, help="default results/compare/DSET")
-    add_torch_device_option(p)
-    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", type=existing_dir, default=None)
-    p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     try:
         args.dset = imagesets.canonical_name(args.dset)
@@ -98,6 +84,41 @@ def parse_args(argv=None):
         p.error("--n-test and --converted-T must be >= 0")
     args.out = Path(args.out or f"results/compare/{args.dset}")
     return args
+
+
+def add_measurement_options(p: argparse.ArgumentParser, *, eot: int, pgd_steps: int, pgd_restarts: int,
+                            apgd_iter: int) -> None:
+    """The options of the test images, the attack suite's budget and the models (with these defaults) that
+    analysis.compare and analysis.transfer_matrix share; :func:`measurement` reads them."""
+    p.add_argument("--n-test", type=count, default=1000, help="the first N test images; 0 = all")
+    p.add_argument("--eot", type=positive_int, default=eot,
+                   help="Poisson draws averaged per gradient of a spiking model")
+    p.add_argument("--pgd-steps", type=positive_int, default=pgd_steps)
+    p.add_argument("--pgd-alpha", type=positive_float, default=None, help="PGD step; default 2.5 eps / steps")
+    p.add_argument("--pgd-restarts", type=positive_int, default=pgd_restarts)
+    p.add_argument("--apgd-iter", type=positive_int, default=apgd_iter,
+                   help="APGD iterations (AutoAttack's standard 100)")
+    p.add_argument("--converted-T", type=int, default=25,
+                   help="time steps of converted SNNs (trained with 100; fewer make attacks affordable); "
+                        "0 = as trained")
+    p.add_argument("--batch-size", type=positive_int, default=100)
+    add_torch_device_option(p)
+    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", type=existing_dir, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def measurement(args, eps: list, device) -> Cells:
+    """The cells of ``args`` (:func:`add_measurement_options`): its first ``--n-test`` test images of ``--dset``,
+    the attack suite at ``eps``, cached under ``--out``/cache."""
+    images, labels = imagesets.load(args.dset, "test", data_dir=args.data_dir)
+    n = len(images) if args.n_test == 0 else min(args.n_test, len(images))
+    x = as_images(torch.as_tensor(images[:n]), IN_SHAPE[args.dset]).to(device)
+    y = torch.as_tensor(labels[:n], dtype=torch.long, device=device)
+    suite = Suite(args.attacks, eps, eot=args.eot, pgd_steps=args.pgd_steps, pgd_alpha=args.pgd_alpha,
+                  pgd_restarts=args.pgd_restarts, apgd_iter=args.apgd_iter, batch_size=args.batch_size, seed=args.seed)
+    return Cells(suite, x, y, Path(args.out) / "cache", args.dset, device, progress=not args.no_progress)
 
 
 # --- models ------------------------------------------------------------------
@@ -290,13 +311,8 @@ def compare(args) -> dict:
 
     sources = {role: model_at(p, targets) for role, p in pick_sources(args, targets).items()}
 
-    images, labels = imagesets.load(args.dset, "test", data_dir=args.data_dir)
-    n = len(images) if args.n_test == 0 else min(args.n_test, len(images))
-    x = as_images(torch.as_tensor(images[:n]), IN_SHAPE[args.dset]).to(device)
-    y = torch.as_tensor(labels[:n], dtype=torch.long, device=device)
-    suite = Suite(args.attacks, args.eps, eot=args.eot, pgd_steps=args.pgd_steps, pgd_alpha=args.pgd_alpha,
-                  pgd_restarts=args.pgd_restarts, apgd_iter=args.apgd_iter, batch_size=args.batch_size, seed=args.seed)
-    measured = Cells(suite, x, y, args.out / "cache", args.dset, device, progress=not args.no_progress)
+    measured = measurement(args, args.eps, device)
+    n = len(measured.x)
 
     # A converted SNN is also attacked through the ReLU CNN it came from (BPDA), a white-box attack that
     # does not depend on how well surrogate gradients pass through its IF layers.

@@ -32,7 +32,7 @@ from analysis.saved_results import FULL, adv, last_hidden, main_eps, num, pct, p
     stage_ratio
 from analysis.sweep_figures import QUANT_MODELS
 from analysis.verdicts import blackbox_verdict, ci_below, compare_masked, compare_two, damped, stated, suspect, \
-    sweep_trends, verdict
+    sweep_trends, transfer_effects, verdict
 
 # --- what the seeds publish -------------------------------------------------------------------
 # Seed 000's FGSM table ("Key Findings", adversarial accuracy; BACKGROUND.md section 1), keyed by analysis.compare's
@@ -299,6 +299,24 @@ def blackbox_compare_claim(summary: dict) -> Claim | None:
                f"(compare.json 'sources'; target {source}); " + "; ".join(parts))
     return Claim("SNNs resist gradient attacks better than the CNN, mostly black-box; converted SNNs do not "
                  f"[analysis.compare, {name}]", verdict(signs), numbers)
+
+
+def transfer_claim(matrix: dict) -> Claim | None:
+    """Sharmin et al. 2019: attacks crafted on an SNN transfer better (black-box) than attacks crafted on an ANN. Per
+    target and attack of analysis.transfer_matrix, the target's accuracy under SNN- minus ANN-crafted examples,
+    paired per example, 95 % interval (analysis.verdicts.transfer_effects); +1 where it lies below 0."""
+    effects = transfer_effects(matrix)
+    if not effects:
+        return None
+    parts = [f"{e['target']} {e['attack'].upper()}: crafted on {', '.join(e['snn_sources'])} {pct(e['snn_accuracy'])} "
+             f"against on {', '.join(e['ann_sources'])} {pct(e['ann_accuracy'])} %, (estimate, low, high) = ("
+             + ", ".join(f"{100 * v:+.1f}" for v in e["effect"]) + ") points ("
+             + stated(e["sign"], "SNN-crafted stronger", "SNN-crafted weaker") + ")" for e in effects]
+    name = DSET_NAMES.get(matrix["dset"], matrix["dset"])
+    return Claim(f"Attacks crafted on an SNN are stronger black-box than attacks crafted on an ANN "
+                 f"[analysis.transfer_matrix, {name}]", verdict([e["sign"] for e in effects]),
+                 f"eps {matrix['eps']:g}, n {matrix['n_test']}, target accuracy under SNN- against ANN-crafted "
+                 "transfer, SNN - ANN paired per example: " + "; ".join(parts))
 
 
 # --- seed 000 ---------------------------------------------------------------------------------

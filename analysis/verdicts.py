@@ -3,6 +3,8 @@
 A sub-finding is a sign: +1 agrees with the claim, -1 contradicts it, 0 is within noise. Where it comes from:
 
 - :func:`compare_two`: two proportions on n test images, apart by more than two standard errors of their difference;
+- :func:`paired_difference`: a paired bootstrap 95 % interval of a difference on the same examples
+  (:func:`transfer_effects`: a target's accuracy under spiking- against ANN-crafted transfer attacks);
 - :func:`welch`: the seeds' values of two sweep points (Welch's t-test, two-sided 5 %), when a point has several
   seeds, so that training noise counts too;
 - :func:`ci_below`, :func:`damped`: disjoint 95 % bootstrap intervals of the change a perturbation makes at a
@@ -32,6 +34,39 @@ def compare_two(a: float, b: float, n: float, m: float | None = None) -> int:
         return 0
     se = math.sqrt(max(a * (1 - a), 1e-6) / n + max(b * (1 - b), 1e-6) / m)
     return int(np.sign(a - b)) if abs(a - b) > 2 * se else 0
+
+
+def paired_difference(a, b, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(estimate, low, high): the mean over examples of a - b (per-example values of the same examples, e.g.
+    1 where a prediction is right) and its 95 % paired bootstrap interval (examples resampled as pairs)."""
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if not len(d):
+        return math.nan, math.nan, math.nan
+    boot = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
+    return float(d.mean()), float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))
+
+
+def transfer_effects(matrix: dict) -> list[dict]:
+    """Per target and attack of analysis.transfer_matrix's matrix: the target's accuracy under examples crafted
+    on spiking sources minus under those crafted on ANN sources, paired per example (:func:`paired_difference`;
+    with several sources in a group, an example's correctness is its mean over them). Black-box cells only: the
+    diagonal and sources sharing weights or seed with the target are left out. ``effect``: (estimate, low, high);
+    ``sign``: +1 if the whole interval lies below 0 (spiking-crafted attacks are stronger), -1 if above."""
+    labels, models, out = np.array(list(matrix["labels"]), int), matrix["models"], []
+    for target in matrix["order"]:
+        for attack in matrix["attacks"]:
+            cells = [c for c in matrix["cells"] if c["target"] == target and c["attack"] == attack and c["black_box"]]
+            group = {k: [c for c in cells if models[c["source"]]["spiking"] == k] for k in (True, False)}
+            if not (group[True] and group[False]):
+                continue
+            right = {k: np.mean([np.array(list(c["pred"]), int) == labels for c in g], axis=0)
+                     for k, g in group.items()}
+            effect = paired_difference(right[True], right[False])
+            out.append({"target": target, "attack": attack, "snn_sources": [c["source"] for c in group[True]],
+                        "ann_sources": [c["source"] for c in group[False]], "snn_accuracy": float(right[True].mean()),
+                        "ann_accuracy": float(right[False].mean()), "effect": list(effect),
+                        "sign": 1 if effect[2] < 0 else -1 if effect[1] > 0 else 0})
+    return out
 
 
 def welch(a: list[float], b: list[float]) -> int:

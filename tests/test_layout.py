@@ -126,7 +126,8 @@ def test_one_measurement_engine():
     """compare, damping and both sweeps measure through analysis.measurement and do none of its work
     themselves (no attacks crafted, no robustness numbers computed); the engine depends on none of them."""
     graph = import_graph()
-    callers = ("analysis.compare", "analysis.damping", "analysis.leak_sweep", "analysis.timestep_sweep")
+    callers = ("analysis.compare", "analysis.damping", "analysis.leak_sweep", "analysis.timestep_sweep",
+               "analysis.transfer_matrix")
     for name in callers:
         assert "analysis.measurement" in reaches(graph, name), name
         own_work = graph[name] & {"analysis.metrics", "analysis.attack", "analysis.attacks.base"}

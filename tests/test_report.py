@@ -3,6 +3,7 @@
 (analysis.report) putting a claim's row on the page."""
 import math
 
+import numpy as np
 
 from analysis import seed_claims, verdicts
 from analysis.report import write_report
@@ -241,6 +242,41 @@ def test_blackbox_compare_claim_each_way():
     assert seed_claims.blackbox_compare_claim(compare_of({"cnn": 0.1, "snn": 0.2})) is None   # no black-box source
 
 
+def transfer_matrix_of(wrong: dict, n: int = 400, seed: int = 0) -> dict:
+    """An analysis.transfer_matrix matrix whose every cell crafted on source s is wrong on a random share wrong[s]
+    of the images (the diagonal is white-box); sources named snn-* spike."""
+    rng, names = np.random.default_rng(seed), list(wrong)
+    labels = rng.integers(0, 10, n)
+    cells = []
+    for attack in ("fgsm", "pgd"):
+        for s in names:
+            for t in names:
+                pred = np.where(rng.random(n) < wrong[s], (labels + 1) % 10, labels)
+                cells.append({"source": s, "target": t, "attack": attack, "white_box": s == t, "black_box": s != t,
+                              "pred": "".join(map(str, pred)), "adv_accuracy": float((pred == labels).mean())})
+    return {"dset": "mnist", "eps": 0.1, "n_test": n, "attacks": ["fgsm", "pgd"], "order": names, "cells": cells,
+            "labels": "".join(map(str, labels)), "models": {k: {"spiking": k.startswith("snn")} for k in names}}
+
+
+def test_transfer_claim_each_way():
+    stronger = seed_claims.transfer_claim(transfer_matrix_of({"cnn-a": 0.1, "cnn-b": 0.1, "snn-a": 0.4, "snn-b": 0.4}))
+    assert stronger.verdict == "reproduced" and stronger.statement.endswith("[analysis.transfer_matrix, MNIST]")
+    assert "cnn-a FGSM: crafted on snn-a, snn-b" in stronger.numbers and "against on cnn-b" in stronger.numbers
+    assert "(estimate, low, high) = (-" in stronger.numbers and "SNN-crafted stronger" in stronger.numbers
+    weaker = seed_claims.transfer_claim(transfer_matrix_of({"cnn-a": 0.4, "cnn-b": 0.4, "snn-a": 0.1, "snn-b": 0.1}))
+    assert weaker.verdict == "not reproduced" and "SNN-crafted weaker" in weaker.numbers
+    level = seed_claims.transfer_claim(transfer_matrix_of({"cnn-a": 0.0, "cnn-b": 0.0, "snn-a": 0.0, "snn-b": 0.0}))
+    assert level.verdict == "not reproduced" and "(estimate, low, high) = (+0.0, +0.0, +0.0)" in level.numbers
+    assert "within noise" in level.numbers
+    # stronger on the SNN targets only: partly
+    mixed = transfer_matrix_of({"cnn-a": 0.1, "cnn-b": 0.1, "snn-a": 0.4, "snn-b": 0.4})
+    for c in mixed["cells"]:
+        if c["target"].startswith("cnn") and c["source"].startswith("snn"):
+            c["pred"] = mixed["labels"]   # SNN-crafted examples fool no CNN
+    assert seed_claims.transfer_claim(mixed).verdict == "partly"
+    assert seed_claims.transfer_claim(transfer_matrix_of({"cnn-a": 0.1, "cnn-b": 0.1})) is None   # no spiking source
+
+
 def test_snn_fgsm_claim_each_way():
     claim = seed_claims.snn_fgsm_claim(compare_of({"cnn": 0.4, "snn": 0.7, "stdp-net": 0.8},
                                                   worst={"cnn": 0.1, "snn": 0.4, "stdp-net": 0.5}))
@@ -317,6 +353,6 @@ CLAIMS = sorted(n for n in vars(seed_claims) if n.endswith("_claim") and callabl
 
 
 def test_every_claim_function_is_tested_here():
-    assert len(CLAIMS) == 8
+    assert len(CLAIMS) == 9
     source = open(__file__).read()
     assert [n for n in CLAIMS if f"test_{n}_each_way" not in source] == []

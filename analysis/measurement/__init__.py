@@ -7,9 +7,9 @@ measurements, each cached so that an interrupted run resumes and a changed setti
 
 * :mod:`analysis.measurement.evaluation` (analysis.damping and the sweeps): :func:`evaluate`, one model
   at one eps, accuracy, controls and the change of the perturbation per stage;
-* :mod:`analysis.measurement.cells` (analysis.compare): :class:`Cells`, an attack suite (:class:`Suite`)
-  on many models (:class:`Model`) at several eps, one cached JSON file per cell, and the worst case per
-  example over the white-box attacks.
+* :mod:`analysis.measurement.cells` (analysis.compare, analysis.transfer_matrix): :class:`Cells`, an attack
+  suite (:class:`Suite`) on many models (:class:`Model`) at several eps, one cached JSON file per cell, and
+  the worst case per example over the white-box attacks.
 
 Both build on :mod:`analysis.measurement.crafting` (cache names, seeds, crafting, the quantizer), and
 both measure the Brian2 network through :class:`Brian2Target` (:mod:`analysis.measurement.brian_target`),

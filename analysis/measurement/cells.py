@@ -1,4 +1,5 @@
-"""The cells of analysis.compare: an attack suite (:class:`Suite`) on many models (:class:`Model`) at several eps.
+"""The cells of analysis.compare and analysis.transfer_matrix: an attack suite (:class:`Suite`) on many models
+(:class:`Model`) at several eps.
 
 Clean accuracy, the zero-gradient share, adversarial accuracy per (model, attack, eps, setting) with
 white-box, BPDA and transfer settings, and the worst case per example over the white-box attacks
@@ -61,6 +62,7 @@ class Cells:
         self.progress = progress
         self.y_np = y.cpu().numpy()
         self.computed = self.cached = 0
+        self._counting: set | None = None   # while :meth:`pending` runs: the files missing
 
     def common(self) -> dict:
         return {"dset": self.dset, "n": len(self.x), "seed": self.suite.seed}
@@ -70,11 +72,16 @@ class Cells:
         return attack_settings(name, eot=s.eot if model.random else 1, loss=model.loss, pgd_steps=s.pgd_steps,
                                pgd_alpha=s.pgd_alpha, pgd_restarts=s.pgd_restarts, apgd_iter=s.apgd_iter)
 
+    def adversarial_path(self, model: Model, name: str, eps: float) -> Path:
+        kw = self.attack_settings(model, name)
+        tag = f"{model.key}_{name}_eps{eps:g}"
+        return self.cache / "adv" / f"{tag}-{digest([self.common(), model.info, name, eps, kw], 10)}.npz"
+
     def adversarial(self, model: Model, name: str, eps: float) -> tuple[torch.Tensor, float]:
         """Images crafted white-box on ``model`` (shared by its white-box cell and its transfers)."""
         kw = self.attack_settings(model, name)
         tag = f"{model.key}_{name}_eps{eps:g}"
-        path = self.cache / "adv" / f"{tag}-{digest([self.common(), model.info, name, eps, kw], 10)}.npz"
+        path = self.adversarial_path(model, name, eps)
         if not path.exists():
             t0 = time.perf_counter()
             x_adv = craft_attack(name, model.scores, self.x, self.y, eps, cell_seed(self.suite.seed, "craft " + tag),
@@ -89,8 +96,22 @@ class Cells:
         torch.manual_seed(seed)
         return model.predict(x, seed) if model.kind == "bio" else model.predict(x)
 
+    def pending(self, plan: Callable[[], object]) -> int:
+        """How many cells ``plan()`` asks for are not cached yet: it runs with every cell counted, none
+        computed (each cell it gets is empty)."""
+        self._counting = set()
+        try:
+            plan()
+            return len(self._counting)
+        finally:
+            self._counting = None
+
     def cell(self, name: str, deps, compute: Callable[[], dict]) -> dict:
         path = self.cache / f"{name}-{digest([self.common(), deps], 10)}.json"
+        if self._counting is not None:
+            if not path.exists():
+                self._counting.add(path)
+            return {}
         if path.exists():
             self.cached += 1
             return load_json(path)
@@ -134,17 +155,22 @@ class Cells:
                 **robustness(self.y_np, clean, np.where(robust, self.y_np, -1))}
 
     def attack_cell(self, target: Model, name: str, eps: float, source: Model | None, role: str | None,
-                    bpda: bool = False) -> dict:
+                    bpda: bool = False, related: bool = False) -> dict:
         """``bpda``: a white-box attack crafted on ``source``, the ReLU net ``target`` was converted from
-        (BPDA: the IF layers' backward pass replaced by the ReLU activations they approximate)."""
+        (BPDA: the IF layers' backward pass replaced by the ReLU activations they approximate). A transfer
+        from a ``source`` that is, or shares weights or seed with, ``target`` is not black-box: skipped, or
+        with ``related`` scored all the same and marked (``black_box`` false, ``related`` says why)."""
         setting = "white" if source is None else "white-bpda" if bpda else f"black-{role}"
         base = {"target": target.key, "attack": name, "eps": eps, "setting": setting, "n": len(self.x)}
-        if source is not None and not bpda:
+        black_box = source is not None and not bpda
+        if black_box:
             base["source"] = source.info["path"]
             shared = source.lineage & target.lineage
             if shared:
                 why = "self" if source.path.resolve() == target.path.resolve() else "shares weights or seed"
-                return {**base, "black_box": False, "skipped": f"not black-box: source and target {why}"}
+                if not related:
+                    return {**base, "black_box": False, "skipped": f"not black-box: source and target {why}"}
+                black_box, base["related"] = False, f"not black-box: source and target {why}"
         crafter = source or target
         clean = self.clean(target)
         cell_name = f"{target.key}_{name}_eps{eps:g}_{setting}"
@@ -154,7 +180,7 @@ class Cells:
             x_adv, craft_s = self.adversarial(crafter, name, eps)
             t0 = time.perf_counter()
             pred = self.score(target, x_adv, cell_name)
-            rec = {**base, "black_box": source is not None and not bpda, "craft_seconds": craft_s,
+            rec = {**base, "black_box": black_box, "craft_seconds": craft_s,
                    "score_seconds": time.perf_counter() - t0, "pred": "".join(map(str, pred)),
                    **robustness(self.y_np, np.array(list(clean["pred"]), int), pred)}
             if target.twin_predict is not None and source is None:
