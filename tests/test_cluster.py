@@ -117,7 +117,8 @@ def test_sweeps_default_to_converged_models_and_quick_is_the_small_budget(tmp_pa
     assert sweep_points.scale_note(converged).startswith("converged")
     assert sweep_points.scale_note(quick).startswith("quick") and sweep_points.scale_note(mixed).startswith("custom")
     # --estimate computes nothing and says what is left
-    est = leak_sweep.main(base + ["--estimate", "--seeds", "2", "--leaks", "1", "0.9", "--tau-exc", "100"])
+    est = leak_sweep.main(base + ["--estimate", "--seeds", "2", "--leaks", "1", "0.9", "--tau-exc", "100",
+                                  "--protocols", "swept"])
     assert est["points_left"] == 8 and est["models_to_train"] == 8 and not (tmp_path / "points").exists()
     assert "8 of 8 points to compute" in capsys.readouterr().out
     # a finer Brian2 time step costs more than in proportion (the saved points: tau 20 at dt/5 ~31x)
