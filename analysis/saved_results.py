@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from analysis.defaults import DEFAULTS, FULL_LEVELS, REF
+from analysis.defaults import DEFAULTS, FULL_LEVELS, JOB_DEFAULTS, REF, REF_CONVERTED_T
 
 FULL = FULL_LEVELS   # quantization levels of the 8-bit originals: no pre-quantization
 
@@ -70,11 +70,13 @@ def points_of(summary: dict, kind: str, key: str, fixed: dict, protocol: str = "
     """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``; the seeds of
     one point merged into one (:func:`merge_seeds`). ``protocol``: "swept" the points whose attacks are
     crafted on their own model, "reference" those crafted at the reference setting (a job's ``craft_at``,
-    analysis.sweep_points.with_measurements)."""
+    analysis.sweep_points.with_measurements). A job without a key of JOB_DEFAULTS has its default: the
+    surrogate SNN's direct-input point is left out unless ``fixed`` asks for {"encoding": "direct"}."""
+    fixed = {**JOB_DEFAULTS, **fixed}
     pts = [p for p in summary["points"] if p["job"]["kind"] == kind
-           and all(p["job"].get(k) == v for k, v in fixed.items())
+           and all(p["job"].get(k, JOB_DEFAULTS.get(k)) == v for k, v in fixed.items())
            and ("craft_at" in p["job"]) == (protocol == "reference")]
-    return sorted(merge_seeds(pts), key=lambda p: p["job"][key])
+    return sorted(merge_seeds(pts), key=lambda p: p["job"].get(key, JOB_DEFAULTS.get(key)))
 
 
 # --- several seeds per point ------------------------------------------------------------------
@@ -143,3 +145,22 @@ def quant_points(summary, kind):
              "bio": {"present_ms": REF["present_ms"], "tau_exc_ms": REF["tau_exc_ms"]},
              "cnn": {}}[kind]
     return points_of(summary, kind, "levels", fixed)
+
+
+def converted_points(summary: dict, key: str, protocol: str = "swept") -> list[dict]:
+    """The converted SNN's series of the time-step sweep (analysis.timestep_sweep), seeds merged: ``key`` "T"
+    the time steps at 256 levels (summary["converted_timesteps"]), "levels" the pre-quantization levels at
+    its reference T (summary["converted_levels"] at summary["converted_T"]). Each point's eval has the deltas
+    "fgsm" (through its own surrogate, EOT), "bpda" (FGSM through the CNN it was converted from), "transfer"
+    and "random"; with --suite full its attacks through both ("pgd", "pgd/bpda", ...) and their worst case."""
+    fixed = {"levels": FULL} if key == "T" else {"T": summary.get("converted_T", REF_CONVERTED_T)}
+    return points_of(summary, "converted", key, fixed, protocol)
+
+
+def encoding_points(summary: dict, protocol: str = "swept") -> list[dict]:
+    """The surrogate SNN at the reference T with each input encoding of summary["encodings"] (Poisson: the T
+    series' reference point; direct: the image as a constant current, deterministic, so EOT 1 and no redraw
+    floor), seeds merged, in that order; a job's "encoding" key is absent for Poisson."""
+    fixed = {"T": REF["T"], "leak": summary["leak"], "levels": FULL}
+    return [p for e in summary.get("encodings", []) for p in points_of(summary, "snn", "T", {**fixed, "encoding": e},
+                                                                       protocol)]

@@ -122,8 +122,9 @@ def test_timestep_and_quantization_sweep_on_tiny_settings(swept, tiny_mnist):
     from analysis import timestep_sweep
     out = swept[0]
     s = timestep_sweep.main(["-t", "2", "--present-ms", "--levels", "2", "256", "--quantize", "cnn",
-                             "--leak", "0.9", "--n-train", "48", "--n-test", "12", "--eot", "1", "--source", "none",
-                             "--out", str(out), "--no-progress", "--jobs", "1"] + FGSM_ONLY)
+                             "--converted-timesteps", "--encodings", "poisson", "--leak", "0.9", "--n-train", "48",
+                             "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out), "--no-progress",
+                             "--jobs", "1"] + FGSM_ONLY)
     data = json.loads((out / "timestep_sweep.json").read_text())
     assert data["n_failed"] == 0 and data["levels"] == [2, 256] and data["timesteps"] == [2]
     kinds = sorted((p["job"]["kind"], p["job"]["levels"]) for p in data["points"])
