@@ -66,6 +66,21 @@ def main_eps(data: dict) -> str:
     return f"{DEFAULTS['eps']:g}" if f"{DEFAULTS['eps']:g}" in eps else eps[0]
 
 
+def number_at(*path):
+    """eval -> the number under the keys ``path`` (eval["worst_case"]["adv_accuracy"]...), nan where the
+    point has none (measured without the attack suite or the ensemble)."""
+    def get(ev):
+        for k in path:
+            ev = (ev or {}).get(k)
+        return math.nan if ev is None else ev
+    return get
+
+
+# the two protocols of a sweep point (analysis.sweep_points.with_measurements), as tables and figures name them
+PROTOCOLS = {"swept": "crafted at the swept setting",
+             "reference": "crafted at the reference setting, scored at the swept one"}
+
+
 def points_of(summary: dict, kind: str, key: str, fixed: dict, protocol: str = "swept") -> list[dict]:
     """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``; the seeds of
     one point merged into one (:func:`merge_seeds`). ``protocol``: "swept" the points whose attacks are
@@ -77,6 +92,18 @@ def points_of(summary: dict, kind: str, key: str, fixed: dict, protocol: str = "
            and all(p["job"].get(k, JOB_DEFAULTS.get(k)) == v for k, v in fixed.items())
            and ("craft_at" in p["job"]) == (protocol == "reference")]
     return sorted(merge_seeds(pts), key=lambda p: p["job"].get(key, JOB_DEFAULTS.get(key)))
+
+
+def reference_series(pts: list[dict], ref_pts: list[dict], key: str) -> tuple[list[dict], float | None]:
+    """A series under the reference protocol, in the order of its swept points ``pts``: its
+    reference-protocol points ``ref_pts`` and, at the reference setting itself (where the two protocols
+    are one point), the swept point; and that setting (None without reference-protocol points)."""
+    if not ref_pts:
+        return [], None
+    at = ref_pts[0]["job"]["craft_at"][key]
+    by_value = {p["job"][key]: p for p in ref_pts}
+    by_value.update({p["job"][key]: p for p in pts if p["job"][key] == at})
+    return [by_value[p["job"][key]] for p in pts if p["job"][key] in by_value], at
 
 
 # --- several seeds per point ------------------------------------------------------------------
@@ -140,11 +167,12 @@ def spread(point: dict, get) -> float:
     return mean_interval(seed_values(point, get))[1]
 
 
-def quant_points(summary, kind):
+def quant_points(summary, kind, protocol: str = "swept"):
+    """The timestep sweep's points of ``kind`` on quantized inputs (by levels), at the reference setting."""
     fixed = {"snn": {"T": REF["T"], "leak": summary["leak"]},
              "bio": {"present_ms": REF["present_ms"], "tau_exc_ms": REF["tau_exc_ms"]},
              "cnn": {}}[kind]
-    return points_of(summary, kind, "levels", fixed)
+    return points_of(summary, kind, "levels", fixed, protocol)
 
 
 def converted_points(summary: dict, key: str, protocol: str = "swept") -> list[dict]:

@@ -5,7 +5,9 @@ import math
 import pytest
 
 from analysis import cluster, leak_sweep, report, sweep_jobs, sweep_points, verdicts
+from analysis.effects import sign_of
 from analysis.saved_results import mean_interval, merge_seeds, points_of
+from analysis.sweep_effects import end_effect
 
 
 def test_tasks_run_in_order_in_process_and_a_failure_loses_only_itself():
@@ -86,7 +88,7 @@ def test_verdicts_on_several_seeds_test_the_seeds_spread():
 
     def sign(asr_a, asr_b):
         merged = sorted(merge_seeds(pts(asr_a, asr_b)), key=lambda p: -p["job"]["leak"])
-        return verdicts.trend(merged, "transfer", 200, lo_first=False)[0]
+        return sign_of(end_effect(merged[0], merged[1], "transfer", "leak 1 -> 0.8", lo_first=False))
 
     assert sign([0.30, 0.31, 0.29], [0.10, 0.11, 0.09]) == 1     # far apart: significant
     assert sign([0.30, 0.10, 0.50], [0.20, 0.35, 0.05]) == 0     # a wide spread over seeds: within noise
