@@ -96,6 +96,11 @@ def main(argv=None) -> dict:
         made["compare"] = {name: summary for name, (_, summary) in comp.items()}
     else:
         notes.append("no compare/*/compare.json (analysis.compare)")
+    transfer = {p.parent.name: load_json(p) for p in sorted(res.glob("transfer_matrix/*/transfer_matrix.json"))}
+    if transfer:
+        made["transfer_matrix"] = transfer
+    else:
+        notes.append("no transfer_matrix/*/transfer_matrix.json (analysis.transfer_matrix)")
     attacks = sorted({*Path(args.runs).glob("*/attack*/attack.json"), *res.glob("**/attack.json")})
     from analysis.attack_figures import accuracy_vs_eps, runs_figure
     attack_summaries = {}

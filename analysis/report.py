@@ -23,7 +23,7 @@ from analysis.saved_results import adv, changes, last_hidden, main_delta, main_e
     stage_ratio, value_of
 from analysis.seed_claims import PUBLISHED_ACCURACY, Claim, accuracy_claim, blackbox_compare_claim, \
     blackbox_damping_claim, compare_cells, damping_claim, damping_models, dset_of, snn_fgsm_claim, stdp_claim, \
-    training_seconds
+    training_seconds, transfer_claim
 from analysis.sweep_report import SWEEP_HEAD, leak_section, pct_pm, sweep_rows, timestep_section
 from analysis.verdicts import compare_masked, suspect, zero_grad_flags
 
@@ -134,6 +134,10 @@ def compare_section(page: Report, made: dict) -> list[str]:
         page.claim(snn_fgsm_claim(summary))
         page.claim(stdp_claim(summary, sparsity))
         flags += masking_flags(summary)
+    for name, matrix in (made.get("transfer_matrix") or {}).items():
+        page.lines += [f"Transfer matrix ({name}, analysis.transfer_matrix, eps {matrix['eps']:g}, n {matrix['n_test']}): "
+                       f"[transfer_matrix.md](transfer_matrix/{name}/transfer_matrix.md).", ""]
+        page.claim(transfer_claim(matrix))
     return flags
 
 
