@@ -23,13 +23,20 @@ def tiny_mnist(monkeypatch):
     monkeypatch.setattr(imagesets, "load", fake_load)
 
 
+def tiny_sweep(main, argv: list, tiny_attacks: bool = False) -> dict:
+    """A sweep's ``main(argv)`` on the synthetic bars (``tiny_attacks``: the suite at the tests' budget)."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(imagesets, "load", fake_load)
+        if tiny_attacks:
+            m.setattr(sweep_points, "suite_spec", lambda name, kind: name != "fgsm" and tiny_suite(name, kind))
+        return main(argv)
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     """A tiny leak sweep (a CNN and one SNN, a few training steps), run once for the module."""
     out = tmp_path_factory.mktemp("results") / "sweeps"
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(imagesets, "load", fake_load)
-        return out, leak_sweep.main(sweep_argv(out))
+    return out, tiny_sweep(leak_sweep.main, sweep_argv(out))
 
 
 def test_measure_is_zero_without_delta_and_grows_with_it_through_a_linear_layer():
@@ -205,13 +212,10 @@ def run_of(out, prefix):
 def two_protocols(tmp_path_factory):
     """A tiny leak sweep with the full suite and both protocols (leak 0.9 and the reference, 0.99)."""
     out = tmp_path_factory.mktemp("protocols") / "sweeps"
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(imagesets, "load", fake_load)
-        m.setattr(sweep_points, "suite_spec", lambda name, kind: name != "fgsm" and tiny_suite(name, kind))
-        return out, leak_sweep.main(["--leaks", "0.9", "0.99", "--tau-exc", "-t", "2", "--n-train", "48",
-                                     "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out),
-                                     "--no-progress", "--jobs", "1", "--suite", "full", "--protocols", "swept",
-                                     "reference"])
+    return out, tiny_sweep(leak_sweep.main, ["--leaks", "0.9", "0.99", "--tau-exc", "-t", "2", "--n-train", "48",
+                                             "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out),
+                                             "--no-progress", "--jobs", "1", "--suite", "full", "--protocols", "swept",
+                                             "reference"], tiny_attacks=True)
 
 
 def right_under(res, key, y):

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-import imagesets
 from analysis import measurement, saved_results, sweep_jobs, sweep_points, timestep_sweep
 from analysis.defaults import REF
 from networks.converted import convert
 from networks.registry import load_model
 from runstore.files import load_json
-from tests.test_analysis import fake_load, tiny_suite
+from tests.test_analysis import fake_load, tiny_mnist, tiny_sweep  # noqa: F401 (tiny_mnist: a fixture)
 
 ARGV = ["-t", "2", "--present-ms", "--levels", "2", "256", "--quantize", "cnn", "converted", "--converted-timesteps",
         "2", "4", "--converted-levels", "2", "256", "--converted-T", "2", "--encodings", "poisson", "direct",
@@ -21,19 +20,11 @@ ARGV = ["-t", "2", "--present-ms", "--levels", "2", "256", "--quantize", "cnn", 
         "--jobs", "1", "--suite", "full", "--ensemble", "none", "--protocols", "swept", "reference"]
 
 
-@pytest.fixture
-def tiny_mnist(monkeypatch):
-    monkeypatch.setattr(imagesets, "load", fake_load)
-
-
 @pytest.fixture(scope="module")
 def claims(tmp_path_factory):
     """The tiny sweep with both new series, the full (tiny) suite and both protocols, run once."""
     out = tmp_path_factory.mktemp("claims") / "sweeps"
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(imagesets, "load", fake_load)
-        m.setattr(sweep_points, "suite_spec", lambda name, kind: name != "fgsm" and tiny_suite(name, kind))
-        summary = timestep_sweep.main(ARGV + ["--out", str(out)])
+    summary = tiny_sweep(timestep_sweep.main, ARGV + ["--out", str(out)], tiny_attacks=True)
     return out, summary, json.loads((out / "timestep_sweep.json").read_text())
 
 
