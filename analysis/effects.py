@@ -19,6 +19,10 @@ numbers finds a difference:
 :func:`status` names a part: "reproduced" (the interval excludes 0 on the predicted side), "reversed"
 (on the other), "no effect" (it includes 0 and excludes every effect larger than the part's ``margin``),
 "inconclusive" (includes 0 and effects beyond the margin; "within noise" where a part has no margin).
+A part whose claim predicts no effect (``expect`` 0: "T does not matter") is "reproduced" when its whole
+interval lies within +- its margin (an equivalence test: a difference that is significant but smaller
+than the margin is no effect either), "effect found" when the interval excludes 0 and reaches beyond the
+margin, "inconclusive" otherwise.
 :func:`verdict_of` turns named parts into the claim's verdict and, for "partly", names them.
 """
 from __future__ import annotations
@@ -51,9 +55,9 @@ class Claim(NamedTuple):
 
 class Effect(NamedTuple):
     """One part of a claim as a number: ``estimate`` and its interval [``low``, ``high``] in ``unit``
-    (percentage points for proportions); ``expect`` the sign the claim predicts; ``counted`` whether the
-    verdict counts it; ``margin``: below it an effect counts as none (None: no such test); ``how``: the
-    interval's method, ``note``: why it is shown, not counted."""
+    (percentage points for proportions); ``expect`` the sign the claim predicts (0: no effect, judged against
+    the margin); ``counted`` whether the verdict counts it; ``margin``: below it an effect counts as none
+    (None: no such test); ``how``: the interval's method, ``note``: why it is shown, not counted."""
     name: str
     estimate: float
     low: float
@@ -117,6 +121,12 @@ def sign_of(e: Effect) -> int:
 
 
 def status(e: Effect) -> str:
+    if e.expect == 0:   # the claim is that there is no effect: within the margin it holds
+        if e.margin is not None and -e.margin <= e.low and e.high <= e.margin:
+            return "reproduced"
+        if e.low > 0 or e.high < 0:
+            return "effect found"
+        return "inconclusive" if e.margin is not None else "within noise"
     s = sign_of(e)
     if e.unless_reversed:
         return "reversed" if s < 0 else "reproduced"

@@ -23,7 +23,7 @@ PANELS = {"points": "difference in percentage points", "change": "difference in 
 ROW_H, HEAD_H = 0.13, 0.17   # inches per row and per claim's header
 COUNTED, SHOWN = "counted in the verdict", "shown beside it, not counted"
 # (expect, unless_reversed) -> what the claim predicts of the difference
-EXPECTED = {(1, False): "> 0", (-1, False): "< 0", (-1, True): "not > 0", (1, True): "not < 0"}
+EXPECTED = {(1, False): "> 0", (-1, False): "< 0", (-1, True): "not > 0", (1, True): "not < 0", (0, False): "= 0"}
 
 
 def family(unit: str) -> str:

@@ -189,8 +189,9 @@ def evaluated(made: dict):
             j = p["job"]
             if "craft_at" in j:   # crafted on another model: its "white-box" FGSM is a transfer, not to check
                 continue
-            tag = {"snn": "SNN leak {leak:g}, T {T}", "cnn": "CNN",
+            tag = {"snn": "SNN leak {leak:g}, T {T}", "cnn": "CNN", "converted": "converted SNN, T {T}",
                    "bio": "Brian2 tau {tau_exc_ms:g} ms, {present_ms:g} ms"}[j["kind"]].format(**j)
+            tag += f", {j['encoding']} input" if "encoding" in j else ""
             yield f"{name}: {tag}, {j['levels']} levels", p["eval"], j["n_test"]
 
 
@@ -240,7 +241,10 @@ def front_matter(made: dict, claims: list[Claim], forest: list[str]) -> list[str
             "the claim's side, reversed on the other; a sweep part is 'no effect' when its whole interval lies within "
             f"±{NO_EFFECT_POINTS:g} ASR points, inconclusive when it includes 0 and larger effects too. A claim is "
             "reproduced when every counted part is, 'no effect' when every part is, 'partly' (its parts named) when "
-            "some are, not reproduced otherwise. The forest plot below the table shows every part.", "",
+            "some are, not reproduced otherwise. The forest plot below the table shows every part."
+            + (f" A part whose claim is that there is no effect ('claim = 0' in the plot) is reproduced when its whole "
+               f"interval lies within ±{NO_EFFECT_POINTS:g} points, 'effect found' when it excludes 0 and reaches "
+               "beyond that." if any(e.expect == 0 for c in claims for e in c.effects) else ""), "",
             "Limits: each sweep point is one trained model per seed (one seed unless its section says more) scored on "
             "the first test images (n in each "
             "section), so differences of a few points are within noise; the sweeps' models are small (the training "

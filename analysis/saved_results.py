@@ -133,13 +133,17 @@ def mean_interval(values) -> tuple[float, float]:
     return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
 
 
+SEED_KEYS = ("seed", "cnn_model")   # job keys that differ between the seeds of one point
+
+
 def merge_seeds(points: list[dict]) -> list[dict]:
     """Points that differ only in their seed become one: its eval the mean over seeds, ``seeds`` the
     seeds and ``per_seed`` the points themselves (for intervals and tests). A point of one seed is
-    returned as it is, with ``per_seed`` [itself]."""
+    returned as it is, with ``per_seed`` [itself]. A converted SNN's "cnn_model" (the CNN of its seed)
+    differs with the seed too."""
     groups: dict[str, list[dict]] = {}
     for p in points:
-        groups.setdefault(json.dumps({k: v for k, v in p["job"].items() if k != "seed"}, sort_keys=True,
+        groups.setdefault(json.dumps({k: v for k, v in p["job"].items() if k not in SEED_KEYS}, sort_keys=True,
                                      default=str), []).append(p)
     out = []
     for ps in groups.values():

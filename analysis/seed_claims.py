@@ -13,8 +13,10 @@ Sharmin et al. (seeds 001, 003):
   CNN, mostly black-box (transfer), and a converted SNN does not (the second on analysis.compare's fuller
   table, the first on the damping models when there is none);
 - :func:`leak_claim`: more leak gives more robustness;
-- :func:`discretization_claim`: fewer time steps and pre-quantized inputs give more robustness (these two
-  in analysis.sweep_claims, re-exported here).
+- :func:`discretization_claim`: fewer time steps and pre-quantized inputs give more robustness;
+- :func:`converted_claim` (2020): a converted SNN's robustness depends on the input pre-quantization, not on
+  its time steps; :func:`encoding_claim`: the Poisson encoder alone gives robustness (these four in
+  analysis.sweep_claims, re-exported here).
 
 Seed 000: :func:`snn_fgsm_claim` (an SNN keeps more than a CNN under white-box FGSM), :func:`stdp_claim` (an
 STDP-learned layer adds robustness through sparse connectivity), :func:`accuracy_claim` (its clean accuracies).
@@ -30,12 +32,14 @@ from pathlib import Path
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS, REF
 from analysis.effects import Claim, Effect, name_parts, proportion_interval, scaled, sign_of, status, verdict_of
 from analysis.saved_results import FULL, adv, last_hidden, main_eps, num, pct, points_of, stage_ratio, value_of
-from analysis.sweep_claims import discretization_claim, leak_claim, leak_points, timestep_points
+from analysis.sweep_claims import converted_claim, discretization_claim, encoding_claim, leak_claim, leak_points, \
+    timestep_points
 from analysis.verdicts import blackbox_verdict, ci_of, compare_masked, stated, suspect, transfer_effects
 
 __all__ = ["Claim", "PUBLISHED_ACCURACY", "SEED000_FGSM", "accuracy_claim", "blackbox_compare_claim",
-           "blackbox_damping_claim", "compare_cells", "damping_claim", "damping_models", "discretization_claim",
-           "dset_of", "leak_claim", "leak_points", "snn_fgsm_claim", "stdp_claim", "timestep_points",
+           "blackbox_damping_claim", "compare_cells", "converted_claim", "damping_claim", "damping_models",
+           "discretization_claim", "dset_of", "encoding_claim", "leak_claim", "leak_points", "snn_fgsm_claim",
+           "stdp_claim", "timestep_points",
            "training_seconds", "transfer_claim"]
 
 # --- what the seeds publish -------------------------------------------------------------------

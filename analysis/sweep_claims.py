@@ -1,8 +1,13 @@
-"""Sharmin et al.'s two sweep claims, judged on the effect sizes of each series (analysis.sweep_effects).
+"""Sharmin et al.'s sweep claims, judged on the effect sizes of each series (analysis.sweep_effects).
 
 - :func:`leak_claim`: more leak gives more robustness (SNN leak 1 -> 0.8, Brian2 tau_exc long -> short);
 - :func:`discretization_claim`: fewer time steps (presentation time) and coarser pre-quantized inputs give
-  more robustness (the CNN on quantized images is the control, shown and not counted).
+  more robustness (the CNN on quantized images is the control, shown and not counted);
+- :func:`converted_claim` (Sharmin et al. 2020): a converted SNN's robustness does not depend on its time
+  steps (first to last of summary["converted_timesteps"]: the ends' difference within the no-effect margin)
+  but does on the input pre-quantization (fewer levels, lower ASR), white-box only;
+- :func:`encoding_claim`: the Poisson encoder alone gives robustness: the same surrogate SNN at T 8 has a
+  lower white-box ASR with Poisson input than with direct input (transfer shown, not counted).
 
 A series' counted parts are its deciding white-box measure (the ensemble's or the suite's worst case when
 the points carry it, else FGSM) and its transfer ASR, each by the difference between the series' ends with
@@ -13,9 +18,10 @@ give the series to REPORT.md's effect tables too, so table and claim print the s
 """
 from __future__ import annotations
 
-from analysis.defaults import REF
+from analysis.defaults import REF, REF_CONVERTED_T
 from analysis.effects import Claim, verdict_of
-from analysis.saved_results import FULL, adv, pct, points_of, quant_points, redraw
+from analysis.saved_results import FULL, adv, converted_points, encoding_points, pct, points_of, quant_points, \
+    redraw
 from analysis.effects import status
 from analysis.sweep_effects import SeriesEffects, series_effects
 from analysis.sweep_figures import QUANT_MODELS
@@ -141,3 +147,78 @@ def half_step_vulnerable(timestep_sweep: dict, n: int) -> list[str]:
                            f"is more vulnerable than unquantized (fgsm ASR {pct(a)}% vs {pct(b)}%): rounding "
                            "lets an eps step jump a whole level")
     return out
+
+
+# --- the converted SNN and the input encoding (issue 28, item 6 (a) and (c)) ----------------------
+WHITE_ONLY = "shown, not counted (the claim is white-box)"
+
+
+def converted_series(timestep_sweep: dict) -> list[tuple[str, list[dict], SeriesEffects]]:
+    """("T" or "levels", points, effects) of the converted SNN's series with two points or more: its time steps
+    at 256 levels (the claim predicts no effect) and its pre-quantization levels at summary["converted_T"]
+    (fewest levels first, the ASR rising), each white-box only."""
+    n, out = timestep_sweep["settings"]["n_test"], []
+    at = timestep_sweep.get("converted_T", REF_CONVERTED_T)
+    for key, label, expect, listed in (("T", "converted SNN T", 0, "all:"),
+                                       ("levels", f"converted SNN (T {at}) levels", None, "by levels")):
+        pts = converted_points(timestep_sweep, key)
+        if len(pts) >= 2:
+            out.append((key, pts, series_effects(pts, key, label, n, lo_first=True, listed=listed, expect=expect,
+                                                 ref_pts=converted_points(timestep_sweep, key, "reference"),
+                                                 transfer=WHITE_ONLY)))
+    return out
+
+
+def clean_text(pts: list[dict]) -> str:
+    return f"clean {pct(pts[0]['eval']['clean_accuracy'])}% -> {pct(pts[-1]['eval']['clean_accuracy'])}%"
+
+
+def converted_claim(timestep_sweep: dict) -> Claim | None:
+    """Sharmin et al. 2020: a converted SNN's white-box robustness (the deciding measure: the worst case where
+    the points carry it, else the stronger of FGSM and BPDA) does not change from its fewest time steps to its
+    most (reproduced when the ends' difference lies within the no-effect margin, "effect found" when it differs
+    beyond it) but does with the input pre-quantization (fewer levels, lower ASR). A series not measured is a
+    part "not measured"; None without either."""
+    series = converted_series(timestep_sweep)
+    if not series:
+        return None
+    texts, parts, effects, flags = [], [], [], []
+    for key, pts, s in series:
+        t, p, e, f = gathered([s])
+        texts, parts, effects, flags = texts + t + [clean_text(pts)], parts + p, effects + e, flags + f
+    missing = [("converted SNN T", "not measured"), ("converted SNN levels", "not measured")]
+    parts += [m for key, m in zip(("T", "levels"), missing) if key not in {k for k, _, _ in series}]
+    return judged("A converted SNN's robustness depends on the input pre-quantization, not on its time steps "
+                  "(Sharmin et al. 2020)", texts, parts, effects, flags)
+
+
+def encoding_series(timestep_sweep: dict) -> tuple[list[dict], SeriesEffects] | None:
+    """(points, effects) of the surrogate SNN at T 8 with direct input and with Poisson input (in that order:
+    the ASR falls), white-box only; None without both."""
+    def by_name(p):   # a Poisson job carries no "encoding" key
+        return {**p, "job": {**p["job"], "encoding": p["job"].get("encoding", "poisson")}}
+    order = ["direct", "poisson"]
+    pts, ref = ([by_name(p) for p in encoding_points(timestep_sweep, protocol)] for protocol in ("swept", "reference"))
+    pts = sorted((p for p in pts if p["job"]["encoding"] in order), key=lambda p: order.index(p["job"]["encoding"]))
+    if [p["job"]["encoding"] for p in pts] != order:
+        return None
+    n = timestep_sweep["settings"]["n_test"]
+    return pts, series_effects(pts, "encoding", f"SNN T {pts[0]['job']['T']} input", n, lo_first=False, ref_pts=ref,
+                               transfer=WHITE_ONLY)
+
+
+def encoding_claim(timestep_sweep: dict) -> Claim | None:
+    """The Poisson encoder alone gives robustness: the same surrogate SNN at T 8 has a lower white-box ASR (the
+    deciding measure of analysis.sweep_effects) with Poisson input than with direct input, Welch over seeds;
+    the transfer ASR shown beside it. None without both points."""
+    found = encoding_series(timestep_sweep)
+    if not found:
+        return None
+    pts, series = found
+    texts, parts, effects, flags = gathered([series])
+    floor = redraw(pts[1]["eval"])
+    texts += [clean_text(pts)] + ([f"Poisson's redraw floor {floor}% (a fresh draw alone flips that share of its "
+                                   "correct answers; direct input is deterministic, with none) is in its ASR"]
+                                  if floor != "-" else [])
+    return judged("The Poisson encoder alone gives robustness: direct input is less robust (the same SNN)",
+                  texts, parts, effects, flags)

@@ -1,10 +1,12 @@
-"""REPORT.md's sweep sections (2: leak, 3: time steps and quantization): a row per point, an effect table per
-section, the figures, and the two sweep claims (analysis.sweep_claims).
+"""REPORT.md's sweep sections (2: leak, 3: time steps and quantization, with the converted SNN's series and
+Poisson against direct input when the sweep has them): a row per point, an effect table per series group, the
+figures, and the sweep claims (analysis.sweep_claims).
 
-A point's row shows the worst case over the attack suite and over the surrogate ensemble when some point of
-the table carries them, and the protocol when some point was crafted at the reference setting; a table
-of points measured as before the suite (FGSM alone, one protocol) is as it was. The effect table prints
-the series' parts of analysis.sweep_claims (leak_series, timestep_series), the numbers the claims judge.
+A point's row shows the worst case over the attack suite and over the surrogate ensemble (and a converted
+SNN's FGSM through its source CNN, BPDA) when some point of the table carries them, and the protocol when
+some point was crafted at the reference setting; a table of points measured as before the suite (FGSM
+alone, one protocol) is as it was. The effect table prints the series' parts of analysis.sweep_claims
+(leak_series, timestep_series, converted_series, encoding_series), the numbers the claims judge.
 Layout only, for analysis.report.
 """
 from __future__ import annotations
@@ -13,10 +15,10 @@ import math
 
 from analysis import captions
 from analysis.effects import NO_EFFECT_POINTS, interval_text, status
-from analysis.saved_results import PROTOCOLS, adv, changes, last_hidden, main_delta, num, number_at, pct, \
-    quant_points, redraw, seed_points, spread, stage_ratio, value_of
-from analysis.sweep_claims import discretization_claim, leak_claim, leak_points, leak_series, timestep_points, \
-    timestep_series
+from analysis.saved_results import PROTOCOLS, adv, changes, converted_points, encoding_points, last_hidden, \
+    main_delta, num, number_at, pct, quant_points, redraw, seed_points, spread, stage_ratio, value_of
+from analysis.sweep_claims import converted_claim, converted_series, discretization_claim, encoding_claim, \
+    encoding_series, leak_claim, leak_points, leak_series, timestep_points, timestep_series
 from analysis.sweep_effects import has
 from analysis.sweep_figures import QUANT_MODELS
 
@@ -31,8 +33,10 @@ def pct_pm(p: dict, get) -> str:
 
 SWEEP_HEAD = ["model", "clean %", "redraw flip %", "FGSM adv %", "FGSM ASR %", "transfer adv %", "transfer ASR %", "random adv %",
               "last hidden / input change", "output / input change", "input-spike change", "input-spike noise floor"]
-# the suite's columns, after FGSM's, when a point of the table carries them: (head, eval key path, measure)
-SUITE_COLUMNS = {"worst": [("worst-case adv %", ("worst_case", "adv_accuracy")),
+# the suite's columns (and BPDA's), after FGSM's, when a point of the table carries them: (head, eval key path)
+SUITE_COLUMNS = {"bpda": [("BPDA adv %", ("deltas", "bpda", "adv_accuracy")),
+                          ("BPDA ASR %", ("deltas", "bpda", "attack_success_rate"))],
+                 "worst": [("worst-case adv %", ("worst_case", "adv_accuracy")),
                            ("worst-case ASR %", ("worst_case", "attack_success_rate"))],
                  "ensemble": [("ensemble worst-case adv %", ("ensemble", "worst_case", "adv_accuracy")),
                               ("ensemble worst-case ASR %", ("ensemble", "worst_case", "attack_success_rate"))]}
@@ -77,15 +81,18 @@ def points_table(page, groups: list[tuple[list[dict], object, str]], sentence: s
         sentence += (" 'Crafted at the reference setting, scored at the swept one': the white-box attacks of the "
                      "model trained at the reference setting, applied to the swept model (Sharmin 2020's released "
                      "code); transfer and random rows are the same d in both protocols.")
-    if suite:
+    if "bpda" in suite:
+        sentence += (" BPDA: FGSM through the CNN the converted SNN was converted from (its own surrogate's is the "
+                     "FGSM column); a converted SNN's worst case is over the suite's attacks through both.")
+    if set(suite) & {"worst", "ensemble"}:
         sentence += (" Worst case: per example over the attack suite (FGSM, PGD, APGD-CE, APGD-DLR; Brian2: FGSM and "
                      "PGD through each twin); ensemble: over the surrogate ensemble too (series ends and reference).")
     page.table(head, rows, sentence)
 
 
-def effects_table(page, series) -> None:
+def effects_table(page, series, more: str = "") -> None:
     """Each series' parts (analysis.sweep_effects.Part): ends, difference and slope with their intervals, and
-    what the verdict makes of it."""
+    what the verdict makes of it; ``more``: sentences after the table's own."""
     rows = []
     for s in series:
         for part in s.parts:
@@ -94,7 +101,8 @@ def effects_table(page, series) -> None:
                 continue
             said = part.verdict_part[1] if part.verdict_part else f"{status(e)}; {e.note}"
             rows.append([e.name.replace(" difference", ""), f"{pct(part.values[0])} -> {pct(part.values[1])}",
-                         interval_text(e), e.how, f"{interval_text(sl)} {part.per}", said])
+                         interval_text(e), e.how, "-" if math.isnan(sl.estimate) else f"{interval_text(sl)} {part.per}",
+                         said])
     if not rows:
         return
     page.table(["series, measure", "ASR % at the ends", "difference, points [95 %]", "interval",
@@ -105,7 +113,8 @@ def effects_table(page, series) -> None:
                "from the first end to the last, with its 95 % t-interval (reported, not judged). A part is reproduced "
                "when its interval excludes 0 on the claim's side, reversed on the other, no effect when it lies within "
                f"±{NO_EFFECT_POINTS:g} points, inconclusive otherwise. The deciding white-box measure is the ensemble's "
-               "worst case where the ends carry it, else the suite's, else FGSM; the others are shown beside it.")
+               "worst case where the ends carry it, else the suite's, else FGSM; the others are shown beside it."
+               + more)
 
 
 def leak_section(page, leak_sweep: dict) -> None:
@@ -150,3 +159,53 @@ def timestep_section(page, timestep_sweep: dict) -> None:
     page.fig("quantization_sweep", captions.quantization_sweep(timestep_sweep))
     effects_table(page, [s for _, s in timestep_series(timestep_sweep)])
     page.claim(discretization_claim(timestep_sweep))
+    converted_section(page, timestep_sweep)
+    encoding_section(page, timestep_sweep)
+
+
+NO_EFFECT_PART = (f" A part whose claim predicts no effect (the converted SNN's T) is reproduced when its whole "
+                  f"interval lies within ±{NO_EFFECT_POINTS:g} points, 'effect found' when it excludes 0 and reaches "
+                  "beyond that, inconclusive otherwise. A converted SNN's white-box measure, without the suite, is the "
+                  "stronger of FGSM through its own surrogate and through its CNN (BPDA), per seed; only white-box "
+                  "parts count here.")
+
+
+def converted_section(page, timestep_sweep: dict) -> None:
+    """The converted SNN's time-step and levels series (Sharmin et al. 2020), when the sweep has them: their
+    points, effects and claim."""
+    series = converted_series(timestep_sweep)
+    if not series:
+        return
+    at = timestep_sweep.get("converted_T")
+    page.lines += [f"### The converted SNN: time steps and input pre-quantization (levels series at T = {at})", ""]
+    label = lambda j: f"converted SNN T = {j['T']}, {j['levels']} levels"  # noqa: E731
+    groups, seen = [], set()
+    for key in ("T", "levels"):
+        for protocol in ("swept", "reference"):
+            pts = [p for p in converted_points(timestep_sweep, key, protocol) if id_of(p) not in seen]
+            seen |= {id_of(p) for p in pts}   # T 32 at 256 levels is a point of both series
+            groups.append((pts, label, protocol))
+    points_table(page, groups, "The converted SNN (IF neurons, Poisson input) is converted from the sweep's CNN of the "
+                 "same seed and levels; FGSM: through its own surrogate gradient (EOT), BPDA: through that CNN.")
+    effects_table(page, [s for _, _, s in series], NO_EFFECT_PART)
+    page.claim(converted_claim(timestep_sweep))
+
+
+def id_of(p: dict) -> str:
+    return repr(sorted(p["job"].items()))
+
+
+def encoding_section(page, timestep_sweep: dict) -> None:
+    """The surrogate SNN with Poisson against direct input, when the sweep has both: points, effects, claim."""
+    found = encoding_series(timestep_sweep)
+    if not found:
+        return
+    T = found[0][0]["job"]["T"]
+    page.lines += [f"### Poisson against direct input (surrogate SNN, T = {T})", ""]
+    label = lambda j: f"SNN T = {j['T']}, {j.get('encoding', 'poisson')} input"  # noqa: E731
+    points_table(page, [(encoding_points(timestep_sweep, protocol), label, protocol)
+                        for protocol in ("swept", "reference")],
+                 "The same SNN trained and tested with Poisson spikes and with the image as a constant current "
+                 "(direct: deterministic, EOT 1, no redraw floor).")
+    effects_table(page, [found[1]], " Here only the white-box part counts; the transfer ASR is shown beside it.")
+    page.claim(encoding_claim(timestep_sweep))

@@ -10,7 +10,7 @@ import pytest
 
 from analysis import effects, seed_claims, sweep_effects, verdicts
 from analysis.forest_figure import forest_rows
-from analysis.report import write_report
+from analysis.report import evaluated, write_report
 from analysis.seed_claims import PUBLISHED_ACCURACY, SEED000_FGSM
 
 N = 1000   # test images: two standard errors of a difference near 50 % are ~4.5 points
@@ -132,6 +132,13 @@ def test_verdict_words_from_named_parts():
     assert effects.verdict_of([("a", "reproduced"), ("b", "reversed"), ("c", "no effect")]) == \
         ("partly", "reproduced for a; not for b (reversed), c (no effect)")
     assert effects.verdict_of([]) == ("not reproduced", "")
+    # a part whose claim is that there is no effect (expect 0): within the margin it holds, an equivalence test
+    none = [effects.status(e(lo, hi, expect=0)) for lo, hi in ((-3, 4), (1, 4), (6, 9), (-9, -6), (1, 8), (-3, 8))]
+    assert none == ["reproduced", "reproduced", "effect found", "effect found", "effect found", "inconclusive"]
+    assert [effects.status(e(lo, hi, expect=0, margin=None)) for lo, hi in ((-3, 4), (1, 4))] == \
+        ["within noise", "effect found"]
+    assert effects.verdict_of([("T", "reproduced"), ("levels", "effect found")]) == \
+        ("partly", "reproduced for T; not for levels (effect found)")
 
 
 def test_masked_gradient_checks_of_a_compare_table():
@@ -262,6 +269,156 @@ def test_discretization_claim_counts_no_cnn_control_and_names_the_half_step():
     assert "SNN at 16 levels (half a step below eps) is more vulnerable than unquantized (fgsm ASR 80.0% vs 60.0%)" \
         in claim.numbers
     assert seed_claims.discretization_claim({"settings": {"n_test": N, "eps": 0.1}, "leak": 0.99, "points": []}) is None
+
+
+# --- the converted SNN's series and Poisson against direct input (issue 28, item 6 (a) and (c)) --------
+def conv_point(asr: dict, seed: int = 0, craft_at: dict | None = None, kind: str = "converted", **job) -> dict:
+    """A point with the deltas of ``asr`` (a converted SNN's: fgsm, bpda, transfer) and, if given, "worst"
+    (eval["worst_case"]); the seeds 0, 1, 2 one point apart, so Welch has a spread."""
+    jitter = 0.01 * (seed % 3 - 1)
+    p = point(kind, {d: a + jitter for d, a in asr.items() if d != "worst"}, seed=seed,
+              **job, **({"craft_at": craft_at} if craft_at else {}))
+    if "worst" in asr:
+        p["eval"]["worst_case"] = {"attacks": ["fgsm", "pgd", "fgsm/bpda", "pgd/bpda"],
+                                   "adv_accuracy": 0.9 * (1 - asr["worst"] - jitter),
+                                   "attack_success_rate": asr["worst"] + jitter}
+    return p
+
+
+def conv(fgsm: float, bpda: float | None = None, transfer: float = 0.1, **more) -> dict:
+    return {"fgsm": fgsm, "bpda": fgsm if bpda is None else bpda, "transfer": transfer, **more}
+
+
+def converted_sweep_of(by_T: dict, by_levels: dict, encodings: dict | None = None, seeds: int = 3,
+                       reference: dict | None = None) -> dict:
+    """The time-step sweep's converted SNN (T -> asr at 256 levels, levels -> asr at T 32; T 32 at 256 levels is
+    one point of both), ``encodings``: the surrogate SNN at T 8 with "poisson" and "direct" input (-> asr);
+    ``reference``: T -> asr of converted points crafted at T 32; ``seeds`` per point."""
+    pts = []
+    for k in range(seeds):
+        pts += [conv_point(a, seed=k, T=T, cnn_model=f"cnn-L256-s{k}") for T, a in by_T.items()]
+        pts += [conv_point(a, seed=k, T=32, levels=lv, cnn_model=f"cnn-L{lv}-s{k}") for lv, a in by_levels.items()
+                if not (lv == 256 and 32 in by_T)]
+        pts += [conv_point(a, seed=k, T=T, craft_at={"T": 32}, cnn_model=f"cnn-L256-s{k}")
+                for T, a in (reference or {}).items()]
+        pts += [conv_point(a, seed=k, kind="snn", T=8, leak=0.99, **({"encoding": e} if e == "direct" else {}))
+                for e, a in (encodings or {}).items()]
+    return {"settings": {"n_test": N, "eps": 0.1, "seeds": seeds}, "leak": 0.99, "levels": [], "points": pts,
+            "converted_timesteps": sorted(by_T), "converted_levels": sorted(by_levels), "converted_T": 32,
+            "encodings": list(encodings or []), "scale": "tiny"}
+
+
+def test_converted_claim_each_way():
+    flat, rising = {16: conv(0.2, 0.5), 128: conv(0.21, 0.5)}, {2: conv(0.1, 0.2), 256: conv(0.2, 0.5)}
+    claim = seed_claims.converted_claim(converted_sweep_of(flat, rising))
+    assert claim.verdict == "reproduced" and claim.statement.startswith("A converted SNN's robustness depends on")
+    # without the suite the stronger of FGSM and BPDA decides; the others and the transfer are shown, not counted
+    assert [(e.name, e.counted, e.expect) for e in claim.effects] == [
+        ("converted SNN T 16 -> 128, stronger of fgsm and bpda ASR difference", True, 0),
+        ("converted SNN T 16 -> 128, fgsm ASR difference", False, 0),
+        ("converted SNN T 16 -> 128, bpda ASR difference", False, 0),
+        ("converted SNN T 16 -> 128, transfer ASR difference", False, 0),
+        ("converted SNN (T 32) levels 2 -> 256, stronger of fgsm and bpda ASR difference", True, 1),
+        ("converted SNN (T 32) levels 2 -> 256, fgsm ASR difference", False, 1),
+        ("converted SNN (T 32) levels 2 -> 256, bpda ASR difference", False, 1),
+        ("converted SNN (T 32) levels 2 -> 256, transfer ASR difference", False, 1)]
+    assert "converted SNN T 16 -> 128: stronger of fgsm and bpda ASR 50.0% -> 50.0% (means of 3 and 3 seeds), " \
+        "difference +0.0 [-2.3, +2.3] points (Welch, 3 and 3 seeds), slope +0.0 [" in claim.numbers
+    assert "(all: 16: 50.0%, 32: 50.0%, 128: 50.0%; reproduced)" in claim.numbers   # T 32: the levels series' 256
+    assert "converted SNN (T 32) levels 2 -> 256: stronger of fgsm and bpda ASR 20.0% -> 50.0%" in claim.numbers
+    assert "shown, not counted (the claim is white-box)" in claim.numbers and claim.flags == ()
+    # T matters (effect found), levels do not (no effect): not reproduced; T matters, levels too: partly
+    claim = seed_claims.converted_claim(converted_sweep_of({16: conv(0.2), 128: conv(0.6)},
+                                                           {2: conv(0.3), 256: conv(0.3)}))
+    assert claim.verdict == "not reproduced" and "+40.0 [" in claim.numbers and "effect found" in claim.numbers
+    claim = seed_claims.converted_claim(converted_sweep_of({16: conv(0.2), 128: conv(0.6)}, rising))
+    assert claim.verdict == "partly" and claim.parts == (
+        "reproduced for converted SNN (T 32) levels 2 -> 256 stronger of fgsm and bpda ASR; not for converted SNN "
+        "T 16 -> 128 stronger of fgsm and bpda ASR (effect found)")
+    # one seed, 3 points apart on 1,000 images: neither within the margin nor a difference
+    claim = seed_claims.converted_claim(converted_sweep_of({16: conv(0.2), 128: conv(0.23)}, rising, seeds=1))
+    assert claim.verdict == "partly" and "(inconclusive)" in claim.parts
+    # the worst case decides where the points carry it (FGSM and BPDA beside it); the FGSM flag where they disagree
+    claim = seed_claims.converted_claim(converted_sweep_of({16: conv(0.2, worst=0.6), 128: conv(0.5, worst=0.6)},
+                                                           {2: conv(0.1, worst=0.2), 256: conv(0.2, worst=0.6)}))
+    assert claim.verdict == "reproduced"
+    assert claim.effects[0].name == "converted SNN T 16 -> 128, worst-case ASR difference"
+    assert claim.flags and claim.flags[0].startswith("converted SNN T 16 -> 128: FGSM and the worst case disagree")
+    # a series not measured is a part of the claim all the same; no converted points: no claim
+    claim = seed_claims.converted_claim(converted_sweep_of({}, rising))
+    assert claim.verdict == "partly" and claim.parts.endswith("not for converted SNN T (not measured)")
+    assert seed_claims.converted_claim(converted_sweep_of({}, {})) is None
+
+
+def test_encoding_claim_each_way():
+    def claim_of(direct: float, poisson: float):   # worst-case ASR; FGSM level, transfer 40 -> 20 %
+        return seed_claims.encoding_claim(converted_sweep_of({}, {}, {
+            "poisson": {"fgsm": 0.3, "transfer": 0.2, "worst": poisson},
+            "direct": {"fgsm": 0.3, "transfer": 0.4, "worst": direct}}))
+    claim = claim_of(0.8, 0.4)
+    assert claim.verdict == "reproduced" and claim.statement.startswith("The Poisson encoder alone gives robustness")
+    assert "SNN T 8 input direct -> poisson: worst-case ASR 80.0% -> 40.0% (means of 3 and 3 seeds), difference " \
+        "-40.0 [-42.3, -37.7] points (Welch, 3 and 3 seeds) (all: direct: 80.0%, poisson: 40.0%; reproduced)" \
+        in claim.numbers
+    assert [(e.name, e.counted) for e in claim.effects] == [
+        ("SNN T 8 input direct -> poisson, worst-case ASR difference", True),
+        ("SNN T 8 input direct -> poisson, fgsm ASR difference", False),
+        ("SNN T 8 input direct -> poisson, transfer ASR difference", False)]   # shown: -20 points
+    assert claim.effects[2].estimate == pytest.approx(-20) and "slope" not in claim.numbers   # two categories
+    assert claim.flags[0].startswith("SNN T 8 input direct -> poisson: FGSM and the worst case disagree")
+    reversed_ = claim_of(0.4, 0.8)
+    assert reversed_.verdict == "not reproduced" and "poisson: 80.0%; reversed)" in reversed_.numbers
+    assert claim_of(0.5, 0.5).verdict == "no effect"
+    assert seed_claims.encoding_claim(converted_sweep_of({}, {}, {"poisson": conv(0.3)})) is None   # no direct point
+
+
+def test_report_shows_the_converted_and_encoding_series_when_the_sweep_has_them(tmp_path):
+    by_T = {T: conv(0.2, 0.5, worst=0.6) for T in (16, 32, 64, 128)}
+    by_levels = {2: conv(0.1, 0.2, worst=0.25), 4: conv(0.1, 0.3, worst=0.4), 8: conv(0.2, 0.4, worst=0.5),
+                 256: by_T[32]}
+    encodings = {"poisson": {"fgsm": 0.3, "transfer": 0.2, "worst": 0.4},
+                 "direct": {"fgsm": 0.5, "transfer": 0.4, "worst": 0.8}}
+    summary = converted_sweep_of(by_T, by_levels, encodings,
+                                 reference={16: conv(0.1, 0.4, worst=0.5), 128: conv(0.1, 0.4, worst=0.5)})
+    made = {"timestep_sweep": summary}
+    text = write_report(tmp_path, made, []).read_text()
+    assert [c.statement for c in made["claims"]] == [seed_claims.converted_claim(summary).statement,
+                                                    seed_claims.encoding_claim(summary).statement]
+    for c in made["claims"]:   # a row of the verdict table each, reproduced
+        assert f"| {c.statement} | **reproduced** |" in text
+    assert "A part whose claim is that there is no effect ('claim = 0' in the plot) is reproduced" in text
+    section = text.split("### The converted SNN: time steps and input pre-quantization (levels series at T = 32)")[1]
+    converted, encoding = section.split("### Poisson against direct input (surrogate SNN, T = 8)")
+    assert "| model | protocol | clean % | redraw flip % | FGSM adv % | FGSM ASR % | BPDA adv % | BPDA ASR % | " \
+        "worst-case adv % | worst-case ASR % | transfer adv % |" in converted
+    assert converted.count("| converted SNN T = 32, 256 levels (3 seeds) |") == 1   # a point of both series, once
+    assert "| converted SNN T = 128, 256 levels (3 seeds) | crafted at the reference setting, scored at the swept " \
+        "one |" in converted
+    assert "| converted SNN T = 32, 2 levels (3 seeds) | crafted at the swept setting |" in converted
+    assert "| converted SNN T 16 -> 128, worst-case ASR | 60.0 -> 60.0 | +0.0 [-2.3, +2.3] |" in converted
+    assert "| converted SNN T 16 -> 128, worst-case ASR, crafted at T 32 | 50.0 -> 50.0 |" in converted
+    assert "predicts no effect (the converted SNN's T) is reproduced when its whole interval lies within ±5" \
+        in converted
+    assert "| SNN T = 8, direct input (3 seeds) | 90.0 ± 0.0 | - |" in encoding   # one protocol: no column
+    assert "| SNN T 8 input direct -> poisson, worst-case ASR | 80.0 -> 40.0 | -40.0 [-42.3, -37.7] | Welch, 3 and " \
+        "3 seeds | - | reproduced |" in encoding
+    assert "| SNN T 8 input direct -> poisson, transfer ASR | 40.0 -> 20.0 |" in encoding
+    # their effects in the forest plot, the no-effect part marked as such
+    rows = json.loads((tmp_path / "claims_forest.json").read_text())["rows"]
+    assert [r["part"] for r in rows] == [e.name for c in made["claims"] for e in c.effects]
+    decider = "converted SNN T 16 -> 128, worst-case ASR difference"
+    assert [(r["expect"], r["status"]) for r in rows if r["part"] == decider] == [(0, "reproduced")]
+    assert made["figures"]["claims_forest"].shows("claim = 0: reproduced")
+    # the checks name the new points; the surrogate SNN's T table keeps the direct point out
+    labels = [label for label, _, _ in evaluated(made)]
+    assert "timestep_sweep: converted SNN, T 16, 256 levels" in labels
+    assert "timestep_sweep: SNN leak 0.99, T 8, direct input, 256 levels" in labels
+    assert "| SNN T = 8, direct input" not in text.split("### The converted SNN")[0]
+    # without the series: neither section nor claim (the saved results' report is as it was)
+    plain = {**timestep_sweep_of(0.2, 0.6, 0.2), "scale": "tiny"}
+    plain = write_report(tmp_path, {"timestep_sweep": plain}, []).read_text()
+    assert "### " not in plain and "converted SNN" not in plain and "Poisson encoder" not in plain
+    assert "'claim = 0'" not in plain
 
 
 # --- the attack suite, the surrogate ensemble and the reference protocol (issue 28) ------------
@@ -583,6 +740,6 @@ CLAIMS = sorted(n for n in vars(seed_claims) if n.endswith("_claim") and callabl
 
 
 def test_every_claim_function_is_tested_here():
-    assert len(CLAIMS) == 9
+    assert len(CLAIMS) == 11
     source = open(__file__).read()
     assert [n for n in CLAIMS if f"test_{n}_each_way" not in source] == []

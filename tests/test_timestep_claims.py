@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from analysis import measurement, saved_results, sweep_jobs, sweep_points, timestep_sweep
+from analysis import measurement, saved_results, seed_claims, sweep_jobs, sweep_points, timestep_sweep
 from analysis.defaults import REF
+from analysis.report import write_report
 from networks.converted import convert
 from networks.registry import load_model
 from runstore.files import load_json
@@ -78,6 +79,25 @@ def test_direct_input_snn_is_deterministic_with_a_nonzero_gradient_and_keeps_the
     assert all("encoding" not in p["job"] for p in saved_results.quant_points(data, "snn"))
     crafted = next(p for p in data["points"] if p["job"].get("craft_at") == {"encoding": "poisson"})
     assert crafted["eval"]["protocol"]["crafted_on"] == poisson["run"]
+
+
+def test_report_judges_both_new_claims_on_the_tiny_sweep(claims, tmp_path):
+    """End to end: REPORT.md's tables, claims and forest rows of the two series from what the sweep saved."""
+    out, summary, data = claims
+    made = {"timestep_sweep": data}
+    text = write_report(tmp_path, made, []).read_text()
+    converted, encoding = seed_claims.converted_claim(data), seed_claims.encoding_claim(data)
+    assert [c.statement for c in made["claims"]][-2:] == [converted.statement, encoding.statement]
+    # the suite's worst case (its attacks through the CNN too) decides, seeds' points merged
+    first = converted.effects[0]
+    assert first.name == "converted SNN T 2 -> 4, worst-case ASR difference" and first.expect == 0 and first.counted
+    assert any(e.name == "converted SNN (T 2) levels 2 -> 256, bpda ASR difference" for e in converted.effects)
+    assert encoding.effects[0].name == "SNN T 8 input direct -> poisson, worst-case ASR difference"
+    assert any("crafted at encoding poisson" in e.name for e in encoding.effects)   # the reference protocol
+    assert "### The converted SNN: time steps and input pre-quantization (levels series at T = 2)" in text
+    assert "| BPDA adv % | BPDA ASR % |" in text and "### Poisson against direct input (surrogate SNN, T = 8)" in text
+    rows = json.loads((tmp_path / "claims_forest.json").read_text())["rows"]
+    assert {r["part"] for r in rows} >= {e.name for e in converted.effects + encoding.effects}
 
 
 def test_new_series_jobs_are_named_as_designed_and_old_names_stay(tmp_path):
