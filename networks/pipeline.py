@@ -59,7 +59,7 @@ def sub_options(args, net: str, out: Path, **given):
     """The settings of a run this one starts in ``out`` (its CNN stage): the options they share, ``given``,
     and --resume where that run has checkpointed."""
     shared = {k: getattr(args, k) for k in ("dset", "arch", "seed", "torch_device", "recipe", "threads", "bias",
-                                            "no_progress", "n_train", "data_dir")}
+                                            "no_progress", "n_train", "n_test", "data_dir")}
     return options(net, **shared, out=str(out), resume=(Path(out) / MODEL).exists(), **given)
 
 
