@@ -15,6 +15,7 @@ from analysis import captions
 from analysis.compare_figures import MAX_DOT_EPS
 from analysis.damping_figures import EPS_CMD
 from analysis.defaults import DSET_NAMES, NET_LABELS
+from analysis.provenance_table import provenance_section
 from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, quant_points, \
     redraw, seed_points, spread, stage_ratio, value_of
 from analysis.seed_claims import PUBLISHED_ACCURACY, Claim, accuracy_claim, blackbox_compare_claim, \
@@ -327,5 +328,6 @@ def write_report(res_dir: Path, made: dict, notes: list[str]) -> Path:
     figures_section(page, made)
     checks_section(page, made, compare_flags)
     tail = (["", "## Skipped inputs", ""] + [f"- {n}" for n in notes]) if notes else []
+    tail += provenance_section(res_dir, made.get("read", []))   # last: where each result read above came from
     out.write_text("\n".join(front_matter(made, page.claims) + [""] + page.lines + tail) + "\n")
     return out
