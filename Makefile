@@ -33,7 +33,7 @@ test: setup
 bench: setup
 	$(BIN)/python -m benchmarks.bio_speed
 
-# The full study on this machine: ~20 h of jobs, at least ~14 h on 2 cores (python -m workflow -n lists them)
+# The full study on this machine: ~20 h of jobs, at least ~15 h on 2 cores (python -m workflow -n lists them)
 study: setup
 	$(BIN)/python -m workflow
 

@@ -8,9 +8,10 @@ what the data hold, so it cannot promise a series the picture lacks.
 from __future__ import annotations
 
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, REF
+from analysis.forest_figure import COUNTED, PANELS, SHOWN, family
 from analysis.plotting import CI_BOOT, CI_SEEDS, DELTAS, SETTINGS, model_rank, net_of
-from analysis.saved_results import main_eps, points_of, quant_points
-from analysis.sweep_figures import QUANT_MODELS
+from analysis.saved_results import PROTOCOLS, main_eps, quant_points, reference_series
+from analysis.sweep_figures import QUANT_MODELS, suite_lines, with_reference
 
 NO_BARS = "no error bars (one model each)"
 
@@ -41,34 +42,45 @@ def _bars(summary: dict) -> str:
     return CI_SEEDS if summary["settings"].get("seeds", 1) > 1 else "no error bars (one seed)"
 
 
-def _sweep(summary: dict, columns: list[tuple[str, list]], what: str) -> tuple[str, list[str]]:
-    titles = [t for t, pts in columns if pts]
-    deltas = [DELTAS[n][1] for n in DELTAS if any(n in p["eval"]["deltas"] for _, pts in columns for p in pts)]
+def _sweep(summary: dict, columns: list[tuple[str, list, list]], what: str) -> tuple[str, list[str]]:
+    """``columns``: (title, points, reference-protocol series) of each model."""
+    titles = [t for t, pts, _ in columns if pts]
+    deltas = [DELTAS[n][1] for n in DELTAS if any(n in p["eval"]["deltas"] for _, pts, _ in columns for p in pts)]
+    extra = list(dict.fromkeys(label for _, pts, ref in columns for label, *_ in suite_lines(pts, ref)))
+    protocols = (f"hollow markers, dash-dotted: {PROTOCOLS['reference']}; the others {PROTOCOLS['swept']}; "
+                 if any(PROTOCOLS["reference"] in label for label in extra) else "")
     text = (f"Accuracy against {what} (top) and the change per stage at each value (bottom), a column per model "
-            f"({joined(titles)}): clean (grey) and {joined(deltas)} (line styles; the CNN's as thin horizontal "
-            f"lines); {_bars(summary)}.")
-    return text, titles + ["clean"] + deltas + [_bars(summary)]
+            f"({joined(titles)}): clean (grey) and {joined(deltas + extra)} (line styles; {protocols}the CNN's as "
+            f"thin horizontal lines); {_bars(summary)}.")
+    return text, titles + ["clean"] + deltas + extra + [_bars(summary)]
 
 
 def leak_sweep(summary: dict) -> tuple[str, list[str]]:
-    return _sweep(summary, [("surrogate-gradient SNN", points_of(summary, "snn", "leak", {"levels": 256})),
-                            ("Brian2 STDP network", points_of(summary, "bio", "tau_exc_ms", {"levels": 256}))], "leak")
+    return _sweep(summary, [("surrogate-gradient SNN", *with_reference(summary, "snn", "leak", {"levels": 256})),
+                            ("Brian2 STDP network", *with_reference(summary, "bio", "tau_exc_ms", {"levels": 256}))],
+                  "leak")
 
 
 def timestep_sweep(summary: dict) -> tuple[str, list[str]]:
-    snn = points_of(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
-    bio = points_of(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
-    return _sweep(summary, [(f"surrogate-gradient SNN (leak {summary['leak']:g})", snn), ("Brian2 STDP network", bio)],
-                  "time steps / presentation time")
+    snn = with_reference(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
+    bio = with_reference(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
+    return _sweep(summary, [(f"surrogate-gradient SNN (leak {summary['leak']:g})", *snn),
+                            ("Brian2 STDP network", *bio)], "time steps / presentation time")
 
 
 def quantization_sweep(summary: dict) -> tuple[str, list[str]]:
-    models = [QUANT_MODELS[k][1] for k in QUANT_MODELS if len(quant_points(summary, k)) >= 2]
+    kinds = [k for k in QUANT_MODELS if len(quant_points(summary, k)) >= 2]
+    models = [QUANT_MODELS[k][1] for k in kinds]
+    extra = list(dict.fromkeys(
+        label for k in kinds for label, *_ in suite_lines(
+            quant_points(summary, k), reference_series(quant_points(summary, k), quant_points(summary, k, "reference"),
+                                                       "levels")[0])))
     text = (f"Accuracy against quantization levels (left) and how much of d survives quantization (right), for "
-            f"{joined(models)} (colour: the model; line style: clean, white-box FGSM, transfer); {_bars(summary)}. "
+            f"{joined(models)} (colour: the model; line style: clean, white-box FGSM, transfer"
+            + (f", {', '.join(extra)}" if extra else "") + f"); {_bars(summary)}. "
             "Left of the dash-dotted line half a level step exceeds eps, so rounding removes most of d; right of it a "
             "pixel near a rounding boundary jumps a whole step, more than eps.")
-    return text, models + ["how much of d survives quantization", _bars(summary)]
+    return text, models + extra + ["how much of d survives quantization", _bars(summary)]
 
 
 def compare(name: str, summary: dict, dot: bool) -> tuple[str, list[str]]:
@@ -121,3 +133,18 @@ def raster(run: str) -> tuple[str, list[str]]:
     return (f"Input, excitatory and inhibitory spikes of the frozen network ({run}, the one of section 1) on the first "
             "test image: sparse exc activity, each exc spike followed by its inh partner.",
             ["input", "exc", "inh"])
+
+
+def claims_forest(claims) -> tuple[str, list[str]]:
+    """The forest plot of the seed claims (analysis.forest_figure), from the claims it draws."""
+    units = [PANELS[k] for k in PANELS if any(family(e.unit) == k for c in claims for e in c.effects)]
+    shown = [SHOWN] if any(not e.counted for c in claims for e in c.effects) else []
+    text = (f"Every seed claim's parts as effects, one row per part under its claim: the estimate and its 95 % "
+            f"interval (sweeps: Welch over the seeds; analysis.compare and clean accuracy: two standard errors on "
+            f"the test images; damping: between the far ends of the two bootstrap intervals, so wider), "
+            f"{joined(units)}{' (a panel each)' if len(units) > 1 else ''}; filled: {COUNTED}" + (f", hollow: {SHOWN}" if shown else "")
+            + "; vertical line: zero" + (" (dotted: the no-effect margin of the sweeps' parts)" if any(
+                e.margin for c in claims for e in c.effects) else "")
+            + "; each part's status at its right. The same numbers as the table above (claims_forest.json beside "
+              "the figure).")
+    return text, units + [COUNTED] + shown

@@ -12,11 +12,13 @@ of ``--bio-run``. A missing input is skipped with a note in the report.
 Each figure is saved as PNG and PDF beside the file it was drawn from (damping/damping.png,
 compare/mnist/accuracy_under_attack.png, ...; the Brian2 runs of analysis.attack together in
 attack/accuracy_vs_eps.png), in the style of analysis.plotting; each seed claim of Sharmin et al.
-is judged in the report (reproduced / partly / not reproduced) with its numbers.
+is judged in the report (reproduced / partly / not reproduced / no effect) with its numbers, and its
+effects drawn in the forest plot ``RESULTS/claims_forest.png`` (its rows in claims_forest.json).
 
 This module is the command line only. The figures are drawn by one module per family
 (analysis.damping_figures, analysis.sweep_figures, analysis.compare_figures, analysis.attack_figures,
-analysis.weight_figures, bio.figures), REPORT.md is written by analysis.report; their main names are re-exported here.
+analysis.weight_figures, bio.figures; the forest plot: analysis.forest_figure), REPORT.md is written by
+analysis.report; their main names are re-exported here.
 """
 from __future__ import annotations
 
@@ -98,6 +100,11 @@ def main(argv=None) -> dict:
         made["compare"] = {name: summary for name, (_, summary) in comp.items()}
     else:
         notes.append("no compare/*/compare.json (analysis.compare)")
+    transfer = {p.parent.name: read(p) for p in sorted(res.glob("transfer_matrix/*/transfer_matrix.json"))}
+    if transfer:
+        made["transfer_matrix"] = transfer
+    else:
+        notes.append("no transfer_matrix/*/transfer_matrix.json (analysis.transfer_matrix)")
     attacks = sorted({*Path(args.runs).glob("*/attack*/attack.json"), *res.glob("**/attack.json")})
     from analysis.attack_figures import accuracy_vs_eps, runs_figure
     attack_summaries = {}

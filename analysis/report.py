@@ -2,12 +2,14 @@
 
 :func:`write_report` reads what analysis.figures loaded (``made``) and names the figures it drew; one function per
 section writes its tables and figures and adds its claims, which analysis.seed_claims judges (with the statistics
-of analysis.verdicts). Nothing is computed here but the layout; figures and report import no computing module.
+of analysis.verdicts and analysis.effects; the sweep sections are analysis.sweep_report's). Under the table of
+claims: what must be read with it (the claims' flags) and the forest plot of their effects (analysis.forest_figure,
+drawn here once every claim is judged). Nothing is computed here but the layout; figures and report import no
+computing module.
 """
 from __future__ import annotations
 
 import datetime
-import math
 import os
 from pathlib import Path
 
@@ -15,14 +17,18 @@ from analysis import captions
 from analysis.compare_figures import MAX_DOT_EPS
 from analysis.damping_figures import EPS_CMD
 from analysis.defaults import DSET_NAMES, NET_LABELS
+from analysis.effects import NO_EFFECT_POINTS
+from analysis.forest_figure import forest_figure
 from analysis.provenance_table import provenance_section
-from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, quant_points, \
-    redraw, seed_points, spread, stage_ratio, value_of
+from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, redraw, \
+    stage_ratio, value_of
 from analysis.seed_claims import PUBLISHED_ACCURACY, Claim, accuracy_claim, blackbox_compare_claim, \
-    blackbox_damping_claim, compare_cells, damping_claim, damping_models, discretization_claim, dset_of, leak_claim, \
-    leak_points, snn_fgsm_claim, stdp_claim, timestep_points, training_seconds
-from analysis.sweep_figures import QUANT_MODELS
+    blackbox_damping_claim, compare_cells, damping_claim, damping_models, dset_of, snn_fgsm_claim, stdp_claim, \
+    training_seconds, transfer_claim
+from analysis.sweep_report import SWEEP_HEAD, leak_section, pct_pm, sweep_rows, timestep_section
 from analysis.verdicts import compare_masked, suspect, zero_grad_flags
+
+__all__ = ["MIN_BIO_TRAIN", "Report", "SWEEP_HEAD", "pct_pm", "stale_inputs", "sweep_rows", "write_report"]
 
 # A Brian2 training budget below this gave networks under 80 % clean (issue #10: 20k examples, 79.7-80.6 %).
 MIN_BIO_TRAIN = 20000
@@ -44,13 +50,17 @@ class Report:
         """Figure ``name`` (an analysis.plotting.Drawn of analysis.figures; none drawn: nothing written) with its
         caption (analysis.captions: the sentence and the texts it promises); panels left out for want of data
         are named after it, with the command that makes them."""
+        self.lines += self.figure_lines(name, caption)
+
+    def figure_lines(self, name: str, caption: tuple[str, list[str]]) -> list[str]:
+        """The lines :meth:`fig` writes, for a figure placed elsewhere (the forest plot, at the top)."""
         drawn = self.figures.get(name)
         if drawn is None:
-            return
+            return []
         sentence = caption[0] + "".join(f" Not drawn: {what}; `{cmd}` makes it." for what, cmd in drawn.missing)
         rel = os.path.relpath(drawn.path, self.out.parent)
-        self.lines += [f"![{name}]({rel})", "", f"*{sentence}*", ""]
         self.captions[name] = (sentence, caption[1])
+        return [f"![{name}]({rel})", "", f"*{sentence}*", ""]
 
     def absent(self, what: str, command: str) -> None:
         """A figure with no data at all: say so where it would stand, and what makes it."""
@@ -63,36 +73,6 @@ class Report:
 
 
 # --- table rows -------------------------------------------------------------------------------
-def pct_pm(p: dict, get) -> str:
-    """A point's percentage, as mean +- 95 % half-width over its seeds when it has several."""
-    v = get(p["eval"])
-    if len(seed_points(p)) < 2 or v is None or (isinstance(v, float) and math.isnan(v)):
-        return pct(v)
-    return f"{pct(v)} ± {100 * spread(p, get):.1f}"
-
-
-SWEEP_HEAD = ["model", "clean %", "redraw flip %", "FGSM adv %", "FGSM ASR %", "transfer adv %", "transfer ASR %", "random adv %",
-              "last hidden / input change", "output / input change", "input-spike change", "input-spike noise floor"]
-
-
-def sweep_rows(pts: list[dict], label) -> list[list[str]]:
-    """One row of SWEEP_HEAD per sweep point, named by ``label(job)``."""
-    rows = []
-    for p in pts:
-        e = p["eval"]
-        floor = (e.get("noise_floor") or {}).get("input spikes")
-        on = lambda d, k="adv_accuracy": lambda ev: adv(ev, d, k)  # noqa: E731
-        k = len(seed_points(p))
-        rows.append([label(p["job"]) + (f" ({k} seeds)" if k > 1 else ""),
-                     pct_pm(p, lambda ev: ev["clean_accuracy"]), redraw(e), pct_pm(p, on("fgsm")),
-                     pct_pm(p, on("fgsm", "attack_success_rate")), pct_pm(p, on("transfer")),
-                     pct_pm(p, on("transfer", "attack_success_rate")), pct_pm(p, on("random")),
-                     num(stage_ratio(e, last_hidden(e))), num(stage_ratio(e, "output")),
-                     num(changes(e, main_delta(e))[e["stages"].index("input spikes")]) if "input spikes" in e[
-                         "stages"] else "-", num(value_of(floor))])
-    return rows
-
-
 def accuracy_rows(summary: dict) -> list[list[str]]:
     """One row per run of analysis.accuracy_table: net, seed, accuracy, training time, the published number."""
     rows = []
@@ -131,42 +111,6 @@ def damping_section(page: Report, damping: dict, leak_sweep: dict | None, judge_
         page.claim(blackbox_damping_claim(damping))
 
 
-def leak_section(page: Report, leak_sweep: dict) -> None:
-    """2. The leak sweep's table and figure; the leak claim."""
-    settings = leak_sweep["settings"]
-    cnn, snn, bio = leak_points(leak_sweep)
-    page.lines += [f"## 2. Leak sweep (eps = {settings['eps']:g}, n = {settings['n_test']}; {leak_sweep['scale']})", ""]
-    rows = sweep_rows(cnn, lambda j: "CNN") + sweep_rows(snn[::-1], lambda j: f"SNN leak {j['leak']:g}") \
-        + sweep_rows(bio[::-1], lambda j: f"Brian2 tau {j['tau_exc_ms']:g} ms")
-    page.table(SWEEP_HEAD, rows, "Rows run from least to most leak; ASR is the share of correctly classified "
-               "images the attack turns wrong; 'redraw flip' is the ASR of a fresh Poisson draw with no perturbation "
-               "at all, the floor under a stochastic model's ASR; change ratios as in section 1. One trained model "
-               + ("per row, so a row's differences include training noise." if settings.get("seeds", 1) < 2
-                  else "per seed; a ± is the 95 % interval of the mean over the seeds (training noise included), "
-                  "and the verdicts test the seeds' values (Welch)."))
-    page.fig("leak_sweep", captions.leak_sweep(leak_sweep))
-    page.claim(leak_claim(leak_sweep))
-
-
-def timestep_section(page: Report, timestep_sweep: dict) -> None:
-    """3. The time-step and quantization tables and figures; the Poisson discretization claim."""
-    settings = timestep_sweep["settings"]
-    snn, bio = timestep_points(timestep_sweep)
-    page.lines += [f"## 3. Time steps and input quantization (eps = {settings['eps']:g}, n = {settings['n_test']}; "
-                   f"{timestep_sweep['scale']})", ""]
-    page.table(SWEEP_HEAD, sweep_rows(snn, lambda j: f"SNN T = {j['T']}")
-               + sweep_rows(bio, lambda j: f"Brian2 {j['present_ms']:g} ms"),
-               "Fewer time steps (shorter presentation) mean coarser Poisson discretization of the input.")
-    page.fig("timestep_sweep", captions.timestep_sweep(timestep_sweep))
-    rows = []
-    for kind, (_, label) in QUANT_MODELS.items():
-        rows += sweep_rows(quant_points(timestep_sweep, kind), lambda j, label=label: f"{label}, {j['levels']} levels")
-    page.table(SWEEP_HEAD, rows, "Models trained and tested on images pre-quantized to the given number of levels "
-               "(256: the 8-bit originals); the attacker perturbs the original image.")
-    page.fig("quantization_sweep", captions.quantization_sweep(timestep_sweep))
-    page.claim(discretization_claim(timestep_sweep))
-
-
 def masking_flags(summary: dict) -> list[str]:
     """analysis.compare's white-box numbers that look like masked gradients, and models with many zero gradients."""
     name = DSET_NAMES.get(dset_of(summary), dset_of(summary))
@@ -191,6 +135,10 @@ def compare_section(page: Report, made: dict) -> list[str]:
         page.claim(snn_fgsm_claim(summary))
         page.claim(stdp_claim(summary, sparsity))
         flags += masking_flags(summary)
+    for name, matrix in (made.get("transfer_matrix") or {}).items():
+        page.lines += [f"Transfer matrix ({name}, analysis.transfer_matrix, eps {matrix['eps']:g}, n {matrix['n_test']}): "
+                       f"[transfer_matrix.md](transfer_matrix/{name}/transfer_matrix.md).", ""]
+        page.claim(transfer_claim(matrix))
     return flags
 
 
@@ -240,8 +188,11 @@ def evaluated(made: dict):
     for name in ("leak_sweep", "timestep_sweep"):
         for p in (made.get(name) or {}).get("points", []):
             j = p["job"]
-            tag = {"snn": "SNN leak {leak:g}, T {T}", "cnn": "CNN",
+            if "craft_at" in j:   # crafted on another model: its "white-box" FGSM is a transfer, not to check
+                continue
+            tag = {"snn": "SNN leak {leak:g}, T {T}", "cnn": "CNN", "converted": "converted SNN, T {T}",
                    "bio": "Brian2 tau {tau_exc_ms:g} ms, {present_ms:g} ms"}[j["kind"]].format(**j)
+            tag += f", {j['encoding']} input" if "encoding" in j else ""
             yield f"{name}: {tag}, {j['levels']} levels", p["eval"], j["n_test"]
 
 
@@ -277,13 +228,24 @@ def stale_inputs(made: dict) -> list[str]:
     return out
 
 
-def front_matter(made: dict, claims: list[Claim]) -> list[str]:
-    """The title, what the verdicts mean and their limits, stale inputs, and the table of seed claims."""
+def front_matter(made: dict, claims: list[Claim], forest: list[str]) -> list[str]:
+    """The title, what the verdicts mean and their limits, stale inputs, the table of seed claims, what must
+    be read with it (FGSM against the worst case, gradient obfuscation) and the forest plot (``forest``: its
+    lines)."""
     head = ["# Why spiking networks resist attacks: results", "",
             f"Generated by `python -m analysis.figures` on {datetime.date.today().isoformat()} from saved JSON/NPZ. "
             "Seed claims are from Sharmin et al. (2019, 2020); a difference counts only when it exceeds two standard "
             "errors of the difference of two proportions on the test set used (with several seeds per sweep point: "
             "Welch's t-test at 5 % on the seeds' values, so training noise counts too).", "",
+            "Each part of a claim is an effect with its 95 % interval, in brackets after the estimate (two standard "
+            "errors where a proportion on one test set is all there is): reproduced when the interval excludes 0 on "
+            "the claim's side, reversed on the other; a sweep part is 'no effect' when its whole interval lies within "
+            f"±{NO_EFFECT_POINTS:g} ASR points, inconclusive when it includes 0 and larger effects too. A claim is "
+            "reproduced when every counted part is, 'no effect' when every part is, 'partly' (its parts named) when "
+            "some are, not reproduced otherwise. The forest plot below the table shows every part."
+            + (f" A part whose claim is that there is no effect ('claim = 0' in the plot) is reproduced when its whole "
+               f"interval lies within ±{NO_EFFECT_POINTS:g} points, 'effect found' when it excludes 0 and reaches "
+               "beyond that." if any(e.expect == 0 for c in claims for e in c.effects) else ""), "",
             "Limits: each sweep point is one trained model per seed (one seed unless its section says more) scored on "
             "the first test images (n in each "
             "section), so differences of a few points are within noise; the sweeps' models are small (the training "
@@ -296,15 +258,21 @@ def front_matter(made: dict, claims: list[Claim]) -> list[str]:
         head += ["**Stale inputs**: these results predate fixes and are shown as they were computed; their verdicts "
                  "below are provisional until they are re-run:", ""] + [f"- {t}" for t in stale] + [""]
     head += ["## Seed claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
-    return head + ([f"| {c.statement} | **{c.verdict}** | {c.numbers} |" for c in claims]
-                   or ["| (no results yet) | - | - |"])
+    head += ([f"| {c.statement} | **{c.verdict}**{': ' + c.parts if c.parts else ''} | {c.numbers} |" for c in claims]
+             or ["| (no results yet) | - | - |"])
+    flags = [f"- {c.statement}: {f}" for c in claims for f in c.flags]
+    if flags:
+        head += ["", "**Read with the verdicts** (the attacks disagree, or an effect depends on the gradient):", ""] \
+            + flags
+    return head + ([""] + forest[:-1] if forest else [])   # the forest's last line is blank: the join adds one
 
 
 def write_report(res_dir: Path, made: dict, notes: list[str]) -> Path:
-    """REPORT.md from what analysis.figures read and drew (``made``; its "figures": the Drawn of each figure);
-    the captions go to made["captions"] too. A missing input adds a line to ``notes``."""
+    """REPORT.md from what analysis.figures read and drew (``made``; its "figures": the Drawn of each figure),
+    and the forest plot of the claims beside it; the captions go to made["captions"] too, the claims to
+    made["claims"]. A missing input adds a line to ``notes``."""
     out = res_dir / "REPORT.md"
-    page = Report(out, made.get("figures") or {})
+    page = Report(out, made.setdefault("figures", {}))
     made["captions"] = page.captions
     damping, leak_sweep, timestep_sweep = made.get("damping"), made.get("leak_sweep"), made.get("timestep_sweep")
     if damping:
@@ -329,5 +297,10 @@ def write_report(res_dir: Path, made: dict, notes: list[str]) -> Path:
     checks_section(page, made, compare_flags)
     tail = (["", "## Skipped inputs", ""] + [f"- {n}" for n in notes]) if notes else []
     tail += provenance_section(res_dir, made.get("read", []))   # last: where each result read above came from
-    out.write_text("\n".join(front_matter(made, page.claims) + [""] + page.lines + tail) + "\n")
+    made["claims"] = page.claims
+    forest = forest_figure(page.claims, res_dir / "claims_forest")
+    if forest is not None:
+        page.figures["claims_forest"] = forest
+    lines = page.figure_lines("claims_forest", captions.claims_forest(page.claims))
+    out.write_text("\n".join(front_matter(made, page.claims, lines) + [""] + page.lines + tail) + "\n")
     return out

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from analysis.defaults import DEFAULTS, FULL_LEVELS, REF
+from analysis.defaults import DEFAULTS, FULL_LEVELS, JOB_DEFAULTS, REF, REF_CONVERTED_T
 
 FULL = FULL_LEVELS   # quantization levels of the 8-bit originals: no pre-quantization
 
@@ -66,15 +66,44 @@ def main_eps(data: dict) -> str:
     return f"{DEFAULTS['eps']:g}" if f"{DEFAULTS['eps']:g}" in eps else eps[0]
 
 
+def number_at(*path):
+    """eval -> the number under the keys ``path`` (eval["worst_case"]["adv_accuracy"]...), nan where the
+    point has none (measured without the attack suite or the ensemble)."""
+    def get(ev):
+        for k in path:
+            ev = (ev or {}).get(k)
+        return math.nan if ev is None else ev
+    return get
+
+
+# the two protocols of a sweep point (analysis.sweep_points.with_measurements), as tables and figures name them
+PROTOCOLS = {"swept": "crafted at the swept setting",
+             "reference": "crafted at the reference setting, scored at the swept one"}
+
+
 def points_of(summary: dict, kind: str, key: str, fixed: dict, protocol: str = "swept") -> list[dict]:
     """The sweep's points of ``kind`` with every setting in ``fixed``, sorted by ``key``; the seeds of
     one point merged into one (:func:`merge_seeds`). ``protocol``: "swept" the points whose attacks are
     crafted on their own model, "reference" those crafted at the reference setting (a job's ``craft_at``,
-    analysis.sweep_points.with_measurements)."""
+    analysis.sweep_points.with_measurements). A job without a key of JOB_DEFAULTS has its default: the
+    surrogate SNN's direct-input point is left out unless ``fixed`` asks for {"encoding": "direct"}."""
+    fixed = {**JOB_DEFAULTS, **fixed}
     pts = [p for p in summary["points"] if p["job"]["kind"] == kind
-           and all(p["job"].get(k) == v for k, v in fixed.items())
+           and all(p["job"].get(k, JOB_DEFAULTS.get(k)) == v for k, v in fixed.items())
            and ("craft_at" in p["job"]) == (protocol == "reference")]
-    return sorted(merge_seeds(pts), key=lambda p: p["job"][key])
+    return sorted(merge_seeds(pts), key=lambda p: p["job"].get(key, JOB_DEFAULTS.get(key)))
+
+
+def reference_series(pts: list[dict], ref_pts: list[dict], key: str) -> tuple[list[dict], float | None]:
+    """A series under the reference protocol, in the order of its swept points ``pts``: its
+    reference-protocol points ``ref_pts`` and, at the reference setting itself (where the two protocols
+    are one point), the swept point; and that setting (None without reference-protocol points)."""
+    if not ref_pts:
+        return [], None
+    at = ref_pts[0]["job"]["craft_at"][key]
+    by_value = {p["job"][key]: p for p in ref_pts}
+    by_value.update({p["job"][key]: p for p in pts if p["job"][key] == at})
+    return [by_value[p["job"][key]] for p in pts if p["job"][key] in by_value], at
 
 
 # --- several seeds per point ------------------------------------------------------------------
@@ -104,13 +133,17 @@ def mean_interval(values) -> tuple[float, float]:
     return float(v.mean()), float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
 
 
+SEED_KEYS = ("seed", "cnn_model")   # job keys that differ between the seeds of one point
+
+
 def merge_seeds(points: list[dict]) -> list[dict]:
     """Points that differ only in their seed become one: its eval the mean over seeds, ``seeds`` the
     seeds and ``per_seed`` the points themselves (for intervals and tests). A point of one seed is
-    returned as it is, with ``per_seed`` [itself]."""
+    returned as it is, with ``per_seed`` [itself]. A converted SNN's "cnn_model" (the CNN of its seed)
+    differs with the seed too."""
     groups: dict[str, list[dict]] = {}
     for p in points:
-        groups.setdefault(json.dumps({k: v for k, v in p["job"].items() if k != "seed"}, sort_keys=True,
+        groups.setdefault(json.dumps({k: v for k, v in p["job"].items() if k not in SEED_KEYS}, sort_keys=True,
                                      default=str), []).append(p)
     out = []
     for ps in groups.values():
@@ -138,8 +171,28 @@ def spread(point: dict, get) -> float:
     return mean_interval(seed_values(point, get))[1]
 
 
-def quant_points(summary, kind):
+def quant_points(summary, kind, protocol: str = "swept"):
+    """The timestep sweep's points of ``kind`` on quantized inputs (by levels), at the reference setting."""
     fixed = {"snn": {"T": REF["T"], "leak": summary["leak"]},
              "bio": {"present_ms": REF["present_ms"], "tau_exc_ms": REF["tau_exc_ms"]},
              "cnn": {}}[kind]
-    return points_of(summary, kind, "levels", fixed)
+    return points_of(summary, kind, "levels", fixed, protocol)
+
+
+def converted_points(summary: dict, key: str, protocol: str = "swept") -> list[dict]:
+    """The converted SNN's series of the time-step sweep (analysis.timestep_sweep), seeds merged: ``key`` "T"
+    the time steps at 256 levels (summary["converted_timesteps"]), "levels" the pre-quantization levels at
+    its reference T (summary["converted_levels"] at summary["converted_T"]). Each point's eval has the deltas
+    "fgsm" (through its own surrogate, EOT), "bpda" (FGSM through the CNN it was converted from), "transfer"
+    and "random"; with --suite full its attacks through both ("pgd", "pgd/bpda", ...) and their worst case."""
+    fixed = {"levels": FULL} if key == "T" else {"T": summary.get("converted_T", REF_CONVERTED_T)}
+    return points_of(summary, "converted", key, fixed, protocol)
+
+
+def encoding_points(summary: dict, protocol: str = "swept") -> list[dict]:
+    """The surrogate SNN at the reference T with each input encoding of summary["encodings"] (Poisson: the T
+    series' reference point; direct: the image as a constant current, deterministic, so EOT 1 and no redraw
+    floor), seeds merged, in that order; a job's "encoding" key is absent for Poisson."""
+    fixed = {"T": REF["T"], "leak": summary["leak"], "levels": FULL}
+    return [p for e in summary.get("encodings", []) for p in points_of(summary, "snn", "T", {**fixed, "encoding": e},
+                                                                       protocol)]

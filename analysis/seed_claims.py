@@ -13,26 +13,34 @@ Sharmin et al. (seeds 001, 003):
   CNN, mostly black-box (transfer), and a converted SNN does not (the second on analysis.compare's fuller
   table, the first on the damping models when there is none);
 - :func:`leak_claim`: more leak gives more robustness;
-- :func:`discretization_claim`: fewer time steps and pre-quantized inputs give more robustness.
+- :func:`discretization_claim`: fewer time steps and pre-quantized inputs give more robustness;
+- :func:`converted_claim` (2020): a converted SNN's robustness depends on the input pre-quantization, not on
+  its time steps; :func:`encoding_claim`: the Poisson encoder alone gives robustness (these four in
+  analysis.sweep_claims, re-exported here).
 
 Seed 000: :func:`snn_fgsm_claim` (an SNN keeps more than a CNN under white-box FGSM), :func:`stdp_claim` (an
 STDP-learned layer adds robustness through sparse connectivity), :func:`accuracy_claim` (its clean accuracies).
-The statistics are analysis.verdicts'.
+The statistics are analysis.verdicts'. Each claim also returns its parts as effects (analysis.effects.Effect:
+the difference with its interval, whose sign is the test the verdict counts), for the forest plot of
+analysis.forest_figure; a "partly" names its parts.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import NamedTuple
-
-import numpy as np
 
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS, REF
-from analysis.saved_results import FULL, adv, last_hidden, main_eps, num, pct, points_of, quant_points, redraw, \
-    stage_ratio
-from analysis.sweep_figures import QUANT_MODELS
-from analysis.verdicts import blackbox_verdict, ci_below, compare_masked, compare_two, damped, stated, suspect, \
-    sweep_trends, transfer_effects, verdict
+from analysis.effects import Claim, Effect, name_parts, proportion_interval, scaled, sign_of, status, verdict_of
+from analysis.saved_results import FULL, adv, last_hidden, main_eps, num, pct, points_of, stage_ratio, value_of
+from analysis.sweep_claims import converted_claim, discretization_claim, encoding_claim, leak_claim, leak_points, \
+    timestep_points
+from analysis.verdicts import blackbox_verdict, ci_of, compare_masked, stated, suspect, transfer_effects
+
+__all__ = ["Claim", "PUBLISHED_ACCURACY", "SEED000_FGSM", "accuracy_claim", "blackbox_compare_claim",
+           "blackbox_damping_claim", "compare_cells", "converted_claim", "damping_claim", "damping_models",
+           "discretization_claim", "dset_of", "encoding_claim", "leak_claim", "leak_points", "snn_fgsm_claim",
+           "stdp_claim", "timestep_points",
+           "training_seconds", "transfer_claim"]
 
 # --- what the seeds publish -------------------------------------------------------------------
 # Seed 000's FGSM table ("Key Findings", adversarial accuracy; BACKGROUND.md section 1), keyed by analysis.compare's
@@ -51,12 +59,38 @@ PUBLISHED_ACCURACY = {
 }
 
 
-class Claim(NamedTuple):
-    """One row of REPORT.md's "Seed claims": what the seed says, the verdict (reproduced / partly / not
-    reproduced) and the numbers behind it."""
-    statement: str
-    verdict: str
-    numbers: str
+# --- effects of the parts, each with the interval its verdict tests ----------------------------
+def points_effect(name: str, a: float, b: float, n: float, unit: str = "adversarial accuracy points",
+                  **kw) -> Effect:
+    """a - b of two proportions on n images in points, +- two standard errors (compare_two's test)."""
+    return Effect(name, *scaled(proportion_interval(a, b, n), 100), unit, how="two standard errors", **kw)
+
+
+def change_effect(name: str, a: dict, stage_a: str, b: dict, stage_b: str, delta: str = "transfer") -> Effect:
+    """a's change at stage_a minus b's at stage_b, relative to the input's change (the same d on the same images,
+    so the same for both). Its interval runs between the far ends of the two bootstrap intervals, so it
+    excludes 0 exactly when they are disjoint (verdicts.ci_below's test): wider than a 95 % interval of the
+    difference. The claim: a (the SNN) lower."""
+    (lo_a, hi_a), (lo_b, hi_b) = ci_of(a, stage_a, delta), ci_of(b, stage_b, delta)
+    va, vb = (value_of(r["deltas"][delta]["change"][st]) for r, st in ((a, stage_a), (b, stage_b)))
+    inp = value_of(a["deltas"][delta]["change"][a["stages"][0]])
+    return Effect(name, (va - vb) / inp, (lo_a - hi_b) / inp, (hi_a - lo_b) / inp, "relative change", -1,
+                  how="from the two bootstrap intervals")
+
+
+def damped_effect(name: str, res: dict, stage: str, delta: str = "transfer") -> Effect:
+    """The change at ``stage`` over the input's, minus 1, with its bootstrap interval (verdicts.damped's
+    test): below 0 damped."""
+    first = value_of(res["deltas"][delta]["change"][res["stages"][0]])
+    lo, hi = ci_of(res, stage, delta)
+    v = value_of(res["deltas"][delta]["change"][stage])
+    return Effect(name, v / first - 1, lo / first - 1, hi / first - 1, "relative change", -1, how="bootstrap interval")
+
+
+def from_effects(statement: str, effects: list[Effect], numbers: str) -> Claim:
+    """A claim whose verdict is that of its effects' statuses, its parts named when "partly"."""
+    word, named = verdict_of([(e.name, status(e)) for e in effects if e.counted])
+    return Claim(statement, word, numbers, tuple(effects), named)
 
 
 # --- Sharmin et al. on the damping models and the sweeps --------------------------------------
@@ -77,7 +111,10 @@ def damping_claim(damping: dict, leak_sweep: dict | None = None) -> Claim | None
     # The same d and images for both, so their changes at a stage compare directly; a sub-finding
     # counts only when the bootstrap intervals do not overlap.
     cnn_layer, snn_layer = last_hidden(cnn), last_hidden(snn)
-    signs = [ci_below(snn, snn_layer, cnn, cnn_layer), ci_below(snn, "output", cnn, "output")]
+    effects = [change_effect(f"SNN - CNN, last hidden / input ({snn_layer} vs {cnn_layer})", snn, snn_layer, cnn,
+                             cnn_layer),
+               change_effect("SNN - CNN, output / input", snn, "output", cnn, "output")]
+    signs = [sign_of(e) for e in effects]
     text = (f"same d (FGSM transferred from the source CNN, eps {eps}, n {damping['n']}), change relative to the "
             f"input's: last hidden layer CNN {num(stage_ratio(cnn, cnn_layer))} ({cnn_layer}) vs SNN "
             f"{num(stage_ratio(snn, snn_layer))} ({snn_layer}; {stated(signs[0])}); output CNN "
@@ -85,9 +122,10 @@ def damping_claim(damping: dict, leak_sweep: dict | None = None) -> Claim | None
             f"the CNN itself passes {num(stage_ratio(cnn, cnn_layer))} of it on, not all")
     if "bio" in models:   # conductance-based LIF neurons too: the claim predicts damping there as well
         bio = models["bio"]
-        signs.append(damped(bio, "exc counts"))
+        effects.append(damped_effect("Brian2 network, exc counts / input - 1", bio, "exc counts"))
         text += (f"; Brian2 network (conductance LIF): exc counts / input {num(stage_ratio(bio, 'exc counts'))} "
-                 f"({stated(signs[-1], 'damped', 'amplified')}), output / input {num(stage_ratio(bio, 'output'))}")
+                 f"({stated(sign_of(effects[-1]), 'damped', 'amplified')}), output / input "
+                 f"{num(stage_ratio(bio, 'output'))}")
     if "converted" in models:
         converted = models["converted"]
         text += (f"; converted IF SNN: last hidden / input {num(stage_ratio(converted, last_hidden(converted)))}, "
@@ -98,13 +136,16 @@ def damping_claim(damping: dict, leak_sweep: dict | None = None) -> Claim | None
     if sweep_cnn and reference and "transfer" in reference["eval"]["deltas"]:
         # the sweep's CNN and SNN share a training budget and the same d on the same images
         sweep_cnn_eval, sweep_snn_eval = sweep_cnn[0]["eval"], reference["eval"]
-        signs.append(ci_below(sweep_snn_eval, last_hidden(sweep_snn_eval), sweep_cnn_eval, last_hidden(sweep_cnn_eval)))
+        effects.append(change_effect(f"leak sweep: SNN leak {REF['leak']:g} - CNN, last hidden / input",
+                                     sweep_snn_eval, last_hidden(sweep_snn_eval), sweep_cnn_eval,
+                                     last_hidden(sweep_cnn_eval)))
         text += (f"; leak sweep's models (same training budget): last hidden / input CNN "
                  f"{num(stage_ratio(sweep_cnn_eval, last_hidden(sweep_cnn_eval)))} vs SNN leak {REF['leak']:g} "
-                 f"{num(stage_ratio(sweep_snn_eval, last_hidden(sweep_snn_eval)))} ({stated(signs[-1])}), over leaks "
-                 + ", ".join(f"{p['job']['leak']:g}: {num(stage_ratio(p['eval'], last_hidden(p['eval'])))}"
-                             for p in sweep_snn[::-1]))
-    return Claim("ReLU passes a perturbation on, LIF neurons damp it layer by layer", verdict(signs), text)
+                 f"{num(stage_ratio(sweep_snn_eval, last_hidden(sweep_snn_eval)))} ({stated(sign_of(effects[-1]))}), "
+                 "over leaks " + ", ".join(
+                     f"{p['job']['leak']:g}: {num(stage_ratio(p['eval'], last_hidden(p['eval'])))}"
+                     for p in sweep_snn[::-1]))
+    return from_effects("ReLU passes a perturbation on, LIF neurons damp it layer by layer", effects, text)
 
 
 def blackbox_damping_claim(damping: dict) -> Claim | None:
@@ -120,108 +161,17 @@ def blackbox_damping_claim(damping: dict) -> Claim | None:
     black = adv(snn, "transfer") - adv(cnn, "transfer")
     masked = suspect(snn, n) or suspect(cnn, n)
     source_is_target = damping.get("source") and Path(damping["source"]).resolve() == Path(cnn["run"]).resolve()
-    return Claim("SNNs resist mostly black-box (transfer) attacks [damping data]",
-                 blackbox_verdict(compare_two(adv(snn, "transfer"), adv(cnn, "transfer"), n),
-                                  black > white and not masked),
+    beats = points_effect("SNN - CNN under transfer", adv(snn, "transfer"), adv(cnn, "transfer"), n)
+    larger = black > white and not masked   # not tested: the white-box and black-box gaps as measured
+    word = blackbox_verdict(sign_of(beats), larger)
+    parts = [(beats.name, status(beats)), ("gap larger under transfer than white-box",
+                                           "reproduced" if larger else "masked" if masked else "not larger")]
+    return Claim("SNNs resist mostly black-box (transfer) attacks [damping data]", word,
                  f"eps {eps}, n {n}: SNN - CNN adversarial accuracy white-box {100 * white:+.1f} points"
                  + (" (masked gradients suspected: not counted)" if masked else "")
                  + f", black-box {100 * black:+.1f} points"
                  + (" (the source is the target CNN itself, so its 'black-box' is white-box)"
-                    if source_is_target else ""))
-
-
-def leak_points(leak_sweep: dict) -> tuple[list[dict], list[dict], list[dict]]:
-    """The leak sweep's CNN, SNN (by leak) and Brian2 (by tau_exc) points on unquantized images."""
-    return (points_of(leak_sweep, "cnn", "levels", {"levels": FULL}),
-            points_of(leak_sweep, "snn", "leak", {"levels": FULL}),
-            points_of(leak_sweep, "bio", "tau_exc_ms", {"levels": FULL}))
-
-
-def leak_claim(leak_sweep: dict) -> Claim | None:
-    """More leak gives more robustness: from the least leaky point to the most, the ASR falls (white-box and
-    transfer, SNN leak and Brian2 tau_exc)."""
-    n = leak_sweep["settings"]["n_test"]
-    _, snn, bio = leak_points(leak_sweep)
-    least_leak_first = (("SNN leak", "leak", snn[::-1]),   # IF first
-                        ("Brian2 tau_exc", "tau_exc_ms", sorted(bio, key=lambda p: -p["job"]["tau_exc_ms"])))
-    parts, signs = [], []
-    for label, key, pts in least_leak_first:
-        if len(pts) < 2:
-            continue
-        for sign, text in sweep_trends(pts, label, key, n, lo_first=False):
-            signs.append(sign)
-            parts.append(text)
-        parts.append(f"clean {pct(pts[0]['eval']['clean_accuracy'])}% -> {pct(pts[-1]['eval']['clean_accuracy'])}%")
-    if len(bio) >= 2:
-        clean = [p["eval"]["clean_accuracy"] for p in bio]
-        if compare_two(max(clean), min(clean), n):
-            parts.append("caveat: the Brian2 networks differ in clean accuracy and dt shrinks with tau (the twin "
-                         "integrates more steps), so their white-box ASR mixes leak with network and gradient "
-                         "quality; the transfer ASR (the same d for all) is the fairer of the two")
-    if not signs:
-        return None
-    return Claim("More leak gives more robustness", verdict(signs), "; ".join(parts))
-
-
-def timestep_points(timestep_sweep: dict) -> tuple[list[dict], list[dict]]:
-    """The timestep sweep's SNN (by T) and Brian2 (by presentation ms) points on unquantized images."""
-    return (points_of(timestep_sweep, "snn", "T", {"levels": FULL, "leak": timestep_sweep["leak"]}),
-            points_of(timestep_sweep, "bio", "present_ms", {"levels": FULL, "tau_exc_ms": REF["tau_exc_ms"]}))
-
-
-def discretization_claim(timestep_sweep: dict) -> Claim | None:
-    """Poisson discretization: fewer time steps (shorter presentation) and coarser pre-quantized inputs give a
-    lower ASR. The CNN on quantized images is the control (does quantization alone do it?) and does not count."""
-    n = timestep_sweep["settings"]["n_test"]
-    snn, bio = timestep_points(timestep_sweep)
-    parts, signs = [], []
-    for label, key, pts in (("SNN T", "T", snn), ("Brian2 presentation ms", "present_ms", bio)):
-        if len(pts) >= 2:
-            for sign, text in sweep_trends(pts, label, key, n, lo_first=True):
-                signs.append(sign)
-                parts.append(text)
-    cnn_gains = False
-    for kind in ("snn", "bio", "cnn"):
-        pts = quant_points(timestep_sweep, kind)
-        if len(pts) < 2:
-            continue
-        label = f"{'control, ' if kind == 'cnn' else ''}{QUANT_MODELS[kind][1]} levels"
-        for delta, (sign, text) in zip(("fgsm", "transfer"),
-                                       sweep_trends(pts, label, "levels", n, lo_first=True, listed="by levels")):
-            if kind != "cnn":
-                signs.append(sign)
-            cnn_gains |= kind == "cnn" and delta == "fgsm" and sign > 0
-            parts.append(text)
-    if cnn_gains:
-        parts.append("the CNN control gains too: pre-quantization protects any network, spiking or not")
-    parts += half_step_vulnerable(timestep_sweep, n)
-    if len(bio) >= 2 and compare_two(bio[-1]["eval"]["clean_accuracy"], bio[0]["eval"]["clean_accuracy"], n) > 0:
-        parts.append(f"caveat: the shorter Brian2 presentations also give a weaker, noisier network (clean "
-                     f"{pct(bio[0]['eval']['clean_accuracy'])}% -> {pct(bio[-1]['eval']['clean_accuracy'])}%, "
-                     f"redraw flips {redraw(bio[0]['eval'])}% -> {redraw(bio[-1]['eval'])}%)")
-    if not signs:
-        return None
-    return Claim("Poisson discretization: fewer time steps and pre-quantized inputs give more robustness",
-                 verdict(signs), "; ".join(parts))
-
-
-def half_step_vulnerable(timestep_sweep: dict, n: int) -> list[str]:
-    """Quantized models more vulnerable than unquantized ones at a level count where an eps step crosses half a
-    level (rounding lets it jump a whole one): the worst such point against the unquantized one."""
-    boundary = 1 + 1 / (2 * timestep_sweep["settings"]["eps"])
-    out = []
-    for kind in ("snn", "bio", "cnn"):
-        pts = quant_points(timestep_sweep, kind)
-        full = next((p for p in pts if p["job"]["levels"] >= FULL), None)
-        mid = [p for p in pts if boundary < p["job"]["levels"] < FULL]
-        if full and mid:
-            worst = max(mid, key=lambda p: adv(p["eval"], "fgsm", "attack_success_rate"))
-            a, b = (adv(p["eval"], "fgsm", "attack_success_rate") for p in (worst, full))
-            if compare_two(a, b, n * worst["eval"]["clean_accuracy"], n * full["eval"]["clean_accuracy"]) > 0:
-                out.append(f"{QUANT_MODELS[kind][1]} at {worst['job']['levels']} levels (half a step below eps) "
-                           f"is more vulnerable than unquantized (fgsm ASR {pct(a)}% vs {pct(b)}%): rounding "
-                           "lets an eps step jump a whole level")
-    return out
+                    if source_is_target else ""), (beats,), name_parts(parts) if word == "partly" else "")
 
 
 # --- on analysis.compare's table --------------------------------------------------------------
@@ -263,7 +213,7 @@ def blackbox_compare_claim(summary: dict) -> Claim | None:
     masked = compare_masked(cells, n)
     name = DSET_NAMES.get(dset_of(summary), dset_of(summary))
     black = next((f"black-{r}" for r in summary["sources"] if r == "cnn"), None)
-    signs, parts = [], []
+    effects, parts = [], []
     for attack in summary["settings"]["attacks"]:
         get = {net: {st: cells.get((net, attack, st)) for st in ("white", black)}
                for net in ("cnn", "snn", "converted")}
@@ -271,52 +221,61 @@ def blackbox_compare_claim(summary: dict) -> Claim | None:
             continue
         acc = {(net, st): c["adv_accuracy"] for net, d in get.items() for st, c in d.items() if c}
         black_gap = acc[("snn", black)] - acc[("cnn", black)]
-        beats = compare_two(acc[("snn", black)], acc[("cnn", black)], n)
-        signs.append(beats)
+        effects.append(points_effect(f"{attack.upper()}: SNN - CNN black-box", acc[("snn", black)],
+                                     acc[("cnn", black)], n))
         text = (f"{attack.upper()}: SNN - CNN black-box {100 * black_gap:+.1f} points "
-                f"({stated(beats, 'SNN better', 'SNN worse')})")
+                f"({stated(sign_of(effects[-1]), 'SNN better', 'SNN worse')})")
         if ("snn", attack) in masked or ("cnn", attack) in masked:
             text += ", white-box gap not counted (masked gradients suspected)"
         else:
             white_gap = acc[("snn", "white")] - acc[("cnn", "white")]
             four = [acc[k] for k in (("snn", black), ("cnn", black), ("snn", "white"), ("cnn", "white"))]
             se = math.sqrt(sum(max(v * (1 - v), 1e-6) for v in four) / n)
-            larger = 0 if abs(black_gap - white_gap) <= 2 * se else int(np.sign(black_gap - white_gap))
-            signs.append(larger)   # is the gap larger under black-box?
+            d = black_gap - white_gap   # is the gap larger under black-box? two standard errors of four proportions
+            effects.append(Effect(f"{attack.upper()}: SNN - CNN gap, black-box minus white-box", 100 * d,
+                                  100 * (d - 2 * se), 100 * (d + 2 * se), "adversarial accuracy points",
+                                  how="two standard errors"))
+            larger = sign_of(effects[-1])
             text += (f", white-box {100 * white_gap:+.1f} points (gap "
                      f"{'larger' if larger > 0 else 'smaller' if larger < 0 else 'no different'} under black-box)")
         if ("converted", black) in acc:
             converted_gap = acc[("converted", black)] - acc[("cnn", black)]
-            converted = compare_two(acc[("converted", black)], acc[("cnn", black)], n)
-            signs.append(-converted if converted else 1)   # the claim: a converted net does not gain
+            # the claim: a converted net does not gain (it holds unless it is significantly better)
+            effects.append(points_effect(f"{attack.upper()}: converted SNN - CNN black-box (no gain)",
+                                         acc[("converted", black)], acc[("cnn", black)], n, expect=-1,
+                                         unless_reversed=True))
             text += (f"; converted SNN - CNN black-box {100 * converted_gap:+.1f} points "
-                     f"({stated(converted, 'better', 'worse')})")
+                     f"({stated(-sign_of(effects[-1]), 'better', 'worse')})")
         parts.append(text)
     if not parts:
         return None
     source = next((m["label"] for m in summary["models"] if m["net"] == "cnn"), "CNN")
     numbers = (f"eps {seed_eps(summary):g}, n {n}, black-box source: another CNN "
                f"(compare.json 'sources'; target {source}); " + "; ".join(parts))
-    return Claim("SNNs resist gradient attacks better than the CNN, mostly black-box; converted SNNs do not "
-                 f"[analysis.compare, {name}]", verdict(signs), numbers)
+    return from_effects("SNNs resist gradient attacks better than the CNN, mostly black-box; converted SNNs do not "
+                        f"[analysis.compare, {name}]", effects, numbers)
 
 
 def transfer_claim(matrix: dict) -> Claim | None:
     """Sharmin et al. 2019: attacks crafted on an SNN transfer better (black-box) than attacks crafted on an ANN. Per
     target and attack of analysis.transfer_matrix, the target's accuracy under SNN- minus ANN-crafted examples,
-    paired per example, 95 % interval (analysis.verdicts.transfer_effects); +1 where it lies below 0."""
-    effects = transfer_effects(matrix)
-    if not effects:
+    paired per example, 95 % paired bootstrap interval (analysis.verdicts.transfer_effects): the claim predicts it
+    below 0."""
+    found = transfer_effects(matrix)
+    if not found:
         return None
+    effects = [Effect(f"{e['target']} {e['attack'].upper()}: SNN- minus ANN-crafted", *(100 * v for v in e["effect"]),
+                      "adversarial accuracy points", expect=-1, how="paired bootstrap 95 %") for e in found]
     parts = [f"{e['target']} {e['attack'].upper()}: crafted on {', '.join(e['snn_sources'])} {pct(e['snn_accuracy'])} "
-             f"against on {', '.join(e['ann_sources'])} {pct(e['ann_accuracy'])} %, (estimate, low, high) = ("
-             + ", ".join(f"{100 * v:+.1f}" for v in e["effect"]) + ") points ("
-             + stated(e["sign"], "SNN-crafted stronger", "SNN-crafted weaker") + ")" for e in effects]
+             f"against on {', '.join(e['ann_sources'])} {pct(e['ann_accuracy'])} %, difference "
+             + ", ".join(f"{100 * v:+.1f}" for v in e["effect"][:1]) + " [" + ", ".join(
+                 f"{100 * v:+.1f}" for v in e["effect"][1:]) + "] points ("
+             + stated(e["sign"], "SNN-crafted stronger", "SNN-crafted weaker") + ")" for e in found]
     name = DSET_NAMES.get(matrix["dset"], matrix["dset"])
-    return Claim(f"Attacks crafted on an SNN are stronger black-box than attacks crafted on an ANN "
-                 f"[analysis.transfer_matrix, {name}]", verdict([e["sign"] for e in effects]),
-                 f"eps {matrix['eps']:g}, n {matrix['n_test']}, target accuracy under SNN- against ANN-crafted "
-                 "transfer, SNN - ANN paired per example: " + "; ".join(parts))
+    return from_effects(f"Attacks crafted on an SNN are stronger black-box than attacks crafted on an ANN "
+                        f"[analysis.transfer_matrix, {name}]", effects,
+                        f"eps {matrix['eps']:g}, n {matrix['n_test']}, target accuracy under SNN- against ANN-crafted "
+                        "transfer, SNN - ANN paired per example: " + "; ".join(parts))
 
 
 # --- seed 000 ---------------------------------------------------------------------------------
@@ -328,22 +287,24 @@ def snn_fgsm_claim(summary: dict) -> Claim | None:
     ref, n = SEED000_FGSM.get(dset, {}), summary["n_test"]
     if ("cnn", "fgsm") not in white:
         return None
-    signs, parts = [], []
+    effects, parts = [], []
     for kind, label in (("snn", "SNN"), ("stdp-net", "SNN + STDP layer")):
         if (kind, "fgsm") not in white:
             continue
         for name, a, b in (("FGSM", white[(kind, "fgsm")], white[("cnn", "fgsm")]),
                            ("worst case", worst.get(kind), worst.get("cnn"))):
-            signs.append(compare_two(a, b, n))
+            if a is None or b is None:
+                continue
+            effects.append(points_effect(f"{label} - CNN {name}", a, b, n))
             parts.append(f"{label} - CNN {name} {100 * (a - b):+.1f} points ({pct(a)} against {pct(b)} %, "
-                         f"{stated(signs[-1], 'SNN higher', 'SNN lower')})")
+                         f"{stated(sign_of(effects[-1]), 'SNN higher', 'SNN lower')})")
     if not parts:
         return None
     seed = ", ".join(f"{k} {100 * ref[k]:.2f} %" for k in ("cnn", "snn", "stdp-net") if k in ref)
     numbers = (f"eps {eps:g}, n {n}, white-box: " + "; ".join(parts)
                + (f" (seed 000, FGSM at eps {ref['eps']:.4g}: {seed})" if ref else ""))
-    return Claim(f"SNNs keep more than a CNN under white-box attack [seed 000, analysis.compare, "
-                 f"{DSET_NAMES.get(dset, dset)}]", verdict(signs), numbers)
+    return from_effects(f"SNNs keep more than a CNN under white-box attack [seed 000, analysis.compare, "
+                        f"{DSET_NAMES.get(dset, dset)}]", effects, numbers)
 
 
 def stdp_claim(summary: dict, sparsity: dict | None) -> Claim | None:
@@ -358,31 +319,39 @@ def stdp_claim(summary: dict, sparsity: dict | None) -> Claim | None:
     acc = {a.upper(): (white[("stdp-net", a)], white[("snn", a)]) for a in summary["settings"]["attacks"]
            if ("stdp-net", a) in white and ("snn", a) in white}
     acc["worst case"] = (worst["stdp-net"], worst["snn"])
-    signs, parts = [], []
+    effects, parts = [], []
     for name, (a, b) in acc.items():
-        signs.append(compare_two(a, b, n))
-        parts.append(f"{name} {100 * a:.1f} against {100 * b:.1f} % ({stated(signs[-1], 'STDP higher', 'STDP lower')})")
+        effects.append(points_effect(f"STDP - SNN, {name}", a, b, n))
+        parts.append(f"{name} {100 * a:.1f} against {100 * b:.1f} % "
+                     f"({stated(sign_of(effects[-1]), 'STDP higher', 'STDP lower')})")
     numbers = f"eps {eps0:g}, n {n}, white-box, SNN + STDP layer against the surrogate SNN: " + "; ".join(parts)
     ref = SEED000_FGSM.get(dset)
     if ref:
         numbers += f" (seed 000, FGSM: {100 * ref['stdp-net']:.2f} against {100 * ref['snn']:.2f} %)"
-    judged = verdict(signs)   # on robustness: sparsity is the claimed mechanism, not the claim
+    named = [(e.name, status(e)) for e in effects]
+    judged = verdict_of(named)[0]   # on robustness: sparsity is the claimed mechanism, not the claim
     same_dset = sparsity and sparsity.get("dset", "mnist") == dset   # weight_sparsity's file before dset: MNIST
     first = {m["net"]: m["layers"][0] for m in sparsity["models"].values()} if same_dset else {}
     if {"snn", "stdp"} <= set(first):
         cut = f"{sparsity['cut']:g}"
         share = {net: first[net]["share_below"][cut] for net in ("stdp", "snn")}
-        sparser = compare_two(share["stdp"], share["snn"], first["stdp"]["n_weights"], first["snn"]["n_weights"])
-        if judged == "reproduced" and sparser <= 0:
+        effects.append(Effect(f"first layer, STDP - SNN share of weights below {100 * sparsity['cut']:g} %",
+                              *scaled(proportion_interval(share["stdp"], share["snn"], first["stdp"]["n_weights"],
+                                                          first["snn"]["n_weights"]), 100),
+                              "share of weights points", how="two standard errors"))
+        named.append(("a sparser first layer", status(effects[-1])))
+        if judged == "reproduced" and sign_of(effects[-1]) <= 0:
             judged = "partly"   # more robust, but not through a sparser first layer
         numbers += (f"; first-layer weights below {100 * sparsity['cut']:g} % of their unit's largest: STDP "
                     f"{100 * share['stdp']:.1f} %, SNN {100 * share['snn']:.1f} %")
     else:
+        named.append(("a sparser first layer", "not measured"))
         if judged == "reproduced":
             judged = "partly"   # more robust, through a mechanism not measured here
         numbers += f"; first-layer sparsity not measured on {DSET_NAMES.get(dset, dset)} (analysis.weight_sparsity)"
     return Claim("An STDP-learned layer makes an SNN more robust, through sparse connectivity [seed 000, "
-                 f"analysis.compare, {DSET_NAMES.get(dset, dset)}]", judged, numbers)
+                 f"analysis.compare, {DSET_NAMES.get(dset, dset)}]", judged, numbers, tuple(effects),
+                 name_parts(named) if judged == "partly" else "")
 
 
 def training_seconds(run: dict) -> float:
@@ -399,20 +368,25 @@ def accuracy_claim(summary: dict) -> Claim | None:
     ours = {}
     for run in sorted(summary["runs"], key=lambda r: (r["seed"] is None, r["seed"])):
         ours.setdefault(run["net"], run)
-    signs, parts = [], []
+    effects, parts, named = [], [], []
     for net, v in seed.items():
         run = ours.get(net)
         if run is None:
             parts.append(f"{NET_LABELS[net]}: not trained yet (seed 000: {100 * v:.2f} %)")
+            named.append((NET_LABELS[net], "not trained"))
             continue
-        sign = compare_two(run["test_accuracy"], v, run["n_test"])
-        signs.append(1 if sign >= 0 else -1)
+        # reached unless ours falls short by more than two standard errors
+        effects.append(points_effect(f"{NET_LABELS[net]} - seed 000", run["test_accuracy"], v, run["n_test"],
+                                     "clean accuracy points", unless_reversed=True))
+        reached = status(effects[-1]) == "reproduced"
+        named.append((NET_LABELS[net], status(effects[-1])))
         parts.append(f"{NET_LABELS[net]} {100 * run['test_accuracy']:.2f} % on {run['n_test']:,} images "
                      f"({training_seconds(run) / 60:.0f} min training, {run['threads']} threads) against seed 000's "
-                     f"{100 * v:.2f} % ({'reached' if sign >= 0 else 'short'})")
-    if not signs:
+                     f"{100 * v:.2f} % ({'reached' if reached else 'short'})")
+    if not effects:
         return None
-    judged = verdict(signs) if len(signs) == len(seed) else ("partly" if max(signs) > 0 else "not reproduced")
+    judged = verdict_of(named)[0] if len(effects) == len(seed) else \
+        ("partly" if any(s == "reproduced" for _, s in named) else "not reproduced")
     name = DSET_NAMES.get(summary["dset"], summary["dset"])
     return Claim(f"Seed 000's clean accuracies on {name} (CNN, SNN, SNN + STDP) [analysis.accuracy_table]", judged,
-                 "; ".join(parts))
+                 "; ".join(parts), tuple(effects), name_parts(named) if judged == "partly" else "")

@@ -6,6 +6,7 @@ computing modules. SWEEP_FIGURES maps a sweep's name to the function that draws 
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,39 @@ import numpy as np
 from analysis.defaults import DT_PER_TAU, REF
 from analysis.plotting import ACC_LABEL, CHANGE_LABEL, CI_SEEDS, CLEAN, DELTAS, PAGE, SETTINGS, STAGE_LABEL, \
     delta_style, legend_below, log_y, model_color, plt, positive, save, suptitle
-from analysis.saved_results import adv, changes, main_delta, points_of, quant_points, spread, value_of
+from analysis.saved_results import PROTOCOLS, adv, changes, main_delta, number_at, points_of, quant_points, \
+    reference_series, spread, value_of
+
+# the attack suite's and the reference protocol's lines (issue 28), drawn when the points carry them
+WORST = SETTINGS["worst"][2]
+ENSEMBLE = "worst case over the surrogate ensemble (white-box)"
+REF_FGSM, REF_WORST = (f"{what}, {PROTOCOLS['reference']}" for what in ("white-box FGSM", "worst case"))
+HOLLOW = {"mfc": "white", "ls": "-.", "lw": 1.0}
+
+
+def legend_label(text: str) -> str:
+    """A long legend entry on two lines, broken at spaces only ("white-box" stays whole, so the caption's
+    words are found in the figure)."""
+    return textwrap.fill(text, 48, break_on_hyphens=False)
+
+
+def carries(pts: list[dict], get) -> list[dict]:
+    """The points with a number under ``get``."""
+    return [p for p in pts if not np.isnan(get(p["eval"]))]
+
+
+def suite_lines(pts: list[dict], ref: list[dict]) -> list[tuple[str, list[dict], object, dict]]:
+    """(label, points, eval -> adversarial accuracy, style) of the lines beyond FGSM, transfer and random: the
+    worst case per example over the suite and over the surrogate ensemble, and the points crafted at the
+    reference setting (``ref``: analysis.saved_results.reference_series); none for points without them."""
+    worst, ensemble = number_at("worst_case", "adv_accuracy"), number_at("ensemble", "worst_case", "adv_accuracy")
+    fgsm = lambda e: adv(e, "fgsm")  # noqa: E731
+    out = [(WORST, carries(pts, worst), worst, {"ls": "-", "marker": "X"}),
+           (ENSEMBLE, carries(pts, ensemble), ensemble, {"ls": "none", "marker": "P", "ms": 6})]
+    if len(ref) >= 2:
+        out += [(REF_FGSM, carries(ref, fgsm), fgsm, {"marker": "o", **HOLLOW}),
+                (REF_WORST, carries(ref, worst), worst, {"marker": "X", **HOLLOW})]
+    return [line for line in out if line[1]]
 
 
 def line(ax, pts, x, get, **kw) -> None:
@@ -23,15 +56,19 @@ def line(ax, pts, x, get, **kw) -> None:
     ax.errorbar(x, y, yerr=err if any(e > 0 for e in err) else None, capsize=3, **kw)
 
 
-def accuracy_panel(ax, pts, key, xlabel, color, refs=(), log2=False, invert=False) -> None:
-    """Clean (grey) and per perturbation (the model's colour, the perturbation's line style) against ``key``;
-    ``refs``: (label, point) of other models drawn as thin horizontal lines in their own colour."""
+def accuracy_panel(ax, pts, key, xlabel, color, refs=(), log2=False, invert=False, protocol_ref=()) -> None:
+    """Clean (grey) and per perturbation (the model's colour, the perturbation's line style) against ``key``,
+    with the suite's lines and those crafted at the reference setting (``protocol_ref``: the reference-protocol
+    series) when there are some; ``refs``: (label, point) of other models drawn as thin horizontal lines in
+    their own colour."""
     x = [p["job"][key] for p in pts]
     if pts:
         line(ax, pts, x, lambda e: e["clean_accuracy"], fmt="o-", color=CLEAN, label="clean")
         for name in DELTAS:
             if not all(np.isnan([adv(p["eval"], name) for p in pts])):
                 line(ax, pts, x, lambda e, name=name: adv(e, name), color=color, **delta_style(name))
+        for label, some, get, style in suite_lines(pts, list(protocol_ref)):   # long labels: two lines in the legend
+            line(ax, some, [p["job"][key] for p in some], get, color=color, label=legend_label(label), **style)
     for ref_label, ref, ref_color in refs:
         ax.axhline(100 * ref["eval"]["clean_accuracy"], color=CLEAN, lw=0.8, ls=(0, (1, 1)),
                    label=f"{ref_label}: clean")
@@ -99,15 +136,21 @@ def absent(columns: list, command: str) -> list:
     return [(f"{label} (no points)", command) for label, pts, *_ in columns if not pts]
 
 
+def with_reference(summary: dict, kind: str, key: str, fixed: dict) -> tuple[list[dict], list[dict]]:
+    """A series' swept points and its reference-protocol series (empty without such points)."""
+    pts = points_of(summary, kind, key, fixed)
+    return pts, reference_series(pts, points_of(summary, kind, key, fixed, "reference"), key)[0]
+
+
 def leak_figure(summary: dict, path):
-    snn = points_of(summary, "snn", "leak", {"levels": 256})
-    bio = points_of(summary, "bio", "tau_exc_ms", {"levels": 256})
+    snn, snn_ref = with_reference(summary, "snn", "leak", {"levels": 256})
+    bio, bio_ref = with_reference(summary, "bio", "tau_exc_ms", {"levels": 256})
     cnn = points_of(summary, "cnn", "levels", {"levels": 256})
     kw = {"refs": [("CNN", cnn[0], model_color("cnn"))] if cnn else [], "invert": True}
     columns = [("surrogate-gradient SNN", snn, "leak", "leak per time step (1 = IF; right: more leak)", "leak {:g}",
-                kw, model_color("snn")),
+                {**kw, "protocol_ref": snn_ref}, model_color("snn")),
                ("Brian2 STDP network", bio, "tau_exc_ms", f"exc tau (ms; right: more leak; dt = tau/{1 / DT_PER_TAU:g})",
-                "tau {:g} ms", kw, model_color("bio"))]
+                "tau {:g} ms", {**kw, "protocol_ref": bio_ref}, model_color("bio"))]
     return sweep_grid(columns, path, f"Leak sweep: {_eps_title(summary)}", absent(columns, SWEEP_CMD["leak_sweep"]))
 
 
@@ -115,15 +158,15 @@ def timestep_figure(summary: dict, path):
     """The time-step figure at ``path``, and the quantization figure beside it; returns the first's Drawn
     (the second's: quantization_figure, as analysis.figures calls it)."""
     path = Path(path)
-    snn = points_of(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
-    bio = points_of(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
+    snn, snn_ref = with_reference(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
+    bio, bio_ref = with_reference(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
     cnn = points_of(summary, "cnn", "levels", {"levels": 256})
     refs = [("CNN", cnn[0], model_color("cnn"))] if cnn else []
     columns = [(f"surrogate-gradient SNN (leak {summary['leak']:g})", snn, "T",
-                f"time steps T (the baselines use {REF['T']})", "T = {}", {"refs": refs, "log2": True},
-                model_color("snn")),
+                f"time steps T (the baselines use {REF['T']})", "T = {}",
+                {"refs": refs, "log2": True, "protocol_ref": snn_ref}, model_color("snn")),
                ("Brian2 STDP network", bio, "present_ms", "presentation time per image (ms)", "{:g} ms",
-                {"refs": refs}, model_color("bio"))]
+                {"refs": refs, "protocol_ref": bio_ref}, model_color("bio"))]
     drawn = sweep_grid(columns, path, f"Time-step sweep: {_eps_title(summary)}",
                        absent(columns, SWEEP_CMD["timestep_sweep"]))
     quantization_figure(summary, path.with_name("quantization_sweep"))
@@ -142,10 +185,16 @@ def quantization_figure(summary: dict, path):
     if not kinds:
         return None
     fig, (a, b) = plt.subplots(1, 2, figsize=(PAGE, 3.9), layout="constrained")
+    extra = {}   # the suite's and the reference protocol's lines: label -> style, for the legend
     for kind in kinds:
         color, label = QUANT_MODELS[kind]
         pts = quant_points(summary, kind)
         x = [p["job"]["levels"] for p in pts]
+        ref = reference_series(pts, quant_points(summary, kind, "reference"), "levels")[0]
+        for what, some, get, style in suite_lines(pts, ref):
+            line(a, some, [p["job"]["levels"] for p in some], get, color=color, label=legend_label(f"{label}: {what}"),
+                 **style)
+            extra[what] = style
         # colour: the model; line style: clean (thin, dash-dot), white-box, transfer, as everywhere
         line(a, pts, x, lambda e: e["clean_accuracy"], fmt=".-.", lw=0.9, color=color, label=f"{label}: clean")
         line(a, pts, x, lambda e: adv(e, "fgsm"), color=color, **{**delta_style("fgsm"), "label": f"{label}: white-box FGSM"})
@@ -179,6 +228,8 @@ def quantization_figure(summary: dict, path):
     handles += [(Line2D([], [], color="0.3", ls=delta_style(n)["ls"], marker=delta_style(n)["marker"]),
                  {"fgsm": "white-box FGSM (right: its own d)", "transfer": "transfer (right: its d)"}[n])
                 for n in ("fgsm", "transfer")]
+    handles += [(Line2D([], [], color="0.3", **{k: v for k, v in style.items() if k != "ms"}), legend_label(what))
+                for what, style in extra.items()]
     legend_below(fig, handles=handles, ncol=3)
     suptitle(fig, f"Input pre-quantization: {_eps_title(summary)}\n(dash-dotted vertical: half a level step = eps, "
                  f"{boundary:g} levels)")

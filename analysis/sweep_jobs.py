@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.defaults import DT_PER_TAU, FULL_LEVELS, REF
+from analysis.defaults import DT_PER_TAU, FULL_LEVELS, JOB_DEFAULTS, REF, REF_CONVERTED_T
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest
 from bio.parameters import NetworkConfig
 from networks.recipes import NET_DEFAULTS
@@ -19,7 +19,10 @@ from networks.recipes import NET_DEFAULTS
 N_EXC = 100
 REF_DT_MS = 0.5   # the released code's time step, at which COST's Brian2 figures were measured
 DSET = "mnist"   # every point trains and is measured on it
-TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms")}
+# Besides "levels", which every job has. A converted job also names the CNN model it converts ("cnn_model", the
+# model_name of :func:`cnn_job`: the CNN point of its seed, levels and budget); a surrogate SNN job has "encoding"
+# only when it is not Poisson (JOB_DEFAULTS).
+TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms"), "converted": ("T",)}
 # A change of these re-evaluates, never retrains. "suite" (the attack suite, analysis.measurement.suite_spec) and
 # "craft_at" (the reference protocol: the training settings of the model attacks are crafted on) are in a job
 # only when asked for (--suite, --ensemble, --protocols), so the points measured without them keep their names.
@@ -43,29 +46,66 @@ COST = {"cnn_train": 4.5e-3,     # per training image and epoch
         # example, machine shared), 4.5e-5 before them
         "bio_present": 7e-6,
         "bio_eval": 0.1,         # per test image: the Brian2 runs
-        "bio_craft": 1e-4}       # per test image, twin step and EOT draw
+        "bio_craft": 1e-4,       # per test image, twin step and EOT draw
+        # The converted SNN (the SNN's architecture, IF neurons): python -m benchmarks.converted_cost (2026-12-07,
+        # benchmarks/results/converted_cost.json), CPU seconds of one thread on the loaded machine, 100 test
+        # images, converted T 32 against an SNN at T 8. The SNN's evaluate() took 1.03e-2 s per image and step
+        # there (COST's wall-time snn_eval: 1.1e-2), so these are its figures times the measured ratios: the
+        # conversion (loading, calibrating on 2,000 training images: 1.9 s), networks.pipeline's test pass per
+        # test image and time step (3.7e-4 measured), evaluate() per test image and time step besides crafting
+        # (1.31e-2 measured: one more delta than the SNN, FGSM through its CNN). Its own gradients cost 1.09x the
+        # SNN's per step (snn_craft is used), those through its CNN cnn_craft.
+        "converted_train": 10.0,
+        "converted_test": 4e-4,
+        "converted_eval": 1.4e-2}
 
 
 # --- jobs --------------------------------------------------------------------------
-def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, **params) -> dict:
-    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write)."""
+def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, encoding: str = "poisson", **params) -> dict:
+    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write). ``encoding``
+    (surrogate SNNs): "direct" feeds the image as a constant current instead of Poisson spikes. A converted
+    job's budget is that of the CNN it converts (:func:`cnn_job`); its T defaults to REF_CONVERTED_T."""
     if kind not in TRAIN_KEYS:
         raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
-    job = {"kind": kind, "levels": int(levels), **{k: params.get(k, REF[k]) for k in TRAIN_KEYS[kind]}}
+    if encoding != JOB_DEFAULTS["encoding"] and kind != "snn":
+        raise ValueError(f"encoding {encoding!r} is for surrogate SNN jobs, not {kind}")
+    ref = dict(REF, T=REF_CONVERTED_T) if kind == "converted" else REF
+    job = {"kind": kind, "levels": int(levels), **{k: params.get(k, ref[k]) for k in TRAIN_KEYS[kind]}}
+    if encoding != JOB_DEFAULTS["encoding"]:
+        job["encoding"] = encoding
     job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out",
                                         "torch_device")}, eval_version=EVAL_VERSION)
     if kind == "bio":
         job.update(n_train=settings["bio_n_train"], n_label=settings["n_label"], n_exc=N_EXC,
                    dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
     else:
-        job.update(n_train=settings["n_train"], epochs=settings["epochs"] or NET_DEFAULTS[kind]["epochs"])
+        net = "cnn" if kind == "converted" else kind
+        job.update(n_train=settings["n_train"], epochs=settings["epochs"] or NET_DEFAULTS[net]["epochs"])
+    return with_seed(job, job["seed"])
+
+
+def cnn_job(job: dict) -> dict:
+    """The CNN point a converted job converts: same seed, levels (trained on images pre-quantized to them),
+    budget and measurement, so it is the sweep's own CNN point of those levels (the same model name)."""
+    keep = ("levels", "n_test", "eps", "eot", "seed", "source", "data_dir", "out", "torch_device", "eval_version",
+            "n_train", "epochs")
+    return {"kind": "cnn", **{k: job[k] for k in keep if k in job}}
+
+
+def with_seed(job: dict, seed: int) -> dict:
+    """``job`` with another seed (a converted job then converts that seed's CNN)."""
+    job = dict(job, seed=seed)
+    if job["kind"] == "converted":
+        job["cnn_model"] = model_name(cnn_job(job))
     return job
 
 
 def model_name(job: dict) -> str:
     """Names the trained model: everything training depends on, nothing else."""
     train = {k: v for k, v in job.items() if k not in EVAL_KEYS + HOW}
-    tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}"}[job["kind"]]
+    tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}",
+           "converted": "converted-T{T}"}[job["kind"]]
+    tag += f"-{job['encoding']}" if "encoding" in job else ""
     return f"{tag.format(**job)}-L{job['levels']}-{digest(train)}"
 
 
@@ -80,30 +120,63 @@ def reference_job(job: dict) -> dict:
     ref.update(job["craft_at"])
     if ref["kind"] == "bio":
         ref["dt_ms"] = min(0.5, DT_PER_TAU * ref["tau_exc_ms"])
-    return ref
+    for k, v in JOB_DEFAULTS.items():   # a key at its default is left out, as make_job does
+        if ref.get(k) == v:
+            del ref[k]
+    return with_seed(ref, ref["seed"])
+
+
+def deterministic(job: dict) -> bool:
+    """A model without Poisson draws: one forward pass is its answer, and EOT is 1."""
+    return job["kind"] == "cnn" or job.get("encoding", JOB_DEFAULTS["encoding"]) == "direct"
 
 
 def suite_work(job: dict) -> tuple[float, int]:
     """(gradients x Poisson draws, attacks scored) per test image of the job's attack suite beyond the FGSM
     column: the own backward functions (the Brian2 network: both twins) run every attack, the ensemble's
-    members ``ensemble_attacks``."""
+    members ``ensemble_attacks``. A converted SNN's attacks through its CNN (BPDA) are scored here but their
+    gradients are the CNN's (:func:`bpda_gradients`)."""
     spec = job.get("suite")
     if not spec:
         return 0.0, 0
-    def grads(draws):
-        draws = 1 if job["kind"] == "cnn" else draws   # the CNN is deterministic
-        return {"fgsm": 1 if job["kind"] == "cnn" else job["eot"], "pgd": spec["pgd_steps"] * spec["pgd_restarts"] * draws,
-                "apgd-ce": spec["apgd_iter"] * draws, "apgd-dlr": spec["apgd_iter"] * draws}
-    own, member = grads(spec.get("eot", job["eot"])), grads(spec.get("ensemble_eot", spec.get("eot", job["eot"])))
-    n_own = 2 if job["kind"] == "bio" else 1
+    one_draw = deterministic(reference_job(job) if job.get("craft_at") else job)   # that of the crafting model
+    grads = suite_gradients(spec, 1 if one_draw else job["eot"], one_draw)
+    member = suite_gradients(dict(spec, eot=spec.get("ensemble_eot", spec.get("eot", 1))), 0, one_draw)
+    own = 2 if job["kind"] == "bio" else 1
     member_attacks = spec.get("ensemble_attacks", spec["attacks"])
-    return (n_own * sum(own[a] for a in spec["attacks"]) + len(spec["ensemble"]) * sum(member[a] for a in member_attacks),
-            n_own * len(spec["attacks"]) + len(spec["ensemble"]) * len(member_attacks))
+    scored = (own + (job["kind"] == "converted")) * len(spec["attacks"]) + len(spec["ensemble"]) * len(member_attacks)
+    return (own * sum(grads[a] for a in spec["attacks"]) + len(spec["ensemble"]) * sum(member[a] for a in member_attacks),
+            scored)
+
+
+def suite_gradients(spec: dict, fgsm_draws: int, one_draw: bool) -> dict:
+    """Gradients per image of each attack of a suite (``one_draw``: a deterministic model, no EOT)."""
+    draws = 1 if one_draw else spec.get("eot", 1)
+    return {"fgsm": fgsm_draws, "pgd": spec["pgd_steps"] * spec["pgd_restarts"] * draws,
+            "apgd-ce": spec["apgd_iter"] * draws, "apgd-dlr": spec["apgd_iter"] * draws}
+
+
+def bpda_gradients(job: dict) -> int:
+    """CNN gradients per test image of a converted job's attacks through the CNN it came from: the FGSM
+    delta, and with a suite every attack once more (no EOT: the CNN is deterministic)."""
+    spec = job.get("suite")
+    return 1 + (sum(suite_gradients(spec, 0, True)[a] for a in spec["attacks"]) if spec else 0)
+
+
+def support_models(jobs: list[dict]) -> list[dict]:
+    """Models ``jobs`` need that are none of their own: the CNNs their converted jobs convert (a sweep that
+    leaves out the CNN's own points still trains them; the reference protocol's models are counted in each
+    job instead, :func:`expected_seconds`)."""
+    own = {model_name(j) for j in jobs}
+    cnns = {model_name(c): c for c in map(cnn_job, (j for j in jobs if j["kind"] == "converted"))}
+    return [c for name, c in cnns.items() if name not in own]
 
 
 def needed_references(jobs: list[dict]) -> list[dict]:
-    """The reference-protocol models ``jobs`` craft on (:func:`reference_job`)."""
-    return [reference_job(j) for j in jobs if j.get("craft_at")]
+    """The models ``jobs`` need besides their own: the reference-protocol models they craft on
+    (:func:`reference_job`) and the CNNs their converted jobs convert."""
+    refs = [reference_job(j) for j in jobs if j.get("craft_at")]
+    return refs + [cnn_job(j) for j in jobs + refs if j["kind"] == "converted"]
 
 
 def trained(job: dict) -> bool:
@@ -123,9 +196,17 @@ def work_seconds(job: dict) -> tuple[float, float]:
         presented = 1.2 * job["n_train"] + job["n_label"] + min(BRIAN_CHUNK, job["n_label"])
         train_s = c["bio_build"] + finer * c["bio_present"] * presented * (job["present_ms"] + NetworkConfig.rest_ms)
         eval_s = n * (finer * c["bio_eval"] * (1 + scored) + c["bio_craft"] * steps * (eot + grads))
-    elif job["kind"] == "snn":
-        train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
-        eval_s = n * job["T"] * (c["snn_eval"] + c["snn_craft"] * (eot + grads + scored))
+    elif job["kind"] in ("snn", "converted"):
+        # gradients at the crafting model's T (the reference protocol's: the reference T), scoring at the job's
+        crafter = reference_job(job) if job.get("craft_at") else job
+        crafted = n * c["snn_craft"] * crafter["T"] * ((1 if deterministic(crafter) else eot) + grads)
+        if job["kind"] == "snn":
+            train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
+            eval_s = crafted + n * job["T"] * (c["snn_eval"] + c["snn_craft"] * scored)
+        else:   # its CNN's training: expected_costs (the CNN is often a point of its own)
+            train_s = c["converted_train"] + c["converted_test"] * job["n_test"] * job["T"]
+            eval_s = crafted + n * (job["T"] * (c["converted_eval"] + c["snn_craft"] * scored)
+                                    + c["cnn_craft"] * bpda_gradients(job))
     else:
         train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], n * (c["cnn_eval"] + c["cnn_craft"] * grads)
     return train_s, eval_s
@@ -143,10 +224,21 @@ def expected_seconds(job: dict, train_only: bool = False) -> float:
     return eval_s + (0.0 if trained(job) else train_s) + ref_s
 
 
+def expected_costs(jobs: list[dict], train_only: bool = False) -> list[float]:
+    """:func:`expected_seconds` of each job, the training of every untrained :func:`support_models` model
+    added once, to the first job that needs it (it trains that model first: analysis.sweep_points.train)."""
+    cost = [expected_seconds(j, train_only) for j in jobs]
+    for model in support_models(jobs):
+        if not trained(model):
+            first = next(i for i, j in enumerate(jobs) if j.get("cnn_model") == model_name(model))
+            cost[first] += expected_seconds(model, train_only=True)
+    return cost
+
+
 def forecast(jobs: list[dict], n_jobs: int, train_only: bool = False) -> float:
     """Wall time of ``jobs`` started longest first on ``n_jobs`` workers (each to the first one free)."""
     free = [0.0] * max(1, n_jobs)
-    for t in sorted((expected_seconds(j, train_only) for j in jobs), reverse=True):
+    for t in sorted(expected_costs(jobs, train_only), reverse=True):
         free[free.index(min(free))] += t
     return max(free)
 
@@ -156,7 +248,7 @@ def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
     every point left plus the training of every model missing, each counted once (points of one model, and
     the reference protocol's models, share it)."""
     left = [j for j in jobs if not (Path(j["out"]) / "points" / f"{point_name(j)}.json").exists()]
-    models = {model_name(j): j for j in left + needed_references(left)}
+    models = {model_name(j): j for j in left + needed_references(left) + support_models(left)}
     untrained = [j for j in models.values() if not trained(j)]
 
     def hours(kind=None):

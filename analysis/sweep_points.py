@@ -1,7 +1,8 @@
 """The points of the leak and time-step sweeps: jobs, their names, training and measuring one, running many.
 
 Each point is an independent job, a plain dict (:func:`make_job`): a model to train (a surrogate SNN,
-a CNN or the Brian2 network, with its training budget) and its evaluation, the measurement of
+a CNN, a converted SNN (converted from the CNN point of its seed and levels) or the Brian2 network, with
+its training budget) and its evaluation, the measurement of
 analysis.measurement (:func:`analysis.measurement.evaluate`). :func:`run_jobs` runs them
 ``--jobs N`` at a time on a local dask cluster of N processes (default: one per usable core), or with
 ``--scheduler ADDRESS`` on a running dask scheduler's workers (analysis.cluster), seed by seed and
@@ -26,12 +27,13 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.cluster import run_tasks
-from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, MIDDLE_SEEDS, QUICK, REF, RESULTS, SOURCES
+from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, JOB_DEFAULTS, MIDDLE_SEEDS, QUICK, REF, \
+    RESULTS, SOURCES
 from analysis.measurement import BRIAN_CHUNK, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from analysis.measurement.evaluation import suite_spec
-from analysis.sweep_jobs import (DSET, N_EXC, estimate, expected_seconds, forecast, model_name, needed_references,
-                                 point_name, reference_job)
+from analysis.sweep_jobs import (DSET, N_EXC, cnn_job, estimate, expected_costs, expected_seconds, forecast, model_name,
+                                 needed_references, point_name, reference_job, with_seed)
 from networks.devices import add_torch_device_option, torch_device
 from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
 from runstore.files import load_json, save_json
@@ -47,7 +49,9 @@ def quantized(data: tuple, levels: int) -> tuple:
 
 
 def train(job: dict, run_dir: Path) -> dict:
-    """Train the job's model into ``run_dir`` unless it is there; its metrics."""
+    """Train the job's model into ``run_dir`` unless it is there; its metrics. A converted job's training is
+    the conversion of its CNN (:func:`analysis.sweep_jobs.cnn_job`, trained first if missing, under its lock),
+    calibrated on the same pre-quantized training images the CNN learned from."""
     if (run_dir / "metrics.json").exists():
         return load_json(run_dir / "metrics.json")
     common = dict(dset=DSET, seed=job["seed"], out=str(run_dir), no_progress=True, n_train=job["n_train"],
@@ -61,6 +65,13 @@ def train(job: dict, run_dir: Path) -> dict:
         return train_stdp.run(args, quantized(train_stdp.load_data(DSET, job["data_dir"]), job["levels"]))
     from networks import pipeline, settings as torch_settings
     spiking = dict(timesteps=job["T"], leak=job["leak"]) if job["kind"] == "snn" else {}
+    spiking.update({"encoding": job["encoding"]} if "encoding" in job else {})
+    if job["kind"] == "converted":
+        if job["cnn_model"] != model_name(cnn_job(job)):
+            raise ValueError(f"converted job names CNN {job['cnn_model']}, but its seed and budget give "
+                             f"{model_name(cnn_job(job))} (set its seed with analysis.sweep_jobs.with_seed)")
+        cnn_dir, _ = train_locked(cnn_job(job))
+        spiking = dict(timesteps=job["T"], from_dir=str(cnn_dir))
     args = torch_settings.options(job["kind"], **common, epochs=job["epochs"], threads=1, n_test=job["n_test"],
                                   torch_device=job.get("torch_device", "cpu"),
                                   resume=(run_dir / "model.pt").exists(), **spiking)
@@ -101,8 +112,9 @@ def measure_point(job: dict, path: Path) -> dict:
     x, y = load_test(job["n_test"], job["data_dir"], DSET)
     device = torch_device(job.get("torch_device", "cpu"))
     source = subject("cnn", job["source"], device=device) if job["source"] else None
-    subj = subject(job["kind"], run_dir, levels=job["levels"], device=device)
-    crafter = subject(job["kind"], ref_dir, levels=ref["levels"], device=device) if ref else None
+    bpda = job["kind"] == "converted"   # also attacked through the CNN it came from
+    subj = subject(job["kind"], run_dir, levels=job["levels"], device=device, bpda=bpda)
+    crafter = subject(job["kind"], ref_dir, levels=ref["levels"], device=device, bpda=bpda) if ref else None
     res, _ = evaluate(subj, x, y, job["eps"], eot=job["eot"], seed=job["seed"],
                       shared=shared_deltas(x, y, job["eps"], job["seed"], source), suite=job.get("suite"),
                       crafter=crafter)
@@ -118,24 +130,29 @@ def measure_point(job: dict, path: Path) -> dict:
     return result
 
 
-def with_measurements(jobs: list[dict], key: str | None, args) -> list[dict]:
+def with_measurements(jobs: list[dict], key: str | None, args, ref=None) -> list[dict]:
     """One series of a sweep (its jobs differ in ``key`` alone; None: a single point) with the measurements
     the command asks for: ``--suite full`` the attack suite on every point; ``--ensemble ends`` (``all``)
     the surrogate ensemble on the series' two ends and its reference setting (every point), surrogate SNNs
     only; ``--protocols ... reference`` beside each point off the reference setting a second one whose
-    attacks are crafted on the model trained at the reference setting (REF; 256 levels) and scored on this
-    one (Sharmin 2020's released code), with the suite but not the ensemble (its crafting model's ensemble
-    check is the reference point's). At the reference setting the two protocols are one point. Points
-    between the ends get ``--middle-seeds`` seeds and ``--middle-n-test`` images."""
-    ref = None if key is None else FULL_LEVELS if key == "levels" else REF[key]
-    values = [j[key] for j in jobs] if key else []
+    attacks are crafted on the model trained at the reference setting (``ref``, by default REF, 256 levels,
+    Poisson input) and scored on this one (Sharmin 2020's released code), with the suite but not the ensemble
+    (its crafting model's ensemble check is the reference point's). At the reference setting the two
+    protocols are one point. A job without ``key`` has its default (JOB_DEFAULTS). Points between the ends
+    get ``--middle-seeds`` seeds and ``--middle-n-test`` images."""
+    if ref is None and key is not None:
+        ref = FULL_LEVELS if key == "levels" else JOB_DEFAULTS[key] if key in JOB_DEFAULTS else REF[key]
+
+    def value(j):
+        return j.get(key, JOB_DEFAULTS.get(key))
+    values = [value(j) for j in jobs] if key else []
     ends = {min(values), max(values), ref} if values else set()
     out = []
     for j in jobs:
-        at_ref = key is None or j[key] == ref
-        if key and j[key] not in ends:   # between the ends: fewer test images and seeds (issue 28's cuts)
+        at_ref = key is None or value(j) == ref
+        if key and value(j) not in ends:   # between the ends: fewer test images and seeds (issue 28's cuts)
             j = dict(j, n_test=args.middle_n_test, n_seeds=min(args.middle_seeds, args.seeds))
-        ensemble = j["kind"] == "snn" and key and (args.ensemble == "all" or args.ensemble == "ends" and j[key] in ends)
+        ensemble = j["kind"] == "snn" and key and (args.ensemble == "all" or args.ensemble == "ends" and value(j) in ends)
         spec = suite_spec("ensemble" if ensemble else args.suite, j["kind"])
         j = dict(j, suite=spec) if spec else j
         if "swept" in args.protocols or at_ref:
@@ -160,7 +177,7 @@ def run_jobs(jobs: list[dict], n_jobs: int = 1, desc: str = "sweep", progress: b
             results[i] = load_json(path)
         else:
             todo.append(i)
-    cost = {i: expected_seconds(jobs[i]) for i in todo}
+    cost = dict(zip(todo, expected_costs([jobs[i] for i in todo])))
     # Seed by seed, longest first within a seed: a sweep interrupted after days still has whole replicates
     # (every point of the first seeds), from which the tables and verdicts can be drawn.
     todo.sort(key=lambda i: (jobs[i]["seed"], -cost[i]))
@@ -225,20 +242,22 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
     p.add_argument("--middle-seeds", type=positive_int, default=MIDDLE_SEEDS,
                    help="models per point between a series' two ends and its reference (at most --seeds)")
-    p.add_argument("--suite", choices=("fgsm", "full"), default="fgsm",
-                   help="white-box attacks per point: fgsm, the seeds' FGSM alone (the points measured so far); full, "
-                        "also PGD (20 steps), APGD-CE and APGD-DLR (25 iterations), EOT over 2 Poisson draws "
-                        "(the MNIST comparison table's budget), and the worst case per example over the four (the Brian2 network: FGSM and PGD through both "
-                        "twins)")
-    p.add_argument("--ensemble", choices=("none", "ends", "all"), default="none",
+    # The converged budget measures what issue 28's verdicts rest on (the worst case, the ensemble at the ends,
+    # both protocols); --quick measures as REPORT.md's small sweeps did (FGSM, the swept protocol).
+    p.add_argument("--suite", choices=("fgsm", "full"), default=None,
+                   help="white-box attacks per point: fgsm, the seeds' FGSM alone; full, also PGD (20 steps), "
+                        "APGD-CE and APGD-DLR (25 iterations), EOT over 2 Poisson draws (the MNIST comparison table's "
+                        "budget), and the worst case per example over the four (the Brian2 network: FGSM and PGD "
+                        "through both twins) (default: full; --quick fgsm)")
+    p.add_argument("--ensemble", choices=("none", "ends", "all"), default=None,
                    help="the surrogate ensemble (PGD crafted through 8 more backward functions: triangle "
                         "and fast sigmoid of 3 widths each, straight-through, rate gradient) and its worst case per "
                         "example, on the surrogate SNN points at each series' two ends and reference setting (ends) or "
-                        "at every point (all)")
-    p.add_argument("--protocols", nargs="+", choices=("swept", "reference"), default=["swept"],
+                        "at every point (all) (default: ends; --quick none)")
+    p.add_argument("--protocols", nargs="+", choices=("swept", "reference"), default=None,
                    help="swept: attacks crafted on the point's own model; reference: also crafted on the model trained "
                         "at the reference setting (T 8, leak 0.99, tau 100 ms, 350 ms, 256 levels; same seed) and "
-                        "scored at the swept one, as Sharmin 2020's released code does")
+                        "scored at the swept one, as Sharmin 2020's released code does (default: both; --quick swept)")
     p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
                    + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
     # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
@@ -257,6 +276,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="train every point's model (kept in OUT/runs, resumable) and measure nothing yet")
 
 
+# What each budget measures by default (option: (--quick, converged)).
+MEASURED = {"suite": ("fgsm", "full"), "ensemble": ("none", "ends"), "protocols": (["swept"], ["swept", "reference"])}
+
+
 def settings(args) -> dict:
     if args.source is None:
         source = next((s for s in SOURCES if (s / "model.pt").exists()), None)
@@ -267,6 +290,9 @@ def settings(args) -> dict:
     for name in BUDGET_KEYS:
         if getattr(args, name) is None:
             setattr(args, name, budget[name])
+    for name, (quick, converged) in MEASURED.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, quick if args.quick else converged)
     return {**{k: getattr(args, k) for k in DEFAULTS}, "seeds": args.seeds, "source": source and str(source.resolve()),
             "data_dir": args.data_dir, "out": str(Path(args.out).resolve()), "torch_device": args.torch_device}
 
@@ -308,7 +334,7 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     """Run the jobs, write OUT/NAME.json and the figure; the summary."""
     t0 = time.perf_counter()
     # --seeds N: every point N times, each its own trained model (seeds SEED..SEED+N-1)
-    jobs = [dict(j, seed=s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs
+    jobs = [with_seed(j, s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs
             if k < j.get("n_seeds", s.get("seeds", 1))]
     unique = list({point_name(j): j for j in jobs}.values())
     note = scale_note(s)

@@ -15,7 +15,14 @@ of the others (analysis.defaults.REF):
   quantization?) trained and tested on images pre-quantized to ``--levels``
   (``--bio-levels``) levels (256: the 8-bit originals); attacks perturb the
   original image and the quantizer, part of the model, passes their gradient
-  straight through.
+  straight through;
+* the converted SNN (Sharmin et al. 2020: its robustness depends on the input
+  pre-quantization, not on T), converted from the sweep's own CNN of the same
+  seed and levels, at ``--converted-timesteps`` (256 levels) and at
+  ``--converted-levels`` (at ``--converted-T``, its reference), attacked through
+  its own surrogate and through the CNN (BPDA, the delta and attacks "bpda");
+* Poisson against direct input (``--encodings``) for the surrogate SNN at the
+  reference T: is it the Poisson encoder alone?
 
 Points, their evaluation (``--suite``, ``--ensemble``, ``--protocols``), caching,
 ``--jobs`` and the output folder are those of analysis.leak_sweep (analysis.sweep_points; points shared with it). Writes
@@ -30,7 +37,7 @@ import torch
 
 import imagesets
 
-from analysis.defaults import FULL_LEVELS, REF
+from analysis.defaults import FULL_LEVELS, JOB_DEFAULTS, REF, REF_CONVERTED_T
 from analysis.sweep_jobs import make_job
 from analysis.sweep_points import add_common, settings, sweep, with_measurements
 from runstore.cli import Parser, exit_with, positive_float, positive_int, unit_interval
@@ -49,15 +56,26 @@ def parse_args(argv=None):
     # an eps-sized step can cross a rounding boundary and grow: measured, not assumed away.
     p.add_argument("--bio-levels", type=int, nargs="*", default=None,
                    help="input quantization levels of the Brian2 network; None: those of --levels")
-    p.add_argument("--quantize", nargs="*", default=["snn", "bio", "cnn"], choices=["snn", "bio", "cnn"],
-                   help="models trained and tested at each --levels")
+    p.add_argument("--quantize", nargs="*", default=["snn", "bio", "cnn", "converted"],
+                   choices=["snn", "bio", "cnn", "converted"],
+                   help="models trained and tested at each --levels (converted: at each --converted-levels)")
     p.add_argument("--leak", type=unit_interval, default=REF["leak"], help="leak of the SNN")
+    p.add_argument("--converted-timesteps", type=positive_int, nargs="*", default=[16, 32, 64, 128],
+                   help="time steps of the converted SNN (256 levels; none: no converted T series)")
+    p.add_argument("--converted-levels", type=int, nargs="*", default=[2, 4, 8, 256],
+                   help="input quantization levels of the converted SNN (--quantize converted), each converted "
+                        "from the CNN trained on images quantized to them")
+    p.add_argument("--converted-T", type=positive_int, default=REF_CONVERTED_T,
+                   help="time steps of the converted SNN's levels series, and the reference of its T series")
+    p.add_argument("--encodings", nargs="*", default=["poisson", "direct"], choices=["poisson", "direct"],
+                   help="input encodings of the surrogate SNN at the reference T (poisson: the T series' reference "
+                        "point; fewer than two: no encoding series)")
     add_common(p)
     args = p.parse_args(argv)
     if args.bio_levels is None:
         args.bio_levels = list(args.levels)
     if any(t < 1 for t in args.timesteps) or any(v <= 0 for v in args.present_ms) \
-            or any(not 2 <= v <= FULL_LEVELS for v in args.levels + args.bio_levels):
+            or any(not 2 <= v <= FULL_LEVELS for v in args.levels + args.bio_levels + args.converted_levels):
         p.error(f"need time steps >= 1, presentation times > 0 and levels in 2..{FULL_LEVELS}")
     return args
 
@@ -68,12 +86,24 @@ def main(argv=None) -> dict:
     s = settings(args)
     jobs = with_measurements([make_job("snn", s, T=t, leak=args.leak) for t in args.timesteps], "T", args)
     jobs += with_measurements([make_job("bio", s, present_ms=v) for v in args.present_ms], "present_ms", args)
-    for kind in args.quantize:
+    for kind in (k for k in args.quantize if k != "converted"):
         jobs += with_measurements([make_job(kind, s, levels=q, leak=args.leak)
                                    for q in (args.bio_levels if kind == "bio" else args.levels)], "levels", args)
-    return sweep("timestep_sweep", jobs, args, s, {"timesteps": args.timesteps, "present_ms": args.present_ms,
-                                                   "levels": args.levels, "bio_levels": args.bio_levels,
-                                                   "leak": args.leak})
+    # the converted SNN: its T series at 256 levels, its levels series at --converted-T (its reference)
+    jobs += with_measurements([make_job("converted", s, T=t) for t in args.converted_timesteps], "T", args,
+                              ref=args.converted_T)
+    if "converted" in args.quantize:
+        jobs += with_measurements([make_job("converted", s, levels=q, T=args.converted_T)
+                                   for q in args.converted_levels], "levels", args)
+    # the same SNN with Poisson and direct input at the reference T (Poisson: the T series' reference point)
+    if len(set(args.encodings)) > 1:
+        jobs += with_measurements([make_job("snn", s, T=REF["T"], leak=args.leak, encoding=e)
+                                   for e in args.encodings], "encoding", args, ref=JOB_DEFAULTS["encoding"])
+    return sweep("timestep_sweep", jobs, args, s, {
+        "timesteps": args.timesteps, "present_ms": args.present_ms, "levels": args.levels,
+        "bio_levels": args.bio_levels, "leak": args.leak, "converted_timesteps": args.converted_timesteps,
+        "converted_levels": args.converted_levels if "converted" in args.quantize else [],
+        "converted_T": args.converted_T, "encodings": args.encodings if len(set(args.encodings)) > 1 else []})
 
 
 if __name__ == "__main__":

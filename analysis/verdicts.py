@@ -8,12 +8,13 @@ A sub-finding is a sign: +1 agrees with the claim, -1 contradicts it, 0 is withi
 - :func:`welch`: the seeds' values of two sweep points (Welch's t-test, two-sided 5 %), when a point has several
   seeds, so that training noise counts too;
 - :func:`ci_below`, :func:`damped`: disjoint 95 % bootstrap intervals of the change a perturbation makes at a
-  network stage (analysis.measurement), for the same perturbation on the same images;
-- :func:`trend`: a sweep's first point against its last, by Welch on seeds or by :func:`compare_two`.
+  network stage (analysis.measurement), for the same perturbation on the same images.
 
-:func:`verdict` and :func:`blackbox_verdict` turn the signs into the words of the report (reproduced / partly /
-not reproduced), :func:`stated` a sign into words of a sentence. :func:`suspect`, :func:`compare_masked` and
-:func:`zero_grad_flags` say why a white-box number looks like a masked gradient (Athalye et al. 2018).
+analysis.effects gives the same tests as effect sizes with intervals (a sweep's ends and slope:
+analysis.sweep_effects). :func:`verdict` and :func:`blackbox_verdict` turn the signs into the words of the
+report (reproduced / partly / not reproduced), :func:`stated` a sign into words of a sentence.
+:func:`suspect`, :func:`compare_masked` and :func:`zero_grad_flags` say why a white-box number looks like a
+masked gradient (Athalye et al. 2018).
 Reads saved results only (analysis.saved_results' accessors).
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from analysis.saved_results import adv, pct, seed_values, value_of
+from analysis.effects import STATUS_OF_SIGN, verdict_of
+from analysis.saved_results import adv, pct, value_of
 
 
 def compare_two(a: float, b: float, n: float, m: float | None = None) -> int:
@@ -103,12 +105,9 @@ def stated(sign: int, yes: str = "SNN lower", no: str = "SNN higher") -> str:
 
 
 def verdict(signs: list[int]) -> str:
-    """Sub-findings that agree with the claim (+1), contradict it (-1) or are unclear (0)."""
-    if signs and all(s > 0 for s in signs):
-        return "reproduced"
-    if any(s > 0 for s in signs):
-        return "partly"
-    return "not reproduced"
+    """Sub-findings that agree with the claim (+1), contradict it (-1) or are unclear (0): analysis.effects'
+    verdict_of on unnamed parts."""
+    return verdict_of([(str(k), STATUS_OF_SIGN[s]) for k, s in enumerate(signs)])[0]
 
 
 def blackbox_verdict(snn_vs_cnn_black: int, gap_larger_black: bool) -> str:
@@ -121,49 +120,16 @@ def blackbox_verdict(snn_vs_cnn_black: int, gap_larger_black: bool) -> str:
     return "not reproduced"
 
 
-def suspect(e: dict, n: int) -> str | None:
+def suspect(e: dict, n: int, white_asr: float | None = None) -> str | None:
     """Why a white-box number is not to be trusted (Athalye et al. 2018): an attack with the model's
-    own gradient that does worse than transfer or random noise is being fooled (masked gradients)."""
-    white_asr = adv(e, "fgsm", "attack_success_rate")
+    own gradient that does worse than transfer or random noise is being fooled (masked gradients).
+    ``white_asr``: the white-box ASR to check (default FGSM's)."""
+    white_asr = adv(e, "fgsm", "attack_success_rate") if white_asr is None else white_asr
     for other in ("transfer", "random"):
         other_asr = adv(e, other, "attack_success_rate")
         if compare_two(other_asr, white_asr, n * e["clean_accuracy"]) > 0:
             return f"white-box ASR {pct(white_asr)}% below {other} {pct(other_asr)}%"
     return None
-
-
-def trend(pts: list[dict], delta: str, n: int, lo_first: bool) -> tuple[int, str]:
-    """+1 if the ASR is lower at the first point than at the last (``lo_first``; else higher): the claim's
-    direction. A suspect white-box endpoint counts as no evidence."""
-    if len(pts) < 2 or delta not in pts[0]["eval"]["deltas"]:
-        return 0, "n/a"
-    first, last = pts[0], pts[-1]
-    a, b = (adv(p["eval"], delta, "attack_success_rate") for p in (first, last))
-    txt = f"{pct(a)}% -> {pct(b)}%"
-    if delta == "fgsm" and any(suspect(p["eval"], n) for p in (first, last)):
-        return 0, txt + " (white-box suspect, not counted)"
-    sa, sb = (seed_values(p, lambda ev: adv(ev, delta, "attack_success_rate")) for p in (first, last))
-    if min(len(sa), len(sb)) >= 2:   # training noise is in the seeds' spread: test on it
-        return (welch(sb, sa) if lo_first else welch(sa, sb)), txt + f" (means of {len(sa)} and {len(sb)} seeds)"
-    na, nb = (n * p["eval"]["clean_accuracy"] for p in (first, last))   # ASR counts clean-correct images
-    return compare_two(b, a, nb, na) if lo_first else compare_two(a, b, na, nb), txt
-
-
-def listing(pts: list[dict], key: str, delta: str) -> str:
-    """Every point's ASR, not only the endpoints the verdict compares."""
-    return ", ".join(f"{p['job'][key]:g}: {pct(adv(p['eval'], delta, 'attack_success_rate'))}%" for p in pts)
-
-
-def sweep_trends(pts: list[dict], label: str, key: str, n: int, lo_first: bool,
-                 listed: str = "all:") -> list[tuple[int, str]]:
-    """(sign, sentence) of the trend from a sweep's first point to its last (by ``key``), for the white-box
-    (fgsm) and the transfer ASR; the sentence lists every point's ASR after ``listed``."""
-    out = []
-    for delta in ("fgsm", "transfer"):
-        sign, change = trend(pts, delta, n, lo_first)
-        out.append((sign, f"{label} {pts[0]['job'][key]:g} -> {pts[-1]['job'][key]:g}: {delta} ASR {change} "
-                          f"({listed} {listing(pts, key, delta)}; {stated(sign, 'significant', 'reversed')})"))
-    return out
 
 
 def compare_masked(cells: dict, n: int) -> dict:

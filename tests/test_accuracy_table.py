@@ -61,6 +61,6 @@ def test_claim_is_reproduced_only_when_every_seed000_net_reaches_its_number():
 
 def test_claim_says_which_nets_are_missing_and_uses_the_lowest_seed():
     seed_cnn = PUBLISHED_ACCURACY["cifar10"]["cnn"][0]
-    verdict, text = claim_of([rec("cnn", seed_cnn - 0.1, seed=1), rec("cnn", seed_cnn + 0.02, seed=0)])[1:]
+    verdict, text = claim_of([rec("cnn", seed_cnn - 0.1, seed=1), rec("cnn", seed_cnn + 0.02, seed=0)])[1:3]
     assert verdict == "partly" and "SNN + STDP layer: not trained yet" in text and "short" not in text
     assert claim_of([]) is None

@@ -23,13 +23,20 @@ def tiny_mnist(monkeypatch):
     monkeypatch.setattr(imagesets, "load", fake_load)
 
 
+def tiny_sweep(main, argv: list, tiny_attacks: bool = False) -> dict:
+    """A sweep's ``main(argv)`` on the synthetic bars (``tiny_attacks``: the suite at the tests' budget)."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(imagesets, "load", fake_load)
+        if tiny_attacks:
+            m.setattr(sweep_points, "suite_spec", lambda name, kind: name != "fgsm" and tiny_suite(name, kind))
+        return main(argv)
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
     """A tiny leak sweep (a CNN and one SNN, a few training steps), run once for the module."""
     out = tmp_path_factory.mktemp("results") / "sweeps"
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(imagesets, "load", fake_load)
-        return out, leak_sweep.main(sweep_argv(out))
+    return out, tiny_sweep(leak_sweep.main, sweep_argv(out))
 
 
 def test_measure_is_zero_without_delta_and_grows_with_it_through_a_linear_layer():
@@ -59,7 +66,11 @@ def test_shared_draws_give_zero_change_and_the_noise_floor_is_not():
 
 def sweep_argv(out):
     return ["--leaks", "0.9", "--tau-exc", "-t", "2", "--n-train", "48", "--n-test", "12", "--eot", "1",
-            "--source", "none", "--out", str(out), "--no-progress", "--jobs", "1"]   # in-process: the monkeypatches hold
+            "--source", "none", "--out", str(out), "--no-progress", "--jobs", "1"] + FGSM_ONLY   # in-process: the monkeypatches hold
+
+
+# What --quick measures (the saved points' measurement), with the tests' own tiny budget.
+FGSM_ONLY = ["--suite", "fgsm", "--ensemble", "none", "--protocols", "swept"]
 
 
 def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_mnist, monkeypatch):
@@ -118,8 +129,9 @@ def test_timestep_and_quantization_sweep_on_tiny_settings(swept, tiny_mnist):
     from analysis import timestep_sweep
     out = swept[0]
     s = timestep_sweep.main(["-t", "2", "--present-ms", "--levels", "2", "256", "--quantize", "cnn",
-                             "--leak", "0.9", "--n-train", "48", "--n-test", "12", "--eot", "1", "--source", "none",
-                             "--out", str(out), "--no-progress", "--jobs", "1"])
+                             "--converted-timesteps", "--encodings", "poisson", "--leak", "0.9", "--n-train", "48",
+                             "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out), "--no-progress",
+                             "--jobs", "1"] + FGSM_ONLY)
     data = json.loads((out / "timestep_sweep.json").read_text())
     assert data["n_failed"] == 0 and data["levels"] == [2, 256] and data["timesteps"] == [2]
     kinds = sorted((p["job"]["kind"], p["job"]["levels"]) for p in data["points"])
@@ -200,13 +212,10 @@ def run_of(out, prefix):
 def two_protocols(tmp_path_factory):
     """A tiny leak sweep with the full suite and both protocols (leak 0.9 and the reference, 0.99)."""
     out = tmp_path_factory.mktemp("protocols") / "sweeps"
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(imagesets, "load", fake_load)
-        m.setattr(sweep_points, "suite_spec", lambda name, kind: name != "fgsm" and tiny_suite(name, kind))
-        return out, leak_sweep.main(["--leaks", "0.9", "0.99", "--tau-exc", "-t", "2", "--n-train", "48",
-                                     "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out),
-                                     "--no-progress", "--jobs", "1", "--suite", "full", "--protocols", "swept",
-                                     "reference"])
+    return out, tiny_sweep(leak_sweep.main, ["--leaks", "0.9", "0.99", "--tau-exc", "-t", "2", "--n-train", "48",
+                                             "--n-test", "12", "--eot", "1", "--source", "none", "--out", str(out),
+                                             "--no-progress", "--jobs", "1", "--suite", "full", "--protocols", "swept",
+                                             "reference"], tiny_attacks=True)
 
 
 def right_under(res, key, y):
@@ -300,10 +309,13 @@ def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path
            "levels": 256, "n_test": 200, "n_train": 4000, "out": "/work/main/results/sweeps", "seed": 0,
            "source": "/work/runs/baselines/cnn-mnist-s1"}
     assert sweep_jobs.point_name(job) == "snn-leak0.99-T8-L256-c193f862-fa0a4af1"
-    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
+    args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu", "--quick"])
     s = sweep_points.settings(args)
     jobs = [sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.8)]
-    assert sweep_points.with_measurements(jobs, "leak", args) == jobs
+    assert sweep_points.with_measurements(jobs, "leak", args) == jobs   # --quick measures as the saved points did
+    converged = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
+    sweep_points.settings(converged)
+    assert (converged.suite, converged.ensemble, converged.protocols) == ("full", "ends", ["swept", "reference"])
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu", "--suite", "full",
                                   "--ensemble", "ends", "--protocols", "swept", "reference"])
     more = sweep_points.with_measurements([sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
@@ -318,7 +330,7 @@ def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path
 
 def test_points_between_the_ends_get_fewer_seeds_and_images_and_members_run_pgd_alone(tmp_path):
     args = leak_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu", "--seeds", "5",
-                                  "--suite", "full", "--ensemble", "ends"])
+                                  "--suite", "full", "--ensemble", "ends", "--protocols", "swept"])
     s = sweep_points.settings(args)
     jobs = sweep_points.with_measurements([sweep_jobs.make_job("snn", s, leak=v) for v in (1.0, 0.99, 0.9, 0.8)],
                                           "leak", args)

@@ -5,7 +5,9 @@ import math
 import pytest
 
 from analysis import cluster, leak_sweep, report, sweep_jobs, sweep_points, verdicts
+from analysis.effects import sign_of
 from analysis.saved_results import mean_interval, merge_seeds, points_of
+from analysis.sweep_effects import end_effect
 
 
 def test_tasks_run_in_order_in_process_and_a_failure_loses_only_itself():
@@ -86,7 +88,7 @@ def test_verdicts_on_several_seeds_test_the_seeds_spread():
 
     def sign(asr_a, asr_b):
         merged = sorted(merge_seeds(pts(asr_a, asr_b)), key=lambda p: -p["job"]["leak"])
-        return verdicts.trend(merged, "transfer", 200, lo_first=False)[0]
+        return sign_of(end_effect(merged[0], merged[1], "transfer", "leak 1 -> 0.8", lo_first=False))
 
     assert sign([0.30, 0.31, 0.29], [0.10, 0.11, 0.09]) == 1     # far apart: significant
     assert sign([0.30, 0.10, 0.50], [0.20, 0.35, 0.05]) == 0     # a wide spread over seeds: within noise
@@ -117,7 +119,8 @@ def test_sweeps_default_to_converged_models_and_quick_is_the_small_budget(tmp_pa
     assert sweep_points.scale_note(converged).startswith("converged")
     assert sweep_points.scale_note(quick).startswith("quick") and sweep_points.scale_note(mixed).startswith("custom")
     # --estimate computes nothing and says what is left
-    est = leak_sweep.main(base + ["--estimate", "--seeds", "2", "--leaks", "1", "0.9", "--tau-exc", "100"])
+    est = leak_sweep.main(base + ["--estimate", "--seeds", "2", "--leaks", "1", "0.9", "--tau-exc", "100",
+                                  "--protocols", "swept"])
     assert est["points_left"] == 8 and est["models_to_train"] == 8 and not (tmp_path / "points").exists()
     assert "8 of 8 points to compute" in capsys.readouterr().out
     # a finer Brian2 time step costs more than in proportion (the saved points: tau 20 at dt/5 ~31x)

@@ -59,7 +59,7 @@ def test_every_caption_names_what_its_figure_shows(tmp_path):
     made, report = draw(res, tmp_path)
     drawn, captions = made["figures"], made["captions"]
     expected = {"damping", "gallery", "raster", "leak_sweep", "timestep_sweep", "quantization_sweep",
-                "compare_mnist", "compare_mnist-eps", "attack_runs", "weight_sparsity"}
+                "compare_mnist", "compare_mnist-eps", "attack_runs", "weight_sparsity", "claims_forest"}
     assert expected <= set(captions), sorted(expected - set(captions))
     for name, (caption, promises) in captions.items():
         assert promises, name
@@ -78,6 +78,12 @@ def test_every_caption_names_what_its_figure_shows(tmp_path):
     assert "compare/mnist/accuracy_under_attack.png" in links and "damping/damping.png" in links
     # a damping measured at one eps has no accuracy-against-eps figure: said where it would stand
     assert "accuracy_vs_eps" not in drawn and f"`{EPS_CMD}` makes it" in report
+    # the forest plot of the claims, at the top, its data beside it: the claims' own effects, one row each
+    assert "claims_forest.png" in report.split("## 1.")[0]
+    rows = json.loads((res / "claims_forest.json").read_text())["rows"]
+    assert [(r["claim"], r["part"], r["estimate"]) for r in rows] == [
+        (c.statement, e.name, e.estimate) for c in made["claims"] for e in c.effects]
+    assert {r["claim"] for r in rows} == {c.statement for c in made["claims"]}
 
 
 @needs_saved

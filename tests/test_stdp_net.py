@@ -103,7 +103,7 @@ def test_the_seed_000_verdict_reads_the_stdp_and_snn_rows():
     worst = [{"target": "s", "eps": 0.1, "adv_accuracy": 0.60}, {"target": "p", "eps": 0.1, "adv_accuracy": 0.62}]
     summary = {"n_test": 1000, "settings": {"eps": [0.1], "attacks": ["fgsm"]}, "models": models, "cells": cells,
                "worst_case": worst}
-    claim, verdict, text = stdp_claim(summary, None)
+    claim, verdict, text = stdp_claim(summary, None)[:3]   # statement, verdict, numbers
     assert verdict == "partly" and "FGSM 81.0 against 70.0 % (STDP higher)" in text and "within noise" in text
     summary["cells"][1]["adv_accuracy"] = 0.60
     assert stdp_claim(summary, None)[1] == "not reproduced"
@@ -128,11 +128,11 @@ def test_seed_000_claims_are_judged_at_its_eps_with_its_numbers_per_dataset():
     worst = [{"target": k, "eps": e, "adv_accuracy": a / 2} for (e, k), a in adv.items()]
     summary = {"n_test": 200, "settings": {"dset": "cifar10", "eps": [0.0157, 0.0314], "attacks": ["fgsm"]},
                "models": models, "cells": cells, "worst_case": worst}
-    title, verdict, text = snn_fgsm_claim(summary)
+    title, verdict, text = snn_fgsm_claim(summary)[:3]   # statement, verdict, numbers
     # 4/255 is the nearer to seed 000's CIFAR-10 eps (0.018): judged there, not at 8/255 where the nets are level
     assert "CIFAR-10" in title and text.startswith("eps 0.0157") and verdict == "reproduced"
     assert "SNN - CNN FGSM +50.0 points (60.0 against 10.0 %, SNN higher)" in text and "at eps 0.018: cnn 50.95 %" in text
-    title, verdict, text = stdp_claim(summary, None)
+    title, verdict, text = stdp_claim(summary, None)[:3]   # statement, verdict, numbers
     assert "CIFAR-10" in title and "(seed 000, FGSM: 64.32 against 65.05 %)" in text and verdict == "not reproduced"
     summary["worst_case"] = [{**w, "adv_accuracy": 0.10} for w in worst]   # FGSM says more robust, the worst case not
     assert snn_fgsm_claim(summary)[1] == "partly"
@@ -151,10 +151,10 @@ def test_the_stdp_claim_is_partly_met_while_its_mechanism_is_unmeasured():
     worst = [{"target": "s", "eps": 0.0157, "adv_accuracy": 0.1}, {"target": "p", "eps": 0.0157, "adv_accuracy": 0.4}]
     summary = {"n_test": 200, "settings": {"dset": "cifar10", "eps": [0.0157], "attacks": ["fgsm"]}, "models": models,
                "cells": cells, "worst_case": worst}
-    claim, verdict, text = stdp_claim(summary, None)
+    claim, verdict, text = stdp_claim(summary, None)[:3]   # statement, verdict, numbers
     assert verdict == "partly" and "first-layer sparsity not measured on CIFAR-10" in text
     layer = lambda share: [{"share_below": {"0.05": share}, "n_weights": 2000}]  # noqa: E731
     sparse = {"dset": "cifar10", "cut": 0.05,
               "models": {"a": {"net": "snn", "layers": layer(0.07)}, "b": {"net": "stdp", "layers": layer(0.28)}}}
-    claim, verdict, text = stdp_claim(summary, sparse)
+    claim, verdict, text = stdp_claim(summary, sparse)[:3]   # statement, verdict, numbers
     assert verdict == "reproduced" and "STDP 28.0 %, SNN 7.0 %" in text

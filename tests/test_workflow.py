@@ -19,7 +19,7 @@ DATA = resolve_data_dir()
 HAS_DATA = (DATA / "mnist" / "train-images-idx3-ubyte.gz").is_file() and (DATA / "cifar10" / "cifar-10-batches-py").is_dir()
 # What analysis.figures reads into REPORT.md (its globs), among the committed results
 REPORT_GLOBS = ("damping/damping.json", "sweeps/*_sweep.json", "compare/*/compare.json", "attack/**/attack.json",
-                "accuracy/*.json", "weights/**/sparsity.json")
+                "transfer_matrix/*/transfer_matrix.json", "accuracy/*.json", "weights/**/sparsity.json")
 
 
 def workflow(*args, timeout=600):

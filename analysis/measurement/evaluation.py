@@ -81,23 +81,29 @@ def summarize(num, den, seed: int = 0, n_boot: int = 200) -> dict:
 # --- what evaluate() measures: a torch model, or the Brian2 network ----------------------------
 class TorchSubject:
     """A CNN or SpikingNet (behind an optional input quantizer). Images and results stay on the
-    CPU; only the model's own work runs on its device."""
+    CPU; only the model's own work runs on its device. A SpikingNet is random (``stochastic``: attacked
+    with EOT) with Poisson input or noisy neurons; with direct input and no noise it is deterministic.
+    ``origin``: the ReLU CNN a converted SNN was made from, a second backward function ("bpda")."""
 
-    def __init__(self, model, label: str, run=None, levels: int = FULL_LEVELS):
+    def __init__(self, model, label: str, run=None, levels: int = FULL_LEVELS, origin=None):
         self.model, self.label, self.run, self.levels = model.eval(), label, run, int(levels)
         self.device = next(model.parameters()).device
-        self.stochastic = hasattr(model, "T")
-        self.batch_size = self.stage_batch = max(10, 400 // model.T) if self.stochastic else 200
+        self.spiking = hasattr(model, "T")
+        self.stochastic = self.spiking and (model.encoding == "poisson" or model.noise > 0)
+        self.batch_size = self.stage_batch = max(10, 400 // model.T) if self.spiking else 200
         self.loss = "ce"
+        self.origin = None if origin is None else (
+            lambda x, cnn=origin.eval(): cnn(quantize(x, self.levels).to(self.device)).to(x.device))
 
     def scores(self, x):
         return self.model(quantize(x, self.levels).to(self.device)).to(x.device)
 
     def backward_functions(self, ensemble=()) -> dict:
-        """{name: scores} an attack crafts through: "own", the model as trained, and each member of
-        ``ensemble``: "NAME:SLOPE" a copy of the SNN with that surrogate (networks.surrogate), "rate" its
-        rate gradient (:meth:`networks.snn.SpikingNet.rate_gradient`). Forward passes are all the model's."""
-        out = {"own": self.scores}
+        """{name: scores} an attack crafts through: "own", the model as trained, "bpda" the CNN a converted
+        SNN came from (``origin``), and each member of ``ensemble``: "NAME:SLOPE" a copy of the SNN with that
+        surrogate (networks.surrogate), "rate" its rate gradient (:meth:`networks.snn.SpikingNet.rate_gradient`).
+        Forward passes are all the model's."""
+        out = {"own": self.scores, **({"bpda": self.origin} if self.origin else {})}
         for member in ensemble:
             if member == "rate":
                 net = self.model.rate_gradient
@@ -122,7 +128,7 @@ class TorchSubject:
             st["input spikes"] = rec["input_spikes"]
             st["input rate"] = rec["input_spikes"].mean(1)
         for i in range(self.model.n_hidden):
-            if self.stochastic:
+            if self.spiking:
                 st[f"L{i + 1} mem"], st[f"L{i + 1} rate"] = rec[f"mem.{i}"], rec[f"rate.{i}"]
             else:
                 st[f"L{i + 1}"] = rec[f"act.{i}"]
@@ -138,14 +144,20 @@ def torch_label(run) -> str:
     if net == "cnn":
         return f"{NET_SHORT['cnn']} (ReLU)"
     neuron = "IF" if m.get("leak", 1.0) == 1.0 else f"LIF, leak {m['leak']:g}"
-    return f"{NET_SHORT.get(net, net)} (T={m['T']}, {neuron})"
+    direct = ", direct input" if m.get("encoding") == "direct" else ""
+    return f"{NET_SHORT.get(net, net)} (T={m['T']}, {neuron}{direct})"
 
 
-def subject(kind: str, run, levels: int = FULL_LEVELS, device: torch.device | str = "cpu", **kw):
-    """The measured model of a run: ``kind`` "bio" the Brian2 network, else a networks.train net."""
+def subject(kind: str, run, levels: int = FULL_LEVELS, device: torch.device | str = "cpu", bpda: bool = False, **kw):
+    """The measured model of a run: ``kind`` "bio" the Brian2 network, else a networks.train net; ``bpda``
+    (a converted net): also attacked through the CNN it was converted from (its config's converted_from)."""
     if kind == "bio":
         return Brian2Target(run).measured(levels=levels, device=device, **kw)
-    return TorchSubject(load_model(run, device), torch_label(run), run=Path(run), levels=levels)
+    origin = load_json(Path(run) / "config.json").get("converted_from") if bpda else None
+    if origin and not Path(origin).exists():   # a results folder moved as a whole: the CNN beside the run
+        origin = Path(run).parent / Path(origin).name
+    return TorchSubject(load_model(run, device), torch_label(run), run=Path(run), levels=levels,
+                        origin=load_model(origin, device) if origin else None)
 
 
 def load_test(n: int, data_dir=None, dset: str = "mnist"):
@@ -203,7 +215,7 @@ def attack_suite(subj, crafter, x, y, suite: dict, eps: float, *, eot: int, seed
             else:
                 draws = eot if name == "fgsm" else suite.get("eot", eot) if member in own else \
                     suite.get("ensemble_eot", suite.get("eot", eot))
-                kw = attack_settings(name, eot=draws if crafter.stochastic else 1, loss=crafter.loss,
+                kw = attack_settings(name, eot=draws if crafter.stochastic and member != "bpda" else 1, loss=crafter.loss,
                                      pgd_steps=suite["pgd_steps"], pgd_alpha=suite["pgd_alpha"],
                                      pgd_restarts=suite["pgd_restarts"], apgd_iter=suite["apgd_iter"])
                 xa = craft_attack(name, scores, x, y, eps, cell_seed(seed, f"craft {key}"), crafter.batch_size, **kw)
@@ -228,11 +240,15 @@ def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dic
     """(result, adversarial images) of one model at one eps: accuracy and change per stage. ``suite``
     (:func:`suite_spec`): also the attack suite and its worst case (:func:`attack_suite`; its images are
     not returned); ``crafter``: the model white-box attacks are crafted on (default ``subj``; the sweeps'
-    reference protocol passes the model trained at the reference setting)."""
+    reference protocol passes the model trained at the reference setting). A crafter with an ``origin`` (a
+    converted SNN's CNN) adds the delta "bpda", FGSM through that CNN."""
     t0 = time.perf_counter()
     crafter = crafter or subj
     white_box = getattr(crafter, "white_box", None) or (lambda *a: fgsm(crafter, *a))
-    deltas = {"fgsm": white_box(x, y, eps, eot, seed), **(shared or {})}
+    deltas = {"fgsm": white_box(x, y, eps, eot, seed)}
+    if getattr(crafter, "origin", None):
+        deltas["bpda"] = fgsm(crafter, x, y, eps, 1, seed, scores=crafter.origin)
+    deltas.update(shared or {})
     craft_s = time.perf_counter() - t0
     y_np = y.numpy()
     pred_clean = subj.predict(x, seed + 1)
@@ -249,7 +265,8 @@ def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dic
                                "linf": float((xa - x).abs().flatten(1).amax(1).mean())}
     if suite:
         # FGSM through the own backward function is the fgsm column (the Brian2 network's combines its twins)
-        given = {} if isinstance(crafter, Brian2Target) else {"fgsm": (deltas["fgsm"], preds["fgsm"])}
+        given = {} if isinstance(crafter, Brian2Target) else {
+            key: (deltas[d], preds[d]) for key, d in (("fgsm", "fgsm"), ("fgsm/bpda", "bpda")) if d in deltas}
         more, _ = attack_suite(subj, crafter, x, y, suite, eps, eot=eot, seed=seed, pred_clean=pred_clean, given=given)
         res.update(more)
     parts: dict = {}
