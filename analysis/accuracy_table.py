@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.defaults import RUNS
+from analysis.defaults import RESULTS, RUNS
 from networks.registry import CONFIG, METRICS, finished_runs
 from runstore.cli import Parser, exit_with
 from runstore.files import load_json, relative_path, save_json
+from runstore.provenance import provenance
 
 # Per-net extras of metrics.json worth keeping (networks.train writes them).
 EXTRAS = ("test_accuracy_by_T", "cnn_test_accuracy", "stage_seconds", "pipeline_seconds", "stdp_convergence")
@@ -46,7 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--runs", nargs="+", default=None, help="run directories (default: every finished run of --dset "
                    "under --runs-root)")
     p.add_argument("--runs-root", default=str(RUNS / "baselines"))
-    p.add_argument("--out", default="results/accuracy", help="folder of DSET.json")
+    p.add_argument("--out", default=str(RESULTS / "accuracy"), help="folder of DSET.json")
     return p.parse_args(argv)
 
 
@@ -64,7 +65,7 @@ def main(argv=None) -> dict:
     if wrong:
         raise SystemExit(f"error: runs of another dataset than {args.dset}: {', '.join(wrong)}")
     out = Path(args.out) / f"{args.dset}.json"
-    summary = {"dset": args.dset, "runs": records}
+    summary = {"dset": args.dset, "runs": records, "provenance": provenance(args, runs)}
     save_json(out, summary)
     for r in records:
         print(f"{r['run']:32s} {r['net']:10s} {100 * r['test_accuracy']:6.2f} % on {r['n_test']} images, "

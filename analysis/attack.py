@@ -36,6 +36,7 @@ from networks.devices import add_torch_device_option, torch_device
 from networks.twin import DiehlCookTwin
 from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_float, positive_int
 from runstore.files import load_npz, save_json, save_npz
+from runstore.provenance import provenance
 from runstore.locks import run_lock
 
 READOUTS = ("assignment", "softmax")
@@ -190,7 +191,7 @@ def attack_run(args):
     summary = {"settings": settings, "n_test": n,
                "clean": {"brian2": {r: float((p == y_np).mean()) for r, p in clean_pred.items()},
                          "twin": float((clean["twin_pred"] == y_np).mean())},
-               "results": results}
+               "results": results, "provenance": provenance(settings, [run])}
     save_json(out / "attack.json", summary)
     (out / "attack.md").write_text(markdown_table(summary, args.readout))
     from analysis import attack_figures

@@ -39,7 +39,7 @@ import torch
 
 import imagesets
 from analysis.attacks import ATTACKS
-from analysis.defaults import COMPARE_KIND, MODEL_ORDER, NET_LABELS, NET_SHORT
+from analysis.defaults import COMPARE_KIND, MODEL_ORDER, NET_LABELS, NET_SHORT, RESULTS
 from analysis.measurement import Brian2Target, Cells, Model, Suite, batched_predict
 from networks.cnn import IN_SHAPE, as_images
 from networks.devices import add_torch_device_option, torch_device
@@ -47,6 +47,7 @@ from networks.registry import CONFIG, METRICS, MODEL, finished_runs, load_model
 from runstore.cli import Parser, count, pixel_eps, existing_dir, exit_with, positive_float, positive_int
 from runstore.files import load_json, relative_path, save_json
 from runstore.locks import run_lock
+from runstore.provenance import provenance
 
 DEFAULT_EPS = {"mnist": 0.1, "fashion": 0.1, "cifar10": 8 / 255}
 
@@ -68,7 +69,7 @@ def parse_args(argv=None):
     # steps there are; a fixed eps/4 (the old default, sized for 7 steps) keeps jumping a quarter of the ball
     # for all 40 steps and never settles on the worst point.
     add_measurement_options(p, eot=4, pgd_steps=40, pgd_restarts=2, apgd_iter=100)
-    p.add_argument("--out", default=None, help="default results/compare/DSET")
+    p.add_argument("--out", default=None, help=f"default {RESULTS}/compare/DSET")
     args = p.parse_args(argv)
     try:
         args.dset = imagesets.canonical_name(args.dset)
@@ -82,7 +83,7 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.n_test < 0 or args.converted_T < 0:
         p.error("--n-test and --converted-T must be >= 0")
-    args.out = Path(args.out or f"results/compare/{args.dset}")
+    args.out = Path(args.out or RESULTS / "compare" / args.dset)
     return args
 
 
@@ -337,7 +338,8 @@ def compare(args) -> dict:
                "worst_case": table["worst_case"],
                "run": {"cells_computed": measured.computed, "cells_cached": measured.cached,
                        "seconds": time.perf_counter() - t_start,
-                       "cell_seconds_total": sum(c.get("seconds", 0.0) for c in cells)}}
+                       "cell_seconds_total": sum(c.get("seconds", 0.0) for c in cells)},
+               "provenance": provenance(settings, shown.values())}
     save_json(args.out / "compare.json", summary)
     (args.out / "compare.md").write_text(markdown(summary))
     figure(summary, args.out / "accuracy_under_attack")

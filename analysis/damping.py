@@ -44,11 +44,12 @@ import torch
 
 import imagesets
 
-from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, SOURCES
+from analysis.defaults import DEFAULT_RUNS, FULL_LEVELS, RESULTS, SOURCES
 from analysis.measurement import Brian2Target, evaluate_cached, load_test, shared_deltas, subject
 from networks.devices import add_torch_device_option, torch_device
 from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_int
 from runstore.files import save_json, save_npz
+from runstore.provenance import provenance
 from runstore.locks import run_lock
 
 
@@ -120,7 +121,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
     add_torch_device_option(p)
     p.add_argument("--data-dir", type=existing_dir, default=None)
-    p.add_argument("--out", default="results/damping")
+    p.add_argument("--out", default=str(RESULTS / "damping"))
     args = p.parse_args(argv)
     if args.n < 1 or args.eot < 1 or args.levels < 2 or any(not 0 < e <= 1 for e in args.eps):
         p.error("need --n >= 1, --eot >= 1, --levels >= 2 and every --eps in (0, 1]")
@@ -164,6 +165,7 @@ def damping(args) -> dict:
                 f"{n} {100 * d['adv_accuracy']:.1f}%" for n, d in res["deltas"].items())
                 + f"; gain {gain(res) or float('nan'):.2f}; {res['seconds']:.0f} s", flush=True)
     data["seconds"] = time.perf_counter() - t_start
+    data["provenance"] = provenance(args, [source_dir] + [getattr(args, kind) for kind in data["models"]])
     if "bio" in data["models"]:
         save_npz(out / "raster.npz", **record_raster(args.bio, x[0, 0].numpy().ravel(), args.seed))
     save_json(out / "damping.json", data)

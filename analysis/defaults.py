@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# --- trained runs (analysis.damping, analysis.figures) ---------------------------------------
+# --- trained runs and results (every CLI's default paths) -------------------------------------
 RUNS = Path(os.environ.get("SNN_RUNS_DIR", "runs"))   # trained runs, relative to the project root
+# Saved results and REPORT.md: every CLI's default --out lies below it. The workflow's tiny study points it
+# elsewhere (workflow/config/tiny.yaml), so that it never writes into the committed results/.
+RESULTS = Path(os.environ.get("SNN_RESULTS_DIR", "results"))
 # Where the training CLIs write by default (networks.train: runs/baselines/NET-DSET-sSEED,
 # bio.train_stdp: runs/stdp-DSET-nN-sSEED), so that a user's own runs are found.
 DEFAULT_RUNS = {"cnn": RUNS / "baselines/cnn-mnist-s0", "snn": RUNS / "baselines/snn-mnist-s0",

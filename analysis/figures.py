@@ -27,7 +27,7 @@ from pathlib import Path
 
 from analysis.compare_figures import NAME as COMPARE_NAME, compare_figure
 from analysis.damping_figures import accuracy_eps_figure, damping_figure, gallery_figure, raster_figure
-from analysis.defaults import DEFAULT_RUNS, RUNS
+from analysis.defaults import DEFAULT_RUNS, RESULTS, RUNS
 from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, write_report
 from analysis.verdicts import verdict
 from analysis.sweep_figures import SWEEP_FIGURES, leak_figure, quantization_figure, timestep_figure
@@ -43,7 +43,7 @@ __all__ = ["MIN_BIO_TRAIN", "Report", "SWEEP_FIGURES", "accuracy_eps_figure", "c
 def parse_args(argv=None):
     p = Parser(prog="python -m analysis.figures", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--results", default="results", help="results folder (damping/, sweeps/, compare/)")
+    p.add_argument("--results", default=str(RESULTS), help="results folder (damping/, sweeps/, compare/)")
     p.add_argument("--bio-run", default=str(DEFAULT_RUNS["bio"]), help="a bio run for the receptive fields")
     p.add_argument("--runs", default=str(RUNS), help="where to look for analysis.attack's attack.json files")
     return p.parse_args(argv)
@@ -55,7 +55,11 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     res = Path(args.results)
     made, notes, drawn = {}, [], {}
-    made["figures"] = drawn
+    made["figures"], made["read"] = drawn, []   # "read": every result file, for REPORT.md's provenance table
+
+    def read(path):
+        made["read"].append(Path(path))
+        return load_json(path)
 
     def attempt(what, fn):
         try:
@@ -73,7 +77,7 @@ def main(argv=None) -> dict:
 
     damp = res / "damping"
     if (damp / "damping.json").exists():
-        made["damping"] = load_json(damp / "damping.json")
+        made["damping"] = read(damp / "damping.json")
         draw("damping", damping_figure, made["damping"], damp / "damping")
         draw("accuracy_vs_eps", accuracy_eps_figure, made["damping"], damp / "accuracy_vs_eps")
         if (damp / "examples.npz").exists():
@@ -85,18 +89,18 @@ def main(argv=None) -> dict:
     for name, fn in SWEEP_FIGURES.items():
         path = res / "sweeps" / f"{name}.json"
         if path.exists():
-            made[name] = load_json(path)
+            made[name] = read(path)
             draw(name, fn, made[name], path.with_name(name))
     if "timestep_sweep" in made:   # timestep_figure drew it too; drawn again here for its Drawn record
         draw("quantization_sweep", quantization_figure, made["timestep_sweep"], res / "sweeps" / "quantization_sweep")
-    comp = {p.parent.name: (p, load_json(p)) for p in sorted(res.glob("compare/*/compare.json"))}
+    comp = {p.parent.name: (p, read(p)) for p in sorted(res.glob("compare/*/compare.json"))}
     for name, (path, summary) in comp.items():
         draw(f"compare_{name}", compare_figure, summary, path.with_name(COMPARE_NAME))
     if comp:
         made["compare"] = {name: summary for name, (_, summary) in comp.items()}
     else:
         notes.append("no compare/*/compare.json (analysis.compare)")
-    transfer = {p.parent.name: load_json(p) for p in sorted(res.glob("transfer_matrix/*/transfer_matrix.json"))}
+    transfer = {p.parent.name: read(p) for p in sorted(res.glob("transfer_matrix/*/transfer_matrix.json"))}
     if transfer:
         made["transfer_matrix"] = transfer
     else:
@@ -106,7 +110,7 @@ def main(argv=None) -> dict:
     attack_summaries = {}
     for path in attacks:
         def one(path=path):
-            summary = load_json(path)
+            summary = read(path)
             name = Path(summary["settings"]["run"]).name
             while name in attack_summaries:
                 name += "+"
@@ -118,7 +122,7 @@ def main(argv=None) -> dict:
         draw("attack_runs", runs_figure, attack_summaries, res / "attack" / "accuracy_vs_eps")
     if not attacks:
         notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
-    accuracy = {p.stem: load_json(p) for p in sorted(res.glob("accuracy/*.json"))}
+    accuracy = {p.stem: read(p) for p in sorted(res.glob("accuracy/*.json"))}
     if accuracy:
         made["accuracy"] = accuracy
     else:
@@ -126,14 +130,14 @@ def main(argv=None) -> dict:
     from analysis.weight_figures import sparsity_figure
     sparsity = res / "weights" / "sparsity.json"
     if sparsity.exists():
-        made["sparsity"] = load_json(sparsity)
+        made["sparsity"] = read(sparsity)
     else:
         notes.append("no weights/sparsity.json (analysis.weight_sparsity)")
     # every dataset's numbers (results/weights/DSET/sparsity.json too), for the STDP claim of that dataset;
     # files written before weight_sparsity recorded the dataset are MNIST's
     made["sparsity_by_dset"] = {}
     for path in sorted(res.glob("weights/**/sparsity.json")):
-        sp = load_json(path)
+        sp = read(path)
         made["sparsity_by_dset"][sp.get("dset", "mnist")] = sp
         draw("weight_sparsity" if path == sparsity else f"weight_sparsity_{path.parent.name}", sparsity_figure, sp,
              path.with_name("weight_sparsity"))

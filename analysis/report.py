@@ -19,6 +19,7 @@ from analysis.damping_figures import EPS_CMD
 from analysis.defaults import DSET_NAMES, NET_LABELS
 from analysis.effects import NO_EFFECT_POINTS
 from analysis.forest_figure import forest_figure
+from analysis.provenance_table import provenance_section
 from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, redraw, \
     stage_ratio, value_of
 from analysis.seed_claims import PUBLISHED_ACCURACY, Claim, accuracy_claim, blackbox_compare_claim, \
@@ -295,6 +296,7 @@ def write_report(res_dir: Path, made: dict, notes: list[str]) -> Path:
     figures_section(page, made)
     checks_section(page, made, compare_flags)
     tail = (["", "## Skipped inputs", ""] + [f"- {n}" for n in notes]) if notes else []
+    tail += provenance_section(res_dir, made.get("read", []))   # last: where each result read above came from
     made["claims"] = page.claims
     forest = forest_figure(page.claims, res_dir / "claims_forest")
     if forest is not None:

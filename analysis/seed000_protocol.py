@@ -26,10 +26,12 @@ import torch
 import torch.nn.functional as F
 
 import imagesets
+from analysis.defaults import RESULTS, RUNS
 from networks.cnn import IN_SHAPE, as_images
 from networks.registry import CONFIG, load_model
 from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_int
 from runstore.files import load_json, relative_path, save_json
+from runstore.provenance import provenance
 
 SEED000_MEAN = (0.4914, 0.4822, 0.4465)   # its transforms.Normalize for CIFAR-10
 SEED000_STD = (0.2470, 0.2435, 0.2616)
@@ -54,12 +56,12 @@ def accuracy(model, x, y, batch_size) -> float:
 
 def parse_args(argv=None):
     p = Parser(prog="python -m analysis.seed000_protocol", description=__doc__.split("\n\n")[0])
-    p.add_argument("--run", default="runs/baselines/cnn-cifar10-s0", help="a networks.train CIFAR-10 CNN run")
+    p.add_argument("--run", default=str(RUNS / "baselines/cnn-cifar10-s0"), help="a networks.train CIFAR-10 CNN run")
     p.add_argument("--n-test", type=positive_int, default=1000, help="the first N test images")
     p.add_argument("--eps", type=pixel_eps, default=SEED000_EPS)
     p.add_argument("--batch-size", type=positive_int, default=100)
     p.add_argument("--threads", type=positive_int, default=1)
-    p.add_argument("--out", default="results/seed000_protocol")
+    p.add_argument("--out", default=str(RESULTS / "seed000_protocol"))
     p.add_argument("--data-dir", type=existing_dir, default=None)
     args = p.parse_args(argv)
     run = Path(args.run)
@@ -91,7 +93,8 @@ def main(argv=None) -> dict:
     acc = {name: accuracy(model, xi, y, args.batch_size) for name, xi in inputs.items()}
     linf = {name: float((xi - x).abs().amax(dim=(1, 2, 3)).mean()) for name, xi in inputs.items()}
     summary = {"run": relative_path(args.run), "n_test": len(x), "eps": args.eps,
-               "mean": SEED000_MEAN, "std": SEED000_STD, "accuracy": acc, "mean_linf_change": linf}
+               "mean": SEED000_MEAN, "std": SEED000_STD, "accuracy": acc, "mean_linf_change": linf,
+               "provenance": provenance(args, [args.run])}
     save_json(Path(args.out) / "cifar10.json", summary)
     print(f"| input ({len(x)} test images) | accuracy % | mean L-inf change (pixels) |\n|---|---|---|")
     for name in inputs:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from analysis.cluster import run_tasks
 from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, JOB_DEFAULTS, MIDDLE_SEEDS, QUICK, REF, \
-    SOURCES
+    RESULTS, SOURCES
 from analysis.measurement import BRIAN_CHUNK, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from analysis.measurement.evaluation import suite_spec
@@ -38,6 +38,7 @@ from networks.devices import add_torch_device_option, torch_device
 from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
 from runstore.files import load_json, save_json
 from runstore.locks import run_lock
+from runstore.provenance import provenance
 
 def quantized(data: tuple, levels: int) -> tuple:
     """(x_train, y_train, x_test, y_test) with both image sets pre-quantized to ``levels`` levels."""
@@ -102,7 +103,7 @@ def train_locked(job: dict) -> tuple[Path, dict]:
 
 
 def measure_point(job: dict, path: Path) -> dict:
-    t0 = time.perf_counter()
+    t0, began = time.perf_counter(), time.time()
     run_dir, metrics = train_locked(job)
     ref = reference_job(job) if job.get("craft_at") else None
     if ref:   # the reference protocol: the model at the reference setting, same seed, trained if missing
@@ -122,7 +123,9 @@ def measure_point(job: dict, path: Path) -> dict:
     result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,
               "train": {k: metrics.get(k) for k in ("test_accuracy", "n_test", "n_train", "train_seconds",
                                                      "sec_per_example", "softmax_test_accuracy")},
-              "train_seconds": train_s, "seconds": time.perf_counter() - t0}
+              "train_seconds": train_s, "seconds": time.perf_counter() - t0,
+              # a point is cached and outlives the code that made it: its own record, beside its sweep's
+              "provenance": provenance(job, [run_dir, job["source"]] + ([ref_dir] if ref else []), started=began)}
     save_json(path, result)
     return result
 
@@ -265,7 +268,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
                         "then ignored")
     add_torch_device_option(p)
     p.add_argument("--data-dir", type=existing_dir, default=None)
-    p.add_argument("--out", default="results/sweeps", help="output folder (shared by both sweeps)")
+    p.add_argument("--out", default=str(RESULTS / "sweeps"), help="output folder (shared by both sweeps)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--estimate", action="store_true",
                    help="print the points still to compute and their expected time (from COST), then stop")
@@ -345,7 +348,7 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
                "n_jobs": len(unique), "n_failed": len(unique) - len(points),
                "failed": [point_name(j) for j in unique if point_name(j) not in done],
-               "seconds": time.perf_counter() - t0}
+               "seconds": time.perf_counter() - t0, "provenance": provenance(vars(args), [s["source"]])}
     out = Path(s["out"])
     save_json(out / f"{name}.json", summary)
     from analysis import sweep_figures

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 import imagesets
 from analysis.compare import add_measurement_options, measurement, pct, torch_model
-from analysis.defaults import CONVERGED, DSET_NAMES, REF, RUNS
+from analysis.defaults import CONVERGED, DSET_NAMES, REF, RESULTS, RUNS
 from analysis.measurement import Model
 from analysis.measurement.evaluation import SWEEP_SUITE
 from analysis.seed_claims import transfer_claim
@@ -44,11 +44,12 @@ from networks.devices import torch_device
 from networks.registry import CONFIG, METRICS, MODEL
 from runstore.cli import Parser, UserError, exit_with, pixel_eps
 from runstore.files import load_json, relative_path, save_json
+from runstore.provenance import provenance
 from runstore.locks import run_lock
 
 DSET = "mnist"
 DEFAULT_MODELS = ("cnn-s0", "cnn-s1", "snn-s0", "snn-s1", "converted-s0")
-SWEEP_OUT = Path("results/sweeps")    # analysis.leak_sweep's --out: its models are in SWEEP_OUT/runs
+SWEEP_OUT = RESULTS / "sweeps"    # analysis.leak_sweep's --out: its models are in SWEEP_OUT/runs
 ANN_NETS = ("cnn", "stdp-cnn")        # every other net spikes
 
 
@@ -63,7 +64,7 @@ def parse_args(argv=None):
     # the MNIST comparison table's budget (docs/attacks.md), that of the sweeps' suite
     add_measurement_options(p, eot=SWEEP_SUITE["eot"], pgd_steps=SWEEP_SUITE["pgd_steps"],
                             pgd_restarts=SWEEP_SUITE["pgd_restarts"], apgd_iter=SWEEP_SUITE["apgd_iter"])
-    p.add_argument("--out", default=f"results/transfer_matrix/{DSET}")
+    p.add_argument("--out", default=str(RESULTS / "transfer_matrix" / DSET))
     args = p.parse_args(argv)
     if not 0 < args.eps <= 1:
         p.error("--eps must lie in (0, 1] (images are scaled to [0, 1])")
@@ -238,6 +239,7 @@ def transfer_matrix(args, runs: dict[str, Path]) -> dict:
     matrix["run"] = {"cells_computed": measured.computed, "cells_cached": len(cells) + len(models) - measured.computed,
                      "seconds": time.perf_counter() - t0,
                      "cell_seconds_total": sum(c.get("seconds", 0.0) for c in cells)}
+    matrix["provenance"] = provenance(matrix["settings"], runs.values())
     save_json(args.out / "transfer_matrix.json", matrix)
     (args.out / "transfer_matrix.md").write_text(markdown(matrix))
     print((args.out / "transfer_matrix.md").read_text())

@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from analysis.defaults import NET_LABELS
+from analysis.defaults import NET_LABELS, RESULTS, RUNS
 from analysis.weight_figures import sparsity_figure
 from networks.registry import CONFIG, load_model
 from runstore.cli import Parser, exit_with
 from runstore.files import load_json, save_json
+from runstore.provenance import provenance
 
-DEFAULT_RUNS = ["runs/baselines/cnn-mnist-s0", "runs/baselines/snn-mnist-s0", "runs/baselines/stdp-mnist-s0"]
+DEFAULT_RUNS = [str(RUNS / f"baselines/{net}-mnist-s0") for net in ("cnn", "snn", "stdp")]
 CUTS = (0.01, 0.05, 0.1)
 BINS = np.linspace(0, 1, 41)
 
@@ -50,7 +51,7 @@ def main(argv=None) -> dict:
     p.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="networks.train run directories")
     p.add_argument("--cut", type=float, default=0.05, choices=CUTS, help="below this share of its unit's max a "
                    "weight counts as absent")
-    p.add_argument("--out", default="results/weights")
+    p.add_argument("--out", default=str(RESULTS / "weights"))
     p.add_argument("--figures", default=None, help="figure folder (default: --out, beside sparsity.json)")
     args = p.parse_args(argv)
     models, dsets = {}, set()
@@ -64,7 +65,8 @@ def main(argv=None) -> dict:
         models[run.name] = {"run": str(run), "net": net, "label": label, "layers": layer_sparsity(load_model(run))}
     if len(dsets) > 1:
         raise SystemExit(f"error: runs of several datasets ({', '.join(sorted(map(str, dsets)))}); compare one at a time")
-    summary = {"dset": dsets.pop(), "cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models}
+    summary = {"dset": dsets.pop(), "cut": args.cut, "cuts": list(CUTS), "bins": BINS.tolist(), "models": models,
+               "provenance": provenance(args, args.runs)}
     out = Path(args.out)
     save_json(out / "sparsity.json", summary)
     sparsity_figure(summary, Path(args.figures or out) / "weight_sparsity")

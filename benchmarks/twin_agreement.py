@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 import imagesets
+from analysis.defaults import RESULTS
 from bio.frozen import load_trained, spike_counts
 from networks.devices import add_torch_device_option, torch_device
 from readout.assignment_torch import class_scores, load_assignments
@@ -37,6 +38,7 @@ from networks.twin import DiehlCookTwin, spike_trains
 from readout.assignment import predict
 from runstore.cli import Parser, existing_dir, exit_with, positive_float, positive_int
 from runstore.files import load_json
+from runstore.provenance import provenance
 
 
 def compare(brian, twin_exc, twin_inh, assignments, labels) -> dict:
@@ -150,7 +152,7 @@ def main(argv=None):
     p = Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, help="trained run directory (config.json, weights.npz, counts.npz)")
     p.add_argument("--n-test", type=positive_int, default=1000)
-    p.add_argument("--out", default="results/twin_agreement")
+    p.add_argument("--out", default=str(RESULTS / "twin_agreement"))
     p.add_argument("--seed", type=int, default=0, help="Brian2 Poisson sampler seed")
     p.add_argument("--chunk-size", type=int, default=500, help="Brian2 examples per compiled run")
     p.add_argument("--batch", type=int, default=100, help="twin batch for the replay")
@@ -193,6 +195,7 @@ def main(argv=None):
         for dtype, rest in ((torch.float64, True), (torch.float64, False), (torch.float32, False))]
     summary["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "torch_threads": args.threads, "torch": torch.__version__}
+    summary["provenance"] = provenance(args, [run])
     out.mkdir(parents=True, exist_ok=True)
     (out / "agreement.json").write_text(json.dumps(summary, indent=2) + "\n")
     figure(brian, results, summary, out / "agreement.png")

@@ -33,6 +33,7 @@ from runstore.cli import (DefaultsHelp, Diverged, Parser, UserError, existing_di
                           nonnegative_float, positive_float, positive_int)
 from runstore.files import BadFileError, check_array, check_keys, load_json, load_npz, save_json, save_npz
 from runstore.locks import run_lock
+from runstore.provenance import provenance
 
 BIO_DATASETS = ("mnist", "fashion")   # 28x28 grayscale: one Poisson input per pixel
 CHECKPOINT = "checkpoint.npz"
@@ -349,6 +350,7 @@ def score(args, state: dict, epoch: int, timing: dict, run_dir: Path, data: tupl
         "build_seconds": timing["build_seconds"], "frozen_build_seconds": ev["frozen_build_seconds"],
         "device": args.device,
         "neurons_unassigned": int((ev["assignments"] < 0).sum()),
+        "provenance": provenance(args),
     }
     save_json(run_dir / "metrics.json", metrics)
 

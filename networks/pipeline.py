@@ -24,6 +24,7 @@ from networks.stages import HYBRID_CNN, initial_state, run_converted, stage_reco
 from networks.training import evaluate, evaluate_per_step, train
 from runstore.cli import UserError
 from runstore.files import load_json, save_json
+from runstore.provenance import provenance
 from runstore.locks import run_lock
 
 TEST_PROGRESS = "test_progress.pt"   # the test pass's results so far (long for spiking nets), until metrics.json
@@ -59,7 +60,7 @@ def sub_options(args, net: str, out: Path, **given):
     """The settings of a run this one starts in ``out`` (its CNN stage): the options they share, ``given``,
     and --resume where that run has checkpointed."""
     shared = {k: getattr(args, k) for k in ("dset", "arch", "seed", "torch_device", "recipe", "threads", "bias",
-                                            "no_progress", "n_train", "data_dir")}
+                                            "no_progress", "n_train", "n_test", "data_dir")}
     return options(net, **shared, out=str(out), resume=(Path(out) / MODEL).exists(), **given)
 
 
@@ -120,7 +121,7 @@ def _run(args, x_train, y_train, x_test, y_test, sub_run) -> dict:
         "net": args.net, "dset": args.dset, "test_accuracy": acc, "n_test": len(x_test), "n_train": len(x_train),
         "epochs": state["epoch"], "train_seconds": state["train_seconds"], "eval_seconds": eval_s,
         "seconds": state["train_seconds"] + eval_s, "device": str(args.device), "threads": torch.get_num_threads(),
-        "history": state["history"], **extra,
+        "history": state["history"], **extra, "provenance": provenance(args, [args.from_dir]),
     }
     if "stage_seconds" in extra:   # stdp --hybrid: its stages before BPTT too (the CNN's with its test pass)
         metrics["pipeline_seconds"] = metrics["seconds"] + sum(extra["stage_seconds"].values())

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 
+from runstore import provenance
 from runstore.files import BadFileError
 from runstore.locks import RunBusyError
 
@@ -145,6 +146,8 @@ def run_main(main, argv=None, user_errors: tuple = ()) -> int:
         argv = [a for a in argv if a != "--debug"]
     elif "--debug" in sys.argv:
         sys.argv.remove("--debug")
+    # the command line and the clock every result this command saves records (runstore.provenance)
+    provenance.start(provenance.entry_module(main), sys.argv[1:] if argv is None else argv)
     try:
         main(argv)
         return 0
