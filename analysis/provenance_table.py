@@ -12,19 +12,48 @@ when the result cannot be traced to the current code through the workflow:
   commit; changes to the shared code below it are not traced (keep it simple: the rule's CLI alone);
 * a sweep whose cached points (each with its own record) have none.
 
-Reads JSON only, as the other figure and report modules (tests/test_layout.py); git is asked through
-runstore.provenance, and without git the code-changed check is left out.
+Reads JSON only, as the other figure and report modules (tests/test_layout.py), and the full study's
+workflow/config/full.yaml, whose sections name the rule that re-derives a result with no record of its own
+(without PyYAML, the pipeline extra, that column stays "-"); git is asked through runstore.provenance, and
+without git the code-changed check is left out.
 """
 from __future__ import annotations
 
 import datetime
+import functools
 import shlex
 from pathlib import Path
 
 from runstore.files import load_json, relative_path
-from runstore.provenance import git, git_state
+from runstore.provenance import ROOT, git, git_state
 
 WORKFLOW_CMD = "python -m workflow"
+WORKFLOW_CONFIG = ROOT / "workflow" / "config" / "full.yaml"
+# The sections of workflow/config/full.yaml whose keys are result folders (or, for the sweeps, files under
+# results/sweeps), and the rule of workflow/rules/*.smk each one feeds.
+SECTION_RULE = {"damping": "damping", "compare": "compare", "attack": "attack", "twin_agreement": "twin_agreement",
+                "transfer_matrix": "transfer_matrix", "seed000_protocol": "seed000_protocol",
+                "weight_sparsity": "weight_sparsity", "accuracy_table": "accuracy_table", "sweeps": "sweep"}
+
+
+@functools.cache
+def planned_rules() -> dict[Path, str]:
+    """{a result path under results, without its suffix or as its folder: the rule of the full study that
+    makes it}; empty without PyYAML or the config."""
+    try:
+        import yaml
+        config = yaml.safe_load(WORKFLOW_CONFIG.read_text())
+    except (ImportError, OSError):
+        return {}
+    return {(Path("sweeps") / key if section == "sweeps" else Path(key)): rule
+            for section, rule in SECTION_RULE.items() for key in (config.get(section) or {})}
+
+
+def planned_rule(shown: str) -> str | None:
+    """The rule of the full study that re-derives the result shown as ``shown`` (relative to results)."""
+    p = Path(shown)
+    rules = planned_rules()
+    return rules.get(p.with_suffix("")) or rules.get(p.parent)
 
 
 def shown_path(path: Path, res_dir: Path) -> str:
@@ -99,8 +128,11 @@ def row(path: Path, res_dir: Path) -> tuple[list[str], bool]:
     rec = record or {}
     wf = rec.get("workflow") or {}
     commit = (rec.get("commit") or "-")[:9] + (" (dirty)" if rec.get("dirty") else "")
-    rule = wf.get("rule", "-") + (f" ({wf['study']})" if wf.get("study") else "")
-    return [shown_path(path, res_dir), rule, command_text(rec.get("command")), commit, when(rec.get("finished")),
+    shown = shown_path(path, res_dir)
+    planned = planned_rule(shown)
+    rule = (wf["rule"] + (f" ({wf['study']})" if wf.get("study") else "") if wf.get("rule")
+            else f"{planned} (re-derives it)" if planned else "-")
+    return [shown, rule, command_text(rec.get("command")), commit, when(rec.get("finished")),
             duration(rec.get("wall_seconds")), "; ".join(f"**{f}**" for f in found) or "-"], bool(found)
 
 

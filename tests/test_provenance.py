@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from analysis.provenance_table import provenance_section
 from runstore import provenance
 from runstore.cli import run_main
@@ -90,3 +92,11 @@ def test_a_sweep_whose_points_have_no_record_is_flagged(tmp_path):
     save_json(path, {"points": [{"provenance": {}}, {}, {}],
                      "provenance": {"commit": None, "workflow": {"rule": "sweep", "study": "full"}}})
     assert "2 of 3 points older code, no record" in "\n".join(provenance_section(tmp_path, [path]))
+
+
+def test_every_result_report_reads_names_the_rule_that_re_derives_it():
+    pytest.importorskip("yaml", reason="the pipeline extra (PyYAML, with Snakemake) reads the workflow config")
+    from analysis.provenance_table import planned_rule
+    assert planned_rule("sweeps/leak_sweep.json") == "sweep" and planned_rule("damping/damping.json") == "damping"
+    assert planned_rule("compare/mnist/compare.json") == "compare" and planned_rule("accuracy/cifar10.json") == "accuracy_table"
+    assert planned_rule("weights/sparsity.json") == "weight_sparsity" and planned_rule("nowhere/x.json") is None
