@@ -222,7 +222,8 @@ def test_a_sweep_with_a_failed_point_exits_1_and_keeps_the_others(tmp_path, monk
 
     monkeypatch.setattr(sweep_points, "run_job", flaky)
     argv = ["--leaks", "1.0", "0.9", "--tau-exc", "-t", "2", "--n-train", "60", "--epochs", "1", "--n-test", "8",
-            "--eot", "1", "--jobs", "1", "--source", "none", "--out", str(tmp_path), "--no-progress"]
+            "--eot", "1", "--jobs", "1", "--source", "none", "--out", str(tmp_path), "--no-progress",
+            "--suite", "fgsm", "--ensemble", "none", "--protocols", "swept"]   # what --quick measures
     assert run_main(leak_sweep.main, argv) == EXIT_PARTIAL
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "1 of 3 points of leak_sweep failed" in line and "snn-leak0.9" in line and "same command again" in line
