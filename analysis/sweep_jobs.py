@@ -163,15 +163,6 @@ def bpda_gradients(job: dict) -> int:
     return 1 + (sum(suite_gradients(spec, 0, True)[a] for a in spec["attacks"]) if spec else 0)
 
 
-def support_models(jobs: list[dict]) -> list[dict]:
-    """Models ``jobs`` need that are none of their own: the CNNs their converted jobs convert (a sweep that
-    leaves out the CNN's own points still trains them; the reference protocol's models are counted in each
-    job instead, :func:`expected_seconds`)."""
-    own = {model_name(j) for j in jobs}
-    cnns = {model_name(c): c for c in map(cnn_job, (j for j in jobs if j["kind"] == "converted"))}
-    return [c for name, c in cnns.items() if name not in own]
-
-
 def needed_references(jobs: list[dict]) -> list[dict]:
     """The models ``jobs`` need besides their own: the reference-protocol models they craft on
     (:func:`reference_job`) and the CNNs their converted jobs convert."""
@@ -214,24 +205,25 @@ def work_seconds(job: dict) -> tuple[float, float]:
 
 def expected_seconds(job: dict, train_only: bool = False) -> float:
     """Forecast wall time of one point on one core (COST), less the training of a model already there
-    (``train_only``: the training alone); with the reference protocol, the reference model's training too."""
+    (``train_only``: the training alone). The other models it needs (:func:`needed_references`) are
+    charged once per list of jobs, by :func:`expected_costs`."""
     train_s, eval_s = work_seconds(job)
-    if train_only:
-        return 0.0 if trained(job) else train_s
-    ref_s = 0.0
-    if job.get("craft_at") and not trained(reference_job(job)):
-        ref_s = expected_seconds(reference_job(job), train_only=True)
-    return eval_s + (0.0 if trained(job) else train_s) + ref_s
+    own = 0.0 if trained(job) else train_s
+    return own if train_only else eval_s + own
 
 
 def expected_costs(jobs: list[dict], train_only: bool = False) -> list[float]:
-    """:func:`expected_seconds` of each job, the training of every untrained :func:`support_models` model
-    added once, to the first job that needs it (it trains that model first: analysis.sweep_points.train)."""
+    """:func:`expected_seconds` of each job, plus the training of every untrained model a job needs besides
+    its own (:func:`needed_references`: the reference protocol's, a converted job's CNN) that no job of the
+    list is the point of, added once, to the first job that needs it (it trains that model first:
+    analysis.sweep_points.train)."""
     cost = [expected_seconds(j, train_only) for j in jobs]
-    for model in support_models(jobs):
-        if not trained(model):
-            first = next(i for i, j in enumerate(jobs) if j.get("cnn_model") == model_name(model))
-            cost[first] += expected_seconds(model, train_only=True)
+    charged = {model_name(j) for j in jobs}
+    for i, job in enumerate(jobs):
+        for model in needed_references([job]):
+            if model_name(model) not in charged:
+                charged.add(model_name(model))
+                cost[i] += expected_seconds(model, train_only=True)
     return cost
 
 
@@ -248,7 +240,7 @@ def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
     every point left plus the training of every model missing, each counted once (points of one model, and
     the reference protocol's models, share it)."""
     left = [j for j in jobs if not (Path(j["out"]) / "points" / f"{point_name(j)}.json").exists()]
-    models = {model_name(j): j for j in left + needed_references(left) + support_models(left)}
+    models = {model_name(j): j for j in left + needed_references(left)}
     untrained = [j for j in models.values() if not trained(j)]
 
     def hours(kind=None):
