@@ -136,16 +136,23 @@ def suite_work(job: dict) -> tuple[float, int]:
     column: the own backward functions (the Brian2 network: both twins) run every attack, the ensemble's
     members ``ensemble_attacks``. A converted SNN's attacks through its CNN (BPDA) are scored here but their
     gradients are the CNN's (:func:`bpda_gradients`)."""
+    own, members, scored = suite_parts(job)
+    return own + members, scored
+
+
+def suite_parts(job: dict) -> tuple[float, float, int]:
+    """:func:`suite_work` in parts: (gradients of the own backward functions, of the ensemble's members,
+    attacks scored) per test image. The own part is what the reference protocol shares (:func:`craft_share`)."""
     spec = job.get("suite")
     if not spec:
-        return 0.0, 0
+        return 0.0, 0.0, 0
     one_draw = deterministic(reference_job(job) if job.get("craft_at") else job)   # that of the crafting model
     grads = suite_gradients(spec, 1 if one_draw else job["eot"], one_draw)
     member = suite_gradients(dict(spec, eot=spec.get("ensemble_eot", spec.get("eot", 1))), 0, one_draw)
     own = 2 if job["kind"] == "bio" else 1
     member_attacks = spec.get("ensemble_attacks", spec["attacks"])
     scored = (own + (job["kind"] == "converted")) * len(spec["attacks"]) + len(spec["ensemble"]) * len(member_attacks)
-    return (own * sum(grads[a] for a in spec["attacks"]) + len(spec["ensemble"]) * sum(member[a] for a in member_attacks),
+    return (own * sum(grads[a] for a in spec["attacks"]), len(spec["ensemble"]) * sum(member[a] for a in member_attacks),
             scored)
 
 
@@ -203,6 +210,37 @@ def work_seconds(job: dict) -> tuple[float, float]:
     return train_s, eval_s
 
 
+def craft_share(job: dict) -> tuple[str | None, float]:
+    """(key, seconds) of the crafting a job may share with others: FGSM and the suite's attacks through the
+    own backward functions of its crafting model (the reference protocol's: the reference model). Points
+    with one key craft the same images (analysis.measurement.CraftedImages keeps them): the reference point
+    and every reference-protocol point of its series and seed. Part of :func:`work_seconds`' evaluation."""
+    if job["kind"] not in ("snn", "converted", "bio"):
+        return None, 0.0
+    crafter = reference_job(job) if job.get("craft_at") else job
+    spec = job.get("suite") or {}
+    key = digest({"crafter": model_name(crafter), "eps": job["eps"], "eot": job["eot"], "seed": job["seed"],
+                  "suite": {k: spec.get(k) for k in ("attacks", "eot", "pgd_steps", "pgd_restarts", "apgd_iter")}})
+    c, n, own = COST, job["n_test"], suite_parts(job)[0]
+    if job["kind"] == "bio":
+        steps = crafter["present_ms"] / crafter["dt_ms"]
+        return key, n * c["bio_craft"] * steps * (job["eot"] + own)
+    return key, n * c["snn_craft"] * crafter["T"] * ((1 if deterministic(crafter) else job["eot"]) + own)
+
+
+def shared_crafting(jobs: list[dict]) -> list[float]:
+    """Seconds of each job's evaluation that another job of the list crafts for it (:func:`craft_share`):
+    of the jobs with one key, the first with the most test images crafts (a set of N images serves the
+    first n < N); the others read its images back. A set a finished point already made is still charged
+    to one job left (at most one crafting per key too many in a forecast)."""
+    shares = [craft_share(j) for j in jobs]
+    crafts: dict = {}
+    for i, (key, _) in enumerate(shares):
+        if key is not None and (key not in crafts or jobs[i]["n_test"] > jobs[crafts[key]]["n_test"]):
+            crafts[key] = i
+    return [0.0 if key is None or crafts[key] == i else secs for i, (key, secs) in enumerate(shares)]
+
+
 def expected_seconds(job: dict, train_only: bool = False) -> float:
     """Forecast wall time of one point on one core (COST), less the training of a model already there
     (``train_only``: the training alone). The other models it needs (:func:`needed_references`) are
@@ -216,8 +254,10 @@ def expected_costs(jobs: list[dict], train_only: bool = False) -> list[float]:
     """:func:`expected_seconds` of each job, plus the training of every untrained model a job needs besides
     its own (:func:`needed_references`: the reference protocol's, a converted job's CNN) that no job of the
     list is the point of, added once, to the first job that needs it (it trains that model first:
-    analysis.sweep_points.train)."""
-    cost = [expected_seconds(j, train_only) for j in jobs]
+    analysis.sweep_points.train); less the crafting another job of the list makes for it
+    (:func:`shared_crafting`)."""
+    cost = [expected_seconds(j, train_only) - (0.0 if train_only else shared)
+            for j, shared in zip(jobs, shared_crafting(jobs))]
     charged = {model_name(j) for j in jobs}
     for i, job in enumerate(jobs):
         for model in needed_references([job]):
@@ -243,9 +283,11 @@ def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
     models = {model_name(j): j for j in left + needed_references(left)}
     untrained = [j for j in models.values() if not trained(j)]
 
+    saved = shared_crafting(left)
+
     def hours(kind=None):
-        mine = [j for j in left if kind in (None, j["kind"])]
-        return (sum(work_seconds(j)[1] for j in mine)
+        mine = [k for k, j in enumerate(left) if kind in (None, j["kind"])]
+        return (sum(work_seconds(left[k])[1] - saved[k] for k in mine)
                 + sum(work_seconds(j)[0] for j in untrained if kind in (None, j["kind"]))) / 3600
     total = {"one core": hours(), f"{n_jobs} at a time": forecast(left, n_jobs) / 3600,
              "training alone, one core": sum(work_seconds(j)[0] for j in untrained) / 3600}

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from analysis.cluster import run_tasks
 from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, JOB_DEFAULTS, MIDDLE_SEEDS, QUICK, REF, \
     RESULTS, SOURCES
-from analysis.measurement import BRIAN_CHUNK, evaluate, load_test, quantize_uint8, \
+from analysis.measurement import BRIAN_CHUNK, CraftedImages, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from analysis.measurement.evaluation import suite_spec
 from analysis.sweep_jobs import (DSET, N_EXC, cnn_job, estimate, expected_costs, expected_seconds, forecast, model_name,
@@ -115,9 +115,10 @@ def measure_point(job: dict, path: Path) -> dict:
     bpda = job["kind"] == "converted"   # also attacked through the CNN it came from
     subj = subject(job["kind"], run_dir, levels=job["levels"], device=device, bpda=bpda)
     crafter = subject(job["kind"], ref_dir, levels=ref["levels"], device=device, bpda=bpda) if ref else None
+    # images crafted on a model are kept: the reference protocol's points read back those of their reference
     res, _ = evaluate(subj, x, y, job["eps"], eot=job["eot"], seed=job["seed"],
                       shared=shared_deltas(x, y, job["eps"], job["seed"], source), suite=job.get("suite"),
-                      crafter=crafter)
+                      crafter=crafter, crafted=CraftedImages(Path(job["out"]) / "cache" / "crafted"))
     if ref:
         res["protocol"] = {"name": "reference", "craft_at": job["craft_at"], "crafted_on": str(ref_dir)}
     result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,

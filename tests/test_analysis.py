@@ -9,6 +9,7 @@ import torch
 
 import imagesets
 from analysis import damping, figures, leak_sweep, measurement, sweep_jobs, sweep_points
+from analysis.attacks import attack_settings
 from networks.snn import SpikingNet
 from tests.conftest import bars
 
@@ -301,6 +302,34 @@ def test_reference_protocol_crafts_on_the_reference_model_and_scores_on_the_swep
     _, on_ref = measurement.evaluation.attack_suite(crafter, crafter, x, y, point["job"]["suite"], 0.1, eot=1, seed=0,
                                                     pred_clean=pred)
     assert on_target.keys() == on_ref.keys() and all(torch.equal(on_target[k], on_ref[k]) for k in on_ref)
+
+
+def test_reference_protocol_points_read_back_the_images_crafted_at_the_reference_point(two_protocols):
+    pts = {(p["job"].get("leak"), "craft_at" in p["job"]): p for p in two_protocols[1]["points"] if p["job"]["kind"] == "snn"}
+    # the reference point and the reference-protocol point craft alike: whichever ran first crafted, the other read
+    reused = [pts[k]["eval"].get("crafted_reused") for k in ((0.99, False), (0.9, True))]
+    assert None in reused and ["fgsm", "pgd", "apgd-ce", "apgd-dlr"] in reused
+    assert "crafted_reused" not in pts[0.9, False]["eval"]
+    # ... and the numbers are those of crafting afresh (test_reference_protocol_crafts_on_the_reference_model_...)
+
+
+def test_kept_images_serve_the_first_whole_batches_as_if_crafted_alone(two_protocols, tiny_mnist, tmp_path):
+    x, y = measurement.load_test(12)
+    subj = measurement.subject("snn", run_of(two_protocols[0], "snn-leak0.99"))
+    subj.batch_size = 4
+    kw = attack_settings("pgd", eot=2, loss="ce", pgd_steps=3, pgd_alpha=None, pgd_restarts=1)
+
+    def crafting(n):
+        return lambda: (measurement.craft_attack("pgd", subj.scores, x[:n], y[:n], 0.1, 7, subj.batch_size, **kw), {})
+    kept = measurement.CraftedImages(tmp_path)
+    whole, _ = kept.get(subj, "pgd", kw, x, y, 0.1, 0, crafting(12))
+    first, _ = kept.get(subj, "pgd", kw, x[:8], y[:8], 0.1, 0, crafting(8))
+    assert kept.reused == ["pgd"] and torch.equal(first, whole[:8])
+    assert torch.equal(first, crafting(8)()[0])   # why a prefix may be served: the first batches ignore the rest
+    kept.get(subj, "pgd", kw, x[:6], y[:6], 0.1, 0, crafting(6))        # not whole batches
+    kept.get(subj, "pgd", kw, x.flip(0), y.flip(0), 0.1, 0, crafting(12))   # other images
+    kept.get(subj, "pgd", kw, x, y, 0.2, 0, crafting(12))                # another eps
+    assert kept.reused == ["pgd"]
 
 
 def test_old_jobs_keep_their_point_names_and_default_options_add_no_key(tmp_path):

@@ -23,10 +23,10 @@ from analysis.measurement.brian_target import BRIAN_CHUNK, LIFT, Brian2Target
 from analysis.measurement.cells import Cells, Model, Suite
 from analysis.measurement.crafting import batched_predict, cell_seed, craft, craft_attack, digest, fgsm, quantize, \
     quantize_uint8
-from analysis.measurement.evaluation import EVAL_VERSION, TorchSubject, change, evaluate, evaluate_cached, load_test, \
-    relative_change, shared_deltas, subject, summarize, torch_label
+from analysis.measurement.evaluation import EVAL_VERSION, CraftedImages, TorchSubject, change, evaluate, evaluate_cached, \
+    load_test, relative_change, shared_deltas, subject, summarize, torch_label
 
 __all__ = ["BRIAN_CHUNK", "LIFT", "Brian2Target", "Cells", "Model", "Suite", "batched_predict", "cell_seed", "craft",
-           "craft_attack", "digest", "fgsm", "quantize", "quantize_uint8", "EVAL_VERSION", "TorchSubject", "change",
+           "craft_attack", "digest", "fgsm", "quantize", "quantize_uint8", "EVAL_VERSION", "CraftedImages", "TorchSubject", "change",
            "evaluate", "evaluate_cached", "load_test", "relative_change", "shared_deltas", "subject", "summarize",
            "torch_label"]

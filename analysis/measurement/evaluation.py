@@ -13,6 +13,7 @@ protocol). Cached per (model, eps) by :func:`evaluate_cached` (analysis.damping)
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Callable
@@ -193,14 +194,71 @@ def suite_spec(name: str, kind: str) -> dict | None:
             "ensemble": list(ENSEMBLE) if name == "ensemble" else []}
 
 
+# --- adversarial images kept per crafting model (the reference protocol's shared work) ------------
+MODEL_FILES = ("config.json", "model.pt", "weights.npz", "counts.npz", "readout_softmax.npz")
+
+
+class CraftedImages:
+    """Adversarial images saved per crafting model, attack and settings under ``folder``.
+
+    The reference protocol crafts the same attacks on the same reference model for every point of a series
+    (and the reference point crafts them too): the first point crafts them, the others read them back. They
+    are the images the attack would make again: each attack is seeded on its own (cell_seed) and the key
+    holds all the crafting depends on (the model's files, quantizer, batch size and loss; the attack's
+    settings, eps, seed; a digest of every image and label). A set of N images also serves the first n < N
+    when n is a whole number of batches: the batches are crafted in order from one seed, so the first ones
+    do not depend on those after them (tests/test_analysis.py checks it). ``folder`` None keeps nothing."""
+
+    def __init__(self, folder=None):
+        self.folder = None if folder is None else Path(folder)
+        self.reused: list[str] = []    # the keys read back, for the tests and the point's record
+
+    def get(self, crafter, key: str, settings: dict, x, y, eps: float, seed: int, make: Callable):
+        """``make()``'s (images, info) for attack ``key`` on ``crafter``, or the saved ones."""
+        if self.folder is None:
+            return make()
+        name = key.replace("/", "-").replace(":", "") + "-" + digest(
+            {"crafter": model_identity(crafter), "key": key, "settings": settings, "eps": eps, "seed": seed,
+             "eval_version": EVAL_VERSION}, 12)
+        path, rows = self.folder / f"{name}.npz", row_digests(x, y)
+        saved = load_npz(path) if path.exists() else None
+        n = len(x)
+        if saved is not None and n <= len(saved["rows"]) and (saved["rows"][:n] == rows).all() \
+                and (n == len(saved["rows"]) or n % crafter.batch_size == 0):
+            self.reused.append(key)
+            return torch.as_tensor(saved["images"][:n]), load_json(path.with_suffix(".json"))
+        images, info = make()
+        if saved is None or len(saved["rows"]) < n:
+            save_json(path.with_suffix(".json"), info)   # info first: a set with its images is whole
+            save_npz(path, images=images.numpy(), rows=rows)
+        return images, info
+
+
+def model_identity(subj) -> dict:
+    """What a crafting model's images depend on: its run's files (size and modification time, as
+    analysis.compare's cells key a Brian2 model), its input quantizer, attack batch and loss."""
+    run = Path(subj.run)
+    files = {f: [(run / f).stat().st_size, (run / f).stat().st_mtime_ns] for f in MODEL_FILES if (run / f).exists()}
+    return {"run": str(run.resolve()), "files": files, "kind": type(subj).__name__, "levels": subj.levels,
+            "batch_size": subj.batch_size, "loss": subj.loss, "stochastic": subj.stochastic}
+
+
+def row_digests(x, y) -> np.ndarray:
+    """One 64-bit digest per (image, label): which images a saved set was crafted from, row by row."""
+    xb, yb = x.contiguous().numpy(), y.numpy()
+    return np.array([int.from_bytes(hashlib.blake2b(xb[i].tobytes() + yb[i].tobytes(), digest_size=8).digest(),
+                                    "little") for i in range(len(x))], dtype=np.uint64)
+
+
 def attack_suite(subj, crafter, x, y, suite: dict, eps: float, *, eot: int, seed: int, pred_clean: np.ndarray,
-                 given: dict | None = None) -> tuple[dict, dict]:
+                 given: dict | None = None, crafted: CraftedImages | None = None) -> tuple[dict, dict]:
     """(result, adversarial images) of ``suite`` (:func:`suite_spec`) crafted on ``crafter`` through each of
     its backward functions and scored on ``subj`` (one fresh draw per attack): per attack its accuracy and
     predictions, and the worst case per example (:func:`analysis.attacks.worst_case`: robust only if right
     clean and under every attack) over the own backward functions ("worst_case") and over the ensemble
-    too ("ensemble"). ``given``: {attack: (images, predictions)} already crafted and scored (FGSM)."""
-    y_np, given = y.numpy(), given or {}
+    too ("ensemble"). ``given``: {attack: (images, predictions)} already crafted and scored (FGSM);
+    ``crafted``: where images crafted on ``crafter`` are kept and found (:class:`CraftedImages`)."""
+    y_np, given, crafted = y.numpy(), given or {}, crafted or CraftedImages()
     own = crafter.backward_functions()
     members = crafter.backward_functions(suite["ensemble"]) if suite["ensemble"] else own
     res, advs, preds, own_keys = {}, {}, {}, []
@@ -218,7 +276,8 @@ def attack_suite(subj, crafter, x, y, suite: dict, eps: float, *, eot: int, seed
                 kw = attack_settings(name, eot=draws if crafter.stochastic and member != "bpda" else 1, loss=crafter.loss,
                                      pgd_steps=suite["pgd_steps"], pgd_alpha=suite["pgd_alpha"],
                                      pgd_restarts=suite["pgd_restarts"], apgd_iter=suite["apgd_iter"])
-                xa = craft_attack(name, scores, x, y, eps, cell_seed(seed, f"craft {key}"), crafter.batch_size, **kw)
+                xa, _ = crafted.get(crafter, key, kw, x, y, eps, seed, lambda: (craft_attack(
+                    name, scores, x, y, eps, cell_seed(seed, f"craft {key}"), crafter.batch_size, **kw), {}))
                 advs[key] = torch.where(torch.isfinite(xa), xa, x)
                 preds[key] = subj.predict(advs[key], cell_seed(seed, f"score {key}"))
             res[key] = {**robustness(y_np, pred_clean, preds[key]), "pred": "".join(map(str, preds[key])),
@@ -236,16 +295,24 @@ def attack_suite(subj, crafter, x, y, suite: dict, eps: float, *, eot: int, seed
 
 
 def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dict | None = None,
-             suite: dict | None = None, crafter=None) -> tuple[dict, dict]:
+             suite: dict | None = None, crafter=None, crafted: CraftedImages | None = None) -> tuple[dict, dict]:
     """(result, adversarial images) of one model at one eps: accuracy and change per stage. ``suite``
     (:func:`suite_spec`): also the attack suite and its worst case (:func:`attack_suite`; its images are
     not returned); ``crafter``: the model white-box attacks are crafted on (default ``subj``; the sweeps'
     reference protocol passes the model trained at the reference setting). A crafter with an ``origin`` (a
-    converted SNN's CNN) adds the delta "bpda", FGSM through that CNN."""
+    converted SNN's CNN) adds the delta "bpda", FGSM through that CNN. ``crafted``: where images crafted on
+    ``crafter`` are kept and found (:class:`CraftedImages`; the sweeps keep them, the reference protocol
+    reads them back)."""
     t0 = time.perf_counter()
-    crafter = crafter or subj
-    white_box = getattr(crafter, "white_box", None) or (lambda *a: fgsm(crafter, *a))
-    deltas = {"fgsm": white_box(x, y, eps, eot, seed)}
+    crafter, crafted = crafter or subj, crafted or CraftedImages()
+
+    def white_box():
+        if hasattr(crafter, "white_box"):   # the Brian2 network: through both twins, with a record of which
+            xa = crafter.white_box(x, y, eps, eot, seed)
+            return xa, crafter.white_box_info
+        return fgsm(crafter, x, y, eps, eot, seed), {}
+    xa, info = crafted.get(crafter, "fgsm", {"eot": eot}, x, y, eps, seed, white_box)
+    deltas = {"fgsm": xa}
     if getattr(crafter, "origin", None):
         deltas["bpda"] = fgsm(crafter, x, y, eps, 1, seed, scores=crafter.origin)
     deltas.update(shared or {})
@@ -254,8 +321,7 @@ def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dic
     pred_clean = subj.predict(x, seed + 1)
     res = {"label": subj.label, "run": str(subj.run), "levels": subj.levels, "eps": eps, "n": len(x),
            "eot": eot if subj.stochastic else 1, "clean_accuracy": float((pred_clean == y_np).mean()), "deltas": {},
-           "eval_version": EVAL_VERSION, **({"white_box": crafter.white_box_info}
-                                            if hasattr(crafter, "white_box_info") else {})}
+           "eval_version": EVAL_VERSION, **({"white_box": info} if info else {})}
     if subj.stochastic:   # a fresh draw of the clean image alone flips some predictions: the ASR's floor
         res["redraw"] = robustness(y_np, pred_clean, subj.predict(x, seed + 99))
     preds = {}
@@ -267,8 +333,11 @@ def evaluate(subj, x, y, eps: float, *, eot: int = 4, seed: int = 0, shared: dic
         # FGSM through the own backward function is the fgsm column (the Brian2 network's combines its twins)
         given = {} if isinstance(crafter, Brian2Target) else {
             key: (deltas[d], preds[d]) for key, d in (("fgsm", "fgsm"), ("fgsm/bpda", "bpda")) if d in deltas}
-        more, _ = attack_suite(subj, crafter, x, y, suite, eps, eot=eot, seed=seed, pred_clean=pred_clean, given=given)
+        more, _ = attack_suite(subj, crafter, x, y, suite, eps, eot=eot, seed=seed, pred_clean=pred_clean, given=given,
+                               crafted=crafted)
         res.update(more)
+    if crafted.reused:
+        res["crafted_reused"] = list(crafted.reused)
     parts: dict = {}
     step = subj.stage_batch or len(x)
     for b, k in enumerate(range(0, len(x), step)):
