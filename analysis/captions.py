@@ -11,7 +11,8 @@ from analysis.defaults import DSET_NAMES, MODEL_ORDER, REF
 from analysis.forest_figure import COUNTED, PANELS, SHOWN, family
 from analysis.plotting import CI_BOOT, CI_SEEDS, DELTAS, SETTINGS, model_rank, net_of
 from analysis.saved_results import PROTOCOLS, main_eps, quant_points, reference_series
-from analysis.sweep_figures import QUANT_MODELS, suite_lines, with_reference
+from analysis.sweep_figures import ENCODINGS, QUANT_MODELS, encoding_bars, suite_lines, timestep_columns, \
+    with_reference
 
 NO_BARS = "no error bars (one model each)"
 
@@ -62,10 +63,8 @@ def leak_sweep(summary: dict) -> tuple[str, list[str]]:
 
 
 def timestep_sweep(summary: dict) -> tuple[str, list[str]]:
-    snn = with_reference(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
-    bio = with_reference(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
-    return _sweep(summary, [(f"surrogate-gradient SNN (leak {summary['leak']:g})", *snn),
-                            ("Brian2 STDP network", *bio)], "time steps / presentation time")
+    columns = [(title, pts, kw["protocol_ref"]) for title, pts, _, _, _, kw, _ in timestep_columns(summary)]
+    return _sweep(summary, columns, "time steps / presentation time")
 
 
 def quantization_sweep(summary: dict) -> tuple[str, list[str]]:
@@ -81,6 +80,18 @@ def quantization_sweep(summary: dict) -> tuple[str, list[str]]:
             "Left of the dash-dotted line half a level step exceeds eps, so rounding removes most of d; right of it a "
             "pixel near a rounding boundary jumps a whole step, more than eps.")
     return text, models + extra + ["how much of d survives quantization", _bars(summary)]
+
+
+def encoding(summary: dict) -> tuple[str, list[str]]:
+    """The encoding figure (analysis.sweep_figures.encoding_figure): the same surrogate SNN with Poisson and
+    direct input."""
+    shown, measures, _ = encoding_bars(summary)
+    labels = [ENCODINGS[e][0] for e, _ in shown]
+    T = shown[0][1]["job"]["T"] if shown else REF["T"]
+    names = [label for label, _ in measures]
+    text = (f"Accuracy of the same surrogate SNN (T {T}) with {joined(labels)} (filled: Poisson, hatched: direct), "
+            f"side by side for each measure: {joined(names)} (its value at the bar's end); {_bars(summary)}.")
+    return text, labels + names + [_bars(summary)]
 
 
 def compare(name: str, summary: dict, dot: bool) -> tuple[str, list[str]]:

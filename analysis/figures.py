@@ -30,13 +30,14 @@ from analysis.damping_figures import accuracy_eps_figure, damping_figure, galler
 from analysis.defaults import DEFAULT_RUNS, RESULTS, RUNS
 from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, write_report
 from analysis.verdicts import verdict
-from analysis.sweep_figures import SWEEP_FIGURES, leak_figure, quantization_figure, timestep_figure
+from analysis.sweep_figures import SWEEP_FIGURES, encoding_figure, leak_figure, quantization_figure, \
+    timestep_figure
 from runstore.cli import Parser, exit_with
 from runstore.files import load_json, load_npz
 
 __all__ = ["MIN_BIO_TRAIN", "Report", "SWEEP_FIGURES", "accuracy_eps_figure", "compare_figure", "damping_figure",
-           "gallery_figure", "leak_figure", "main", "parse_args", "quantization_figure", "raster_figure",
-           "stale_inputs", "timestep_figure", "verdict", "write_report"]
+           "encoding_figure", "gallery_figure", "leak_figure", "main", "parse_args", "quantization_figure",
+           "raster_figure", "stale_inputs", "timestep_figure", "verdict", "write_report"]
 
 
 # --- CLI --------------------------------------------------------------------------------------
@@ -91,8 +92,9 @@ def main(argv=None) -> dict:
         if path.exists():
             made[name] = read(path)
             draw(name, fn, made[name], path.with_name(name))
-    if "timestep_sweep" in made:   # timestep_figure drew it too; drawn again here for its Drawn record
+    if "timestep_sweep" in made:   # timestep_figure drew them too; drawn again here for their Drawn records
         draw("quantization_sweep", quantization_figure, made["timestep_sweep"], res / "sweeps" / "quantization_sweep")
+        draw("encoding", encoding_figure, made["timestep_sweep"], res / "sweeps" / "encoding")
     comp = {p.parent.name: (p, read(p)) for p in sorted(res.glob("compare/*/compare.json"))}
     for name, (path, summary) in comp.items():
         draw(f"compare_{name}", compare_figure, summary, path.with_name(COMPARE_NAME))

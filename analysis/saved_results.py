@@ -172,7 +172,10 @@ def spread(point: dict, get) -> float:
 
 
 def quant_points(summary, kind, protocol: str = "swept"):
-    """The timestep sweep's points of ``kind`` on quantized inputs (by levels), at the reference setting."""
+    """The timestep sweep's points of ``kind`` on quantized inputs (by levels), at the reference setting (the
+    converted SNN's: its levels series, :func:`converted_points`)."""
+    if kind == "converted":
+        return converted_points(summary, "levels", protocol)
     fixed = {"snn": {"T": REF["T"], "leak": summary["leak"]},
              "bio": {"present_ms": REF["present_ms"], "tau_exc_ms": REF["tau_exc_ms"]},
              "cnn": {}}[kind]

@@ -1,5 +1,7 @@
 """Figures of analysis.leak_sweep and analysis.timestep_sweep from their saved JSON: accuracy and the
-change per stage against leak, time steps and input quantization.
+change per stage against leak, time steps and input quantization (a column per model: the surrogate SNN, the
+Brian2 network and, in the time-step figure, the converted SNN, its FGSM through its source CNN (BPDA) a line of
+its own), and the surrogate SNN with Poisson against direct input (:func:`encoding_figure`).
 
 Imports only plotting helpers, numpy and the readers of analysis.saved_results, never the
 computing modules. SWEEP_FIGURES maps a sweep's name to the function that draws it.
@@ -11,23 +13,26 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.defaults import DT_PER_TAU, REF
+from analysis.defaults import DT_PER_TAU, REF, REF_CONVERTED_T
 from analysis.plotting import ACC_LABEL, CHANGE_LABEL, CI_SEEDS, CLEAN, DELTAS, PAGE, SETTINGS, STAGE_LABEL, \
     delta_style, legend_below, log_y, model_color, plt, positive, save, suptitle
-from analysis.saved_results import PROTOCOLS, adv, changes, main_delta, number_at, points_of, quant_points, \
-    reference_series, spread, value_of
+from analysis.saved_results import FULL, PROTOCOLS, adv, changes, encoding_points, main_delta, number_at, points_of, \
+    quant_points, reference_series, spread, value_of
 
 # the attack suite's and the reference protocol's lines (issue 28), drawn when the points carry them
 WORST = SETTINGS["worst"][2]
 ENSEMBLE = "worst case over the surrogate ensemble (white-box)"
 REF_FGSM, REF_WORST = (f"{what}, {PROTOCOLS['reference']}" for what in ("white-box FGSM", "worst case"))
 HOLLOW = {"mfc": "white", "ls": "-.", "lw": 1.0}
+# a converted SNN's FGSM through the CNN it was converted from (its delta "bpda"): dash-dot-dot, diamonds
+BPDA = "BPDA: white-box FGSM through the CNN it was converted from"
+BPDA_STYLE = {"ls": (0, (5, 1.5, 1, 1.5, 1, 1.5)), "marker": "D", "ms": 3.5}
 
 
-def legend_label(text: str) -> str:
+def legend_label(text: str, width: int = 48) -> str:
     """A long legend entry on two lines, broken at spaces only ("white-box" stays whole, so the caption's
     words are found in the figure)."""
-    return textwrap.fill(text, 48, break_on_hyphens=False)
+    return textwrap.fill(text, width, break_on_hyphens=False)
 
 
 def carries(pts: list[dict], get) -> list[dict]:
@@ -36,12 +41,14 @@ def carries(pts: list[dict], get) -> list[dict]:
 
 
 def suite_lines(pts: list[dict], ref: list[dict]) -> list[tuple[str, list[dict], object, dict]]:
-    """(label, points, eval -> adversarial accuracy, style) of the lines beyond FGSM, transfer and random: the
-    worst case per example over the suite and over the surrogate ensemble, and the points crafted at the
-    reference setting (``ref``: analysis.saved_results.reference_series); none for points without them."""
+    """(label, points, eval -> adversarial accuracy, style) of the lines beyond FGSM, transfer and random: a
+    converted SNN's FGSM through its source CNN (BPDA), the worst case per example over the suite and over the
+    surrogate ensemble, and the points crafted at the reference setting (``ref``:
+    analysis.saved_results.reference_series); none for points without them."""
     worst, ensemble = number_at("worst_case", "adv_accuracy"), number_at("ensemble", "worst_case", "adv_accuracy")
-    fgsm = lambda e: adv(e, "fgsm")  # noqa: E731
-    out = [(WORST, carries(pts, worst), worst, {"ls": "-", "marker": "X"}),
+    fgsm, bpda = (lambda e, d=d: adv(e, d) for d in ("fgsm", "bpda"))
+    out = [(BPDA, carries(pts, bpda), bpda, BPDA_STYLE),
+           (WORST, carries(pts, worst), worst, {"ls": "-", "marker": "X"}),
            (ENSEMBLE, carries(pts, ensemble), ensemble, {"ls": "none", "marker": "P", "ms": 6})]
     if len(ref) >= 2:
         out += [(REF_FGSM, carries(ref, fgsm), fgsm, {"marker": "o", **HOLLOW}),
@@ -154,27 +161,39 @@ def leak_figure(summary: dict, path):
     return sweep_grid(columns, path, f"Leak sweep: {_eps_title(summary)}", absent(columns, SWEEP_CMD["leak_sweep"]))
 
 
-def timestep_figure(summary: dict, path):
-    """The time-step figure at ``path``, and the quantization figure beside it; returns the first's Drawn
-    (the second's: quantization_figure, as analysis.figures calls it)."""
-    path = Path(path)
-    snn, snn_ref = with_reference(summary, "snn", "T", {"levels": 256, "leak": summary["leak"]})
-    bio, bio_ref = with_reference(summary, "bio", "present_ms", {"levels": 256, "tau_exc_ms": REF["tau_exc_ms"]})
-    cnn = points_of(summary, "cnn", "levels", {"levels": 256})
+def timestep_columns(summary: dict) -> list:
+    """The time-step figure's columns (sweep_grid's tuples, the same for every model): the surrogate SNN by T,
+    the Brian2 network by presentation time and the converted SNN by T (256 levels), each with its
+    reference-protocol series (kw "protocol_ref") and the CNN as thin horizontal lines."""
+    snn, snn_ref = with_reference(summary, "snn", "T", {"levels": FULL, "leak": summary["leak"]})
+    bio, bio_ref = with_reference(summary, "bio", "present_ms", {"levels": FULL, "tau_exc_ms": REF["tau_exc_ms"]})
+    conv, conv_ref = with_reference(summary, "converted", "T", {"levels": FULL})
+    cnn = points_of(summary, "cnn", "levels", {"levels": FULL})
     refs = [("CNN", cnn[0], model_color("cnn"))] if cnn else []
-    columns = [(f"surrogate-gradient SNN (leak {summary['leak']:g})", snn, "T",
-                f"time steps T (the baselines use {REF['T']})", "T = {}",
-                {"refs": refs, "log2": True, "protocol_ref": snn_ref}, model_color("snn")),
-               ("Brian2 STDP network", bio, "present_ms", "presentation time per image (ms)", "{:g} ms",
-                {"refs": refs, "protocol_ref": bio_ref}, model_color("bio"))]
+    conv_t = summary.get("converted_T", REF_CONVERTED_T)
+    return [(f"surrogate-gradient SNN (leak {summary['leak']:g})", snn, "T",
+             f"time steps T (the baselines use {REF['T']})", "T = {}",
+             {"refs": refs, "log2": True, "protocol_ref": snn_ref}, model_color("snn")),
+            ("Brian2 STDP network", bio, "present_ms", "presentation time per image (ms)", "{:g} ms",
+             {"refs": refs, "protocol_ref": bio_ref}, model_color("bio")),
+            ("converted SNN (IF, from the CNN)", conv, "T", f"time steps T (reference {conv_t})", "T = {}",
+             {"refs": refs, "log2": True, "protocol_ref": conv_ref}, model_color("converted"))]
+
+
+def timestep_figure(summary: dict, path):
+    """The time-step figure at ``path``, and the quantization and encoding figures beside it; returns the
+    first's Drawn (the others': quantization_figure and encoding_figure, as analysis.figures calls them)."""
+    path = Path(path)
+    columns = timestep_columns(summary)
     drawn = sweep_grid(columns, path, f"Time-step sweep: {_eps_title(summary)}",
                        absent(columns, SWEEP_CMD["timestep_sweep"]))
     quantization_figure(summary, path.with_name("quantization_sweep"))
+    encoding_figure(summary, path.with_name("encoding"))
     return drawn
 
 
 QUANT_MODELS = {"snn": (model_color("snn"), "SNN"), "bio": (model_color("bio"), "Brian2 STDP"),
-                "cnn": (model_color("cnn"), "CNN")}
+                "cnn": (model_color("cnn"), "CNN"), "converted": (model_color("converted"), "converted SNN")}
 
 
 def quantization_figure(summary: dict, path):
@@ -210,7 +229,7 @@ def quantization_figure(summary: dict, path):
     # jumps a whole step, larger than eps itself.
     eps = summary["settings"]["eps"]
     boundary = 1 + 1 / (2 * eps)
-    levels = sorted({*summary["levels"], *summary.get("bio_levels", [])})
+    levels = sorted({*summary["levels"], *summary.get("bio_levels", []), *summary.get("converted_levels", [])})
     for ax in (a, b):
         ax.axvline(boundary, color="0.5", ls="-.", lw=0.8)
         ax.set_xscale("log", base=2)
@@ -231,8 +250,67 @@ def quantization_figure(summary: dict, path):
     handles += [(Line2D([], [], color="0.3", **{k: v for k, v in style.items() if k != "ms"}), legend_label(what))
                 for what, style in extra.items()]
     legend_below(fig, handles=handles, ncol=3)
+    nb = "\u00a0"   # no line break inside "T = 32"
+    at = f"; SNN at T{nb}={nb}{REF['T']}, converted SNN at T{nb}={nb}{summary.get('converted_T', REF_CONVERTED_T)}" \
+        if "converted" in kinds else ""
     suptitle(fig, f"Input pre-quantization: {_eps_title(summary)}\n(dash-dotted vertical: half a level step = eps, "
-                 f"{boundary:g} levels)")
+                 f"{boundary:g} levels{at})")
+    return save(fig, path, missing)
+
+
+# --- Poisson against direct input (the surrogate SNN at the reference T) ------------------------------------
+ENCODINGS = {"poisson": ("Poisson input", {"color": model_color("snn")}),
+             "direct": ("direct input (constant current)", {"color": "white", "edgecolor": model_color("snn"),
+                                                            "hatch": "////"})}
+ENCODING_CMD = f"{SWEEP_CMD['timestep_sweep']} --encodings poisson direct"
+
+
+def encoding_bars(summary: dict) -> tuple[list[tuple[str, dict]], list[tuple[str, object]], list]:
+    """The encoding figure's data: (encoding, merged point) of each encoding of ENCODINGS with a point
+    (analysis.saved_results.encoding_points), (label, eval -> accuracy) of the measures all of them carry
+    (clean, white-box FGSM, transfer, the suite's and the ensemble's worst case), and the encodings without
+    points as (what, command)."""
+    by = {p["job"].get("encoding", "poisson"): p for p in encoding_points(summary)}
+    shown = [(e, by[e]) for e in ENCODINGS if e in by]
+    measures = [("clean", lambda e: e["clean_accuracy"])] + [(DELTAS[d][1], lambda e, d=d: adv(e, d))
+                                                              for d in ("fgsm", "transfer")]
+    measures += [(WORST, number_at("worst_case", "adv_accuracy")),
+                 (ENSEMBLE, number_at("ensemble", "worst_case", "adv_accuracy"))]
+    pts = [p for _, p in shown]
+    measures = [(label, get) for label, get in measures if pts and len(carries(pts, get)) == len(pts)]
+    missing = [(f"{ENCODINGS[e][0]} (no points)", ENCODING_CMD) for e in ENCODINGS if e not in by]
+    return shown, measures, missing
+
+
+def encoding_figure(summary: dict, path):
+    """Accuracy of the same surrogate SNN at the reference T with Poisson and with direct input, a pair of
+    horizontal bars per measure (encoding_bars), error bars the interval over seeds. None, with nothing
+    drawn, when neither encoding has a point; one without is named missing."""
+    shown, measures, missing = encoding_bars(summary)
+    if not shown:
+        return None
+    fig, ax = plt.subplots(figsize=(PAGE, 1.2 + 0.26 * len(measures) * len(shown)), layout="constrained")
+    height = 0.8 / len(shown)
+    rows = np.arange(len(measures))
+    for k, (enc, p) in enumerate(shown):
+        y = rows + (k - (len(shown) - 1) / 2) * height
+        vals = [100 * get(p["eval"]) for _, get in measures]
+        err = [100 * spread(p, get) for _, get in measures]
+        label, style = ENCODINGS[enc]
+        ax.barh(y, vals, 0.9 * height, xerr=err if any(e > 0 for e in err) else None, capsize=2, label=label,
+                linewidth=1.0, **style)
+        for yy, v, e in zip(y, vals, err):
+            ax.text(v + e + 1, yy, f"{v:.1f}", va="center", fontsize=6.5)
+    ax.set_yticks(rows, [legend_label(label, 34) for label, _ in measures])
+    ax.invert_yaxis()   # clean on top
+    ax.set_xlim(0, 108)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_xlabel(ACC_LABEL)
+    ax.grid(axis="y", visible=False)
+    legend_below(fig, [ax], ncol=2)
+    job = shown[0][1]["job"]
+    suptitle(fig, f"Poisson against direct input, surrogate-gradient SNN (T = {job['T']}, leak {job['leak']:g}): "
+                  f"{_eps_title(summary)}")
     return save(fig, path, missing)
 
 

@@ -1,6 +1,7 @@
 """REPORT.md's sweep sections (2: leak, 3: time steps and quantization, with the converted SNN's series and
 Poisson against direct input when the sweep has them): a row per point, an effect table per series group, the
-figures, and the sweep claims (analysis.sweep_claims).
+figures (the encoding figure named, with its command, when the sweep has no encoding points), and the sweep
+claims (analysis.sweep_claims).
 
 A point's row shows the worst case over the attack suite and over the surrogate ensemble (and a converted
 SNN's FGSM through its source CNN, BPDA) when some point of the table carries them, and the protocol when
@@ -20,7 +21,7 @@ from analysis.saved_results import PROTOCOLS, adv, changes, converted_points, en
 from analysis.sweep_claims import converted_claim, converted_series, discretization_claim, encoding_claim, \
     encoding_series, leak_claim, leak_points, leak_series, timestep_points, timestep_series
 from analysis.sweep_effects import has
-from analysis.sweep_figures import QUANT_MODELS
+from analysis.sweep_figures import ENCODING_CMD, QUANT_MODELS
 
 
 def pct_pm(p: dict, get) -> str:
@@ -151,6 +152,8 @@ def timestep_section(page, timestep_sweep: dict) -> None:
     page.fig("timestep_sweep", captions.timestep_sweep(timestep_sweep))
     groups = []
     for kind, (_, label) in QUANT_MODELS.items():
+        if kind == "converted":   # its levels series: in the converted SNN's own table below (the figure has it)
+            continue
         name = lambda j, label=label: f"{label}, {j['levels']} levels"  # noqa: E731
         groups += [(quant_points(timestep_sweep, kind), name, "swept"),
                    (quant_points(timestep_sweep, kind, "reference"), name, "reference")]
@@ -196,16 +199,20 @@ def id_of(p: dict) -> str:
 
 
 def encoding_section(page, timestep_sweep: dict) -> None:
-    """The surrogate SNN with Poisson against direct input, when the sweep has both: points, effects, claim."""
-    found = encoding_series(timestep_sweep)
-    if not found:
+    """The surrogate SNN with Poisson against direct input: points, figure, and effects and claim when the sweep
+    has both; without points, the figure named not drawn with the command that makes it."""
+    pts = encoding_points(timestep_sweep)
+    if not pts:
+        page.absent("the encoding figure, Poisson against direct input (no points)", ENCODING_CMD)
         return
-    T = found[0][0]["job"]["T"]
-    page.lines += [f"### Poisson against direct input (surrogate SNN, T = {T})", ""]
+    found = encoding_series(timestep_sweep)
+    page.lines += [f"### Poisson against direct input (surrogate SNN, T = {pts[0]['job']['T']})", ""]
     label = lambda j: f"SNN T = {j['T']}, {j.get('encoding', 'poisson')} input"  # noqa: E731
     points_table(page, [(encoding_points(timestep_sweep, protocol), label, protocol)
                         for protocol in ("swept", "reference")],
                  "The same SNN trained and tested with Poisson spikes and with the image as a constant current "
                  "(direct: deterministic, EOT 1, no redraw floor).")
-    effects_table(page, [found[1]], " Here only the white-box part counts; the transfer ASR is shown beside it.")
+    page.fig("encoding", captions.encoding(timestep_sweep))
+    if found:
+        effects_table(page, [found[1]], " Here only the white-box part counts; the transfer ASR is shown beside it.")
     page.claim(encoding_claim(timestep_sweep))

@@ -26,8 +26,10 @@ of the others (analysis.defaults.REF):
 
 Points, their evaluation (``--suite``, ``--ensemble``, ``--protocols``), caching,
 ``--jobs`` and the output folder are those of analysis.leak_sweep (analysis.sweep_points; points shared with it). Writes
-``OUT/timestep_sweep.json`` and ``OUT/timestep_sweep.png/.pdf`` (time steps)
-and ``OUT/quantization_sweep.png/.pdf``.
+``OUT/timestep_sweep.json`` and ``OUT/timestep_sweep.png/.pdf`` (time steps: a column each for the
+surrogate SNN, the Brian2 network and the converted SNN, BPDA a line of its own),
+``OUT/quantization_sweep.png/.pdf`` (the converted SNN's levels series among them) and
+``OUT/encoding.png/.pdf`` (Poisson against direct input) (analysis.sweep_figures).
 """
 from __future__ import annotations
 

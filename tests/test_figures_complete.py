@@ -119,3 +119,102 @@ def test_missing_data_shrinks_the_figure_and_is_named(tmp_path):
     # a model measured at two eps: the accuracy-against-eps figure, a column for it alone
     assert drawn["accuracy_vs_eps"].panels == 2 and "accuracy_vs_eps" in captions
     assert drawn["accuracy_vs_eps"].shows("CNN")
+
+
+# --- the time-step sweep's converted SNN and its Poisson-against-direct-input series (issue 28) -------------------
+def sweep_of(converted: bool, direct: bool, poisson_listed: bool | None = None) -> dict:
+    """A synthetic timestep_sweep.json, three seeds a point: the surrogate SNN by T (its T 8 point with the
+    ensemble), the CNN and the SNN on 2 and 256 levels and, if asked, the converted SNN (T 16, 32, 64 at 256
+    levels, its reference protocol crafted at T 32, and 2 and 4 levels at T 32; FGSM, BPDA, transfer, the suite's
+    worst case) and the direct-input SNN at T 8. ``poisson_listed``: the summary lists both encodings (default:
+    when ``direct``), the direct point computed or not."""
+    from tests.test_report import N, evaluation, suite_point
+
+    def conv(asr, k, **job):
+        p = suite_point("converted", asr, seed=k, cnn_model=f"cnn-L{job.get('levels', 256)}-s{k}", **job)
+        p["eval"]["deltas"]["bpda"] = evaluation({"bpda": asr["bpda"]})["deltas"]["bpda"]
+        return p
+
+    pts = []
+    for k in range(3):
+        for T, a in ((4, 0.3), (8, 0.5), (16, 0.6)):
+            pts.append(suite_point("snn", {"fgsm": a, "transfer": a / 2, "worst": a + 0.2,
+                                           **({"ensemble": a + 0.3} if T == 8 else {})}, seed=k, T=T, leak=0.99))
+        for kind, extra in (("snn", {"T": 8, "leak": 0.99}), ("cnn", {})):
+            pts.append(suite_point(kind, {"fgsm": 0.1, "transfer": 0.1, "worst": 0.2}, seed=k, levels=2, **extra))
+        pts.append(suite_point("cnn", {"fgsm": 0.5, "transfer": 0.4, "worst": 0.7}, seed=k))
+        if converted:
+            for T in (16, 32, 64):
+                pts.append(conv({"fgsm": 0.2, "bpda": 0.6, "transfer": 0.3, "worst": 0.7}, k, T=T))
+                if T != 32:
+                    pts.append(conv({"fgsm": 0.3, "bpda": 0.5, "transfer": 0.3, "worst": 0.6}, k, T=T,
+                                    craft_at={"T": 32}))
+            for levels in (2, 4):
+                pts.append(conv({"fgsm": 0.1, "bpda": 0.2, "transfer": 0.1, "worst": 0.3}, k, T=32, levels=levels))
+        if direct:
+            pts.append(suite_point("snn", {"fgsm": 0.8, "transfer": 0.3, "worst": 0.9, "ensemble": 0.95}, seed=k, T=8,
+                                   leak=0.99, encoding="direct"))
+    listed = direct if poisson_listed is None else poisson_listed
+    return {"settings": {"n_test": N, "eps": 0.1, "seeds": 3}, "leak": 0.99, "levels": [2, 256], "points": pts,
+            "scale": "tiny", "timesteps": [4, 8, 16], "converted_timesteps": [16, 32, 64] if converted else [],
+            "converted_levels": [2, 4, 256] if converted else [], "converted_T": 32,
+            "encodings": ["poisson", "direct"] if listed else []}
+
+
+def sweep_report(tmp_path: Path, summary: dict) -> tuple[dict, str]:
+    res = tmp_path / "results"
+    (res / "sweeps").mkdir(parents=True)
+    (res / "sweeps" / "timestep_sweep.json").write_text(json.dumps(summary))
+    return draw(res, tmp_path)
+
+
+def test_converted_and_direct_input_points_are_drawn_and_captioned(tmp_path):
+    from analysis.sweep_figures import BPDA, ENCODING_CMD, ENSEMBLE, WORST
+    made, report = sweep_report(tmp_path, sweep_of(converted=True, direct=True))
+    drawn, captions = made["figures"], made["captions"]
+    assert {"timestep_sweep", "quantization_sweep", "encoding"} <= set(captions)
+    for name in ("timestep_sweep", "quantization_sweep", "encoding"):
+        caption, promises = captions[name]
+        for p in promises:   # named in the caption, and there in the picture
+            assert p.lower() in caption.lower() and drawn[name].shows(p), (name, p, sorted(drawn[name].texts))
+        assert drawn[name].size_px[0] <= round(PAGE * DPI), (name, drawn[name].size_px)
+    # the time-step figure: a column for the converted SNN (accuracy and change per stage), BPDA a line of its own
+    ts = drawn["timestep_sweep"]
+    assert ts.panels == 4 and ts.shows("converted SNN (IF, from the CNN)") and ts.shows(BPDA)
+    assert [m for m, _ in ts.missing] == ["Brian2 STDP network (no points)"]
+    assert BPDA in captions["timestep_sweep"][1] and "converted SNN (IF, from the CNN)" in captions["timestep_sweep"][1]
+    # the quantization figure: the converted SNN's levels series in its own colour, legend and caption
+    q = drawn["quantization_sweep"]
+    assert q.shows("converted SNN") and q.shows(BPDA) and "converted SNN" in captions["quantization_sweep"][1]
+    assert [m for m, _ in q.missing] == ["Brian2 STDP (fewer than two quantization levels)"]
+    # the encoding figure: both encodings, each measure the points carry (the ensemble's too), nothing missing
+    enc = drawn["encoding"]
+    assert enc.path == tmp_path / "results" / "sweeps" / "encoding.png" and not enc.missing
+    for text in ("Poisson input", "direct input (constant current)", "clean", "white-box FGSM (own gradient, EOT)",
+                 WORST, ENSEMBLE):
+        assert enc.shows(text), text
+    assert "![encoding](sweeps/encoding.png)" in report and ENCODING_CMD not in report
+    # REPORT.md keeps the converted SNN's levels out of the quantization table (its own table has them)
+    quant = report.split("![quantization_sweep]")[0].split("![timestep_sweep]")[1]
+    assert "| SNN, 2 levels" in quant and "| converted SNN, " not in quant
+
+
+def test_sweep_without_converted_or_direct_points_names_them_missing(tmp_path):
+    from analysis.sweep_figures import BPDA, ENCODING_CMD, encoding_figure
+    made, report = sweep_report(tmp_path, sweep_of(converted=False, direct=False))
+    drawn, captions = made["figures"], made["captions"]
+    ts, q = drawn["timestep_sweep"], drawn["quantization_sweep"]
+    assert ts.panels == 2 and not ts.shows("converted SNN") and not ts.shows(BPDA)   # no empty column, no line
+    assert "Not drawn: converted SNN (IF, from the CNN) (no points); `python -m analysis.timestep_sweep` makes it" \
+        in captions["timestep_sweep"][0]
+    assert "converted SNN" not in captions["timestep_sweep"][0].split("Not drawn")[0]   # not promised
+    assert not q.shows("converted SNN") and ("converted SNN (fewer than two quantization levels)",
+                                             "python -m analysis.timestep_sweep --quantize converted") in q.missing
+    # no encoding points: no figure, and REPORT.md says where it would stand and what makes it
+    assert "encoding" not in drawn and not (tmp_path / "results" / "sweeps" / "encoding.png").exists()
+    assert (f"*Not drawn: the encoding figure, Poisson against direct input (no points); `{ENCODING_CMD}` makes it.*"
+            in report)
+    # both encodings asked for, the direct point not computed yet: Poisson alone, direct input named missing
+    partial = encoding_figure(sweep_of(converted=False, direct=False, poisson_listed=True), tmp_path / "partial")
+    assert partial.shows("Poisson input") and not partial.shows("direct input (constant current)")
+    assert partial.missing == [("direct input (constant current) (no points)", ENCODING_CMD)]

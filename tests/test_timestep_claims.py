@@ -100,6 +100,22 @@ def test_report_judges_both_new_claims_on_the_tiny_sweep(claims, tmp_path):
     assert {r["part"] for r in rows} >= {e.name for e in converted.effects + encoding.effects}
 
 
+def test_figures_draw_the_converted_column_its_bpda_line_and_both_encodings(claims, tmp_path):
+    """The figures of what the tiny sweep saved: the sweep drew them beside its JSON, and drawn again they show
+    the converted SNN's T column with its BPDA line, its levels series, and Poisson beside direct input."""
+    from analysis.sweep_figures import BPDA, WORST, encoding_figure, quantization_figure, timestep_figure
+    out, summary, data = claims
+    assert all((out / f"{name}.png").exists() for name in ("timestep_sweep", "quantization_sweep", "encoding"))
+    ts = timestep_figure(data, tmp_path / "timestep_sweep")
+    assert ts.shows("converted SNN (IF, from the CNN)") and ts.shows("time steps T (reference 2)") and ts.shows(BPDA)
+    assert ts.panels == 4 and [m for m, _ in ts.missing] == ["Brian2 STDP network (no points)"]   # no --present-ms
+    q = quantization_figure(data, tmp_path / "quantization_sweep")
+    assert q.shows("converted SNN") and q.shows(BPDA) and not q.shows("Brian2")
+    enc = encoding_figure(data, tmp_path / "encoding")
+    assert enc.shows("Poisson input") and enc.shows("direct input (constant current)") and enc.shows(WORST)
+    assert not enc.missing and not enc.shows("ensemble")   # --ensemble none: no ensemble bars
+
+
 def test_new_series_jobs_are_named_as_designed_and_old_names_stay(tmp_path):
     args = timestep_sweep.parse_args(["--out", str(tmp_path), "--source", "none", "--torch-device", "cpu"])
     s = sweep_points.settings(args)
