@@ -7,6 +7,7 @@ what the data hold, so it cannot promise a series the picture lacks.
 """
 from __future__ import annotations
 
+from analysis.damping_figures import FLOOR_LABEL, GAIN_LABEL, model_key
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, REF
 from analysis.forest_figure import COUNTED, PANELS, SHOWN, family
 from analysis.plotting import CI_BOOT, CI_SEEDS, DELTAS, SETTINGS, model_rank, net_of
@@ -32,6 +33,22 @@ def damping(data: dict) -> tuple[str, list[str]]:
             f"line style per perturbation: {joined(deltas)}" + ("; grey dotted: the " + floor[0] if floor else "")
             + f"; {CI_BOOT}.")
     return text, models + deltas + floor
+
+
+def converged_damping(data: dict) -> tuple[str, list[str]]:
+    """The caption of analysis.damping_figures.converged_figure."""
+    models = [data["models"][k] for k in MODEL_ORDER if k in data["models"]]
+    keys = [model_key(m) for m in models]
+    deltas = [DELTAS[n][1] for n in DELTAS if any(n in m["deltas"] for m in models)]
+    floor = [FLOOR_LABEL] if any(m.get("noise_floor") for m in models) else []
+    one = any(m["n_seeds"] == 1 for m in models)
+    text = (f"The converged models at their reference setting, from the leak sweep's points (analysis.damping "
+            f"--from-sweep): relative L1 change per stage at eps {data['eps']:g}, a panel per perturbation "
+            f"({joined(deltas)}), a line per model ({joined(keys)}) on a shared depth axis (SNN: spike rates of each "
+            f"layer; Brian2: exc spike counts)" + (f"; dotted, in the model's colour: its {floor[0]}" if floor else "")
+            + f"; last panel: each model's {GAIN_LABEL}; {CI_SEEDS}"
+            + ("; a model with one seed: bootstrap 95 % interval over the test images" if one else "") + ".")
+    return text, keys + deltas + floor + [GAIN_LABEL]
 
 
 def gallery() -> tuple[str, list[str]]:

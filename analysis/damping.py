@@ -3,6 +3,7 @@
     python -m analysis.damping                       # CNN, surrogate SNN and Brian2 on the existing runs
     python -m analysis.damping --models cnn snn converted bio     # and the converted SNN (slow: T = 100)
     python -m analysis.damping --models cnn snn --n 100 --eps 0.05 0.1
+    python -m analysis.damping --from-sweep results/sweeps/leak_sweep.json   # the converged models over seeds
 
 Sharmin et al. name two causes of SNN robustness: Poisson input discretization
 and the LIF neuron damping a perturbation layer by layer where ReLU passes it
@@ -31,6 +32,14 @@ for the gallery), ``raster.npz`` (one Brian2 example) and the figure
 ``damping.png/.pdf`` to ``--out``; each (model, eps) is cached under ``cache/``.
 The measurement is :func:`analysis.measurement.evaluate`; this module picks the models and
 writes the results out.
+
+``--from-sweep SUMMARY|POINTS_FOLDER`` measures nothing: every sweep point already holds this measurement, so
+it reads the converged leak sweep's reference models (the CNN, the SNN at leak 0.99 and T 8, Brian2 at tau_exc
+100 ms; 60,000 training images, 1,000 test images, one model per seed) from a sweep summary or from the
+points folder (``results/sweeps/points``, while the sweep runs), pools them over seeds
+(:mod:`analysis.damping_seeds`: mean and 95 % t-interval over seeds of every change, ratio and gain) and
+writes ``converged.json`` and the figure ``converged.png/.pdf`` to ``--out``. It stops with an error when
+there is no such point.
 """
 from __future__ import annotations
 
@@ -122,6 +131,10 @@ def parse_args(argv=None):
     add_torch_device_option(p)
     p.add_argument("--data-dir", type=existing_dir, default=None)
     p.add_argument("--out", default=str(RESULTS / "damping"))
+    p.add_argument("--from-sweep", metavar="SUMMARY_OR_POINTS", default=None,
+                   help="measure nothing: pool the converged reference models of a sweep summary "
+                        "(results/sweeps/leak_sweep.json) or points folder (results/sweeps/points) over seeds into "
+                        "OUT/converged.json and OUT/converged.png; the model, eps and --n options are not used")
     args = p.parse_args(argv)
     if args.n < 1 or args.eot < 1 or args.levels < 2 or any(not 0 < e <= 1 for e in args.eps):
         p.error("need --n >= 1, --eot >= 1, --levels >= 2 and every --eps in (0, 1]")
@@ -131,7 +144,29 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     with run_lock(args.out, what="damping run"):   # one process writes this folder at a time
-        return damping(args)
+        return from_sweep(args) if args.from_sweep else damping(args)
+
+
+def from_sweep(args) -> dict:
+    """The converged models over seeds from a sweep's points (analysis.damping_seeds), written to
+    OUT/converged.json with the figure OUT/converged.png/.pdf."""
+    from analysis.damping_figures import converged_figure
+    from analysis.damping_seeds import converged_damping, read_points
+    from analysis.saved_results import pooled_text
+
+    source, out = Path(args.from_sweep), Path(args.out)
+    data = converged_damping(read_points(source), source=str(source))
+    used = [source / f"{name}.json" for m in data["models"].values() for name in m["points"]] \
+        if source.is_dir() else [source]
+    data["provenance"] = provenance({"from_sweep": str(source), "out": str(out)}, used)
+    save_json(out / "converged.json", data)
+    converged_figure(data, out / "converged")
+    for m in data["models"].values():
+        t = m["deltas"].get("transfer") or m["deltas"]["fgsm"]
+        print(f"{m['label']}: seeds {m['seeds']}, n {m['n']}, gain {pooled_text(t['gain'], fmt='.3f')} "
+              f"({m['interval']})")
+    print(f"wrote {out / 'converged.json'} and {out / 'converged.png'}")
+    return data
 
 
 def damping(args) -> dict:

@@ -1,5 +1,6 @@
 """Figures of analysis.damping from its saved JSON/NPZ: the change per stage, accuracy against eps,
-the adversarial-example gallery and the Brian2 raster.
+the adversarial-example gallery and the Brian2 raster; and the converged models over seeds
+(:func:`converged_figure`, analysis.damping --from-sweep's converged.json).
 
 Imports only plotting helpers, numpy and the readers of analysis.saved_results, never the
 computing modules, so analysis.damping can draw with it and analysis.figures redraw with it.
@@ -10,7 +11,7 @@ import numpy as np
 
 from matplotlib.lines import Line2D
 
-from analysis.plotting import ACC_LABEL, CHANGE_LABEL, CI_BOOT, CLEAN, DELTAS, EPS_LABEL, MODEL_ORDER, PAGE, \
+from analysis.plotting import ACC_LABEL, CHANGE_LABEL, CI_BOOT, CI_SEEDS, CLEAN, DELTAS, EPS_LABEL, MODEL_ORDER, PAGE, \
     STAGE_LABEL, delta_style, grid, hide_unused, legend_below, log_y, model_color, plt, positive, save, \
     suptitle, wrap
 from analysis.saved_results import adv, changes, last_hidden, main_eps, stage_ratio, value_of
@@ -18,6 +19,9 @@ from analysis.saved_results import adv, changes, last_hidden, main_eps, stage_ra
 # what makes the damping data a figure lacks (analysis.damping's CLI)
 DAMPING_CMD = "python -m analysis.damping --models cnn snn bio"
 EPS_CMD = "python -m analysis.damping --eps 0.05 0.1 0.2"
+CONVERGED_CMD = "python -m analysis.damping --from-sweep results/sweeps/leak_sweep.json"
+FLOOR_LABEL = "Poisson noise floor (two clean draws)"
+GAIN_LABEL = "gain: output change / input change"
 
 
 def delta_legend(names, floor: bool) -> list:
@@ -27,7 +31,7 @@ def delta_legend(names, floor: bool) -> list:
         st = delta_style(name)
         out.append((Line2D([], [], color="0.25", ls=st["ls"], marker=st["marker"]), st["label"]))
     if floor:
-        out.append((Line2D([], [], color=CLEAN, ls=":", marker="."), "Poisson noise floor (two clean draws)"))
+        out.append((Line2D([], [], color=CLEAN, ls=":", marker="."), FLOOR_LABEL))
     return out
 
 
@@ -43,7 +47,7 @@ def damping_panel(ax, res: dict, title: str, color: str, deltas=None) -> None:
                     **delta_style(name))
     if res.get("noise_floor"):
         ax.plot(xs, positive([value_of(res["noise_floor"].get(s)) for s in res["stages"]]), ":", color=CLEAN,
-                marker=".", label="Poisson noise floor (two clean draws)")
+                marker=".", label=FLOOR_LABEL)
     log_y(ax)
     ax.set_xticks(xs, res["stages"], rotation=40, ha="right", fontsize=7)
     ax.set_xlabel(STAGE_LABEL)
@@ -175,4 +179,80 @@ def gallery_figure(examples: dict, data: dict, path, n_show: int = 6):
     suptitle(fig, f"Adversarial examples at eps = {eps} (first {n} test images)")
     if diverging is not None:
         fig.colorbar(diverging, ax=axes[1:, :], shrink=0.5, aspect=30).set_label("d (pixel intensity, [0, 1] scale)")
+    return save(fig, path)
+
+
+# --- the converged models over seeds (analysis.damping_seeds) ----------------------------------------
+def depth(res: dict) -> dict[str, str]:
+    """Position on a depth axis the models share -> the stage of ``res`` drawn there: the input, its spike
+    trains (spiking models), each hidden layer (the CNN's activations, the SNN's spike rates, the Brian2
+    network's exc spike counts) and the output."""
+    st = res["stages"]
+    hidden = [s for s in st if s.startswith("L") and not s.endswith("mem") or s == "exc counts"]
+    return {"input": st[0], **({"input spikes": "input spikes"} if "input spikes" in st else {}),
+            **{f"hidden {i + 1}": s for i, s in enumerate(hidden)}, "output": "output"}
+
+
+def model_key(res: dict) -> str:
+    """A converged model's legend entry: its label and how many seeds its error bars rest on."""
+    k = res["n_seeds"]
+    return f"{res['label']} ({k} seeds)" if k > 1 else f"{res['label']} (1 seed, bootstrap interval)"
+
+
+def bars(ax, xs, pooled: list[dict], **style) -> None:
+    """Pooled numbers ({value, ci95}) at ``xs`` with their intervals as error bars."""
+    v = np.array([value_of(p) for p in pooled], float)
+    ci = np.array([(p or {}).get("ci95") or [np.nan, np.nan] for p in pooled], float)
+    ax.errorbar(xs, v, yerr=[np.clip(v - ci[:, 0], 0, None), np.clip(ci[:, 1] - v, 0, None)], capsize=2, **style)
+
+
+def converged_figure(data: dict, path):
+    """The converged models' relative change per stage (a panel per perturbation, a line per model on a shared
+    depth axis, :func:`depth`; dotted in the model's colour: its Poisson noise floor), and a panel of each
+    model's gain per perturbation; error bars: the 95 % interval over seeds (one seed: over the test images).
+    None when ``data`` holds no model."""
+    kinds = [k for k in MODEL_ORDER if k in data.get("models", {})]
+    if not kinds:
+        return None
+    models = [data["models"][k] for k in kinds]
+    names = [n for n in DELTAS if any(n in m["deltas"] for m in models)]
+    positions = list(dict.fromkeys(p for m in sorted(models, key=lambda m: -len(depth(m))) for p in depth(m)))
+    order = ["input", "input spikes"] + sorted(p for p in positions if p.startswith("hidden")) + ["output"]
+    positions = [p for p in order if p in positions]
+    rows, cols = grid(len(names) + 1, 2)
+    fig, axes = plt.subplots(rows, cols, figsize=(PAGE, 2.6 * rows + 1.2), squeeze=False, layout="constrained")
+    for ax, name in zip(axes.flat, names):
+        for kind, res in zip(kinds, models):
+            if name not in res["deltas"]:
+                continue
+            at = depth(res)
+            xs = [positions.index(p) for p in at]
+            bars(ax, xs, [res["deltas"][name]["change"].get(s) for s in at.values()], color=model_color(kind),
+                 marker="o", ms=3.5, lw=1.2, label=model_key(res))
+            if res.get("noise_floor"):
+                ax.plot(xs, positive([value_of(res["noise_floor"].get(s)) for s in at.values()]), ":",
+                        color=model_color(kind), marker=".", lw=1.0)
+        log_y(ax)
+        ax.set_xticks(range(len(positions)), positions, rotation=30, ha="right", fontsize=7)
+        ax.set_title(wrap(DELTAS[name][1], 40))
+        ax.set_ylabel(CHANGE_LABEL, fontsize=7)
+    gx = axes.flat[len(names)]
+    width = 0.8 / len(kinds)
+    for i, (kind, res) in enumerate(zip(kinds, models)):
+        shown = [n for n in names if n in res["deltas"]]
+        xs = [names.index(n) + (i - (len(kinds) - 1) / 2) * width for n in shown]
+        bars(gx, xs, [res["deltas"][n]["gain"] for n in shown], color=model_color(kind), marker="o", ms=4, ls="none")
+    gx.axhline(1, color="0.5", lw=0.8)
+    gx.set_xlim(-0.6, len(names) - 0.4)
+    gx.set_xticks(range(len(names)), [DELTAS[n][0].replace("white", "white-box") for n in names], fontsize=7)
+    gx.set_ylabel(GAIN_LABEL, fontsize=7)
+    gx.set_title("gain per model (above 1: amplified)")
+    hide_unused(axes, len(names) + 1)
+    handles = [(Line2D([], [], color=model_color(k), marker="o", ms=3.5), model_key(r)) for k, r in zip(kinds, models)]
+    if any(m.get("noise_floor") for m in models):
+        handles.append((Line2D([], [], color=CLEAN, ls=":", marker="."), FLOOR_LABEL + ", in the model's colour"))
+    legend_below(fig, handles=handles, ncol=2)
+    n = sorted({m["n"] for m in models})
+    suptitle(fig, f"Converged models (the leak sweep's reference points): relative change per stage, eps = "
+                  f"{data['eps']:g}, n = {', '.join(map(str, n))} test images per seed ({CI_SEEDS})")
     return save(fig, path)

@@ -23,7 +23,8 @@ A part whose claim predicts no effect (``expect`` 0: "T does not matter") is "re
 interval lies within +- its margin (an equivalence test: a difference that is significant but smaller
 than the margin is no effect either), "effect found" when the interval excludes 0 and reaches beyond the
 margin, "inconclusive" otherwise.
-:func:`verdict_of` turns named parts into the claim's verdict and, for "partly", names them.
+:func:`verdict_of` turns named parts into the claim's verdict and, for "partly", names them; :func:`from_effects`
+makes the claim of a list of effects.
 """
 from __future__ import annotations
 
@@ -152,6 +153,12 @@ def verdict_of(parts: list[tuple[str, str]]) -> tuple[str, str]:
     if "reproduced" in statuses:
         return "partly", name_parts(parts)
     return "not reproduced", ""
+
+
+def from_effects(statement: str, effects: list[Effect], numbers: str) -> Claim:
+    """A claim whose verdict is that of its effects' statuses, its parts named when "partly"."""
+    word, named = verdict_of([(e.name, status(e)) for e in effects if e.counted])
+    return Claim(statement, word, numbers, tuple(effects), named)
 
 
 def name_parts(parts: list[tuple[str, str]]) -> str:

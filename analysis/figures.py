@@ -4,9 +4,9 @@
     python -m analysis.figures --results results --bio-run runs/stdp-mnist-n100-s0
 
 Nothing is trained or attacked here. Read: ``RESULTS/damping/`` (damping.json,
-examples.npz, raster.npz), ``RESULTS/sweeps/{leak,timestep}_sweep.json``,
-``RESULTS/compare/*/compare.json`` (analysis.compare), ``RESULTS/accuracy/*.json``
-(analysis.accuracy_table), ``RESULTS/weights/**/sparsity.json``, every analysis.attack
+examples.npz, raster.npz; converged.json of analysis.damping --from-sweep),
+``RESULTS/sweeps/{leak,timestep}_sweep.json``, ``RESULTS/compare/*/compare.json`` (analysis.compare),
+``RESULTS/accuracy/*.json`` (analysis.accuracy_table), ``RESULTS/weights/**/sparsity.json``, every analysis.attack
 ``attack.json`` under the runs folder and RESULTS, and the receptive fields
 of ``--bio-run``. A missing input is skipped with a note in the report.
 Each figure is saved as PNG and PDF beside the file it was drawn from (damping/damping.png,
@@ -26,7 +26,8 @@ import argparse
 from pathlib import Path
 
 from analysis.compare_figures import NAME as COMPARE_NAME, compare_figure
-from analysis.damping_figures import accuracy_eps_figure, damping_figure, gallery_figure, raster_figure
+from analysis.damping_figures import accuracy_eps_figure, converged_figure, damping_figure, gallery_figure, \
+    raster_figure
 from analysis.defaults import DEFAULT_RUNS, RESULTS, RUNS
 from analysis.report import MIN_BIO_TRAIN, Report, stale_inputs, write_report
 from analysis.verdicts import verdict
@@ -87,6 +88,9 @@ def main(argv=None) -> dict:
             draw("raster", lambda: raster_figure(load_npz(damp / "raster.npz"), damp / "raster"))
         else:
             notes.append("no damping/raster.npz (analysis.damping writes it when it measures a Brian2 run)")
+    if (damp / "converged.json").exists():   # the converged models over seeds (analysis.damping --from-sweep)
+        made["damping_converged"] = read(damp / "converged.json")
+        draw("damping_converged", converged_figure, made["damping_converged"], damp / "converged")
     for name, fn in SWEEP_FIGURES.items():
         path = res / "sweeps" / f"{name}.json"
         if path.exists():

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from analysis import captions
 from analysis.compare_figures import MAX_DOT_EPS
-from analysis.damping_figures import EPS_CMD
-from analysis.defaults import DSET_NAMES, NET_LABELS
+from analysis.damping_figures import CONVERGED_CMD, EPS_CMD
+from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS
 from analysis.effects import NO_EFFECT_POINTS
 from analysis.forest_figure import forest_figure
 from analysis.provenance_table import provenance_section
-from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, redraw, \
+from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, pooled_text, redraw, \
     stage_ratio, value_of
 from analysis.seed_claims import PUBLISHED_ACCURACY, Claim, accuracy_claim, blackbox_compare_claim, \
     blackbox_damping_claim, compare_cells, damping_claim, damping_models, dset_of, snn_fgsm_claim, stdp_claim, \
@@ -86,29 +86,73 @@ def accuracy_rows(summary: dict) -> list[list[str]]:
 
 
 # --- sections ---------------------------------------------------------------------------------
-def damping_section(page: Report, damping: dict, leak_sweep: dict | None, judge_blackbox: bool) -> None:
-    """1. Where a perturbation dies out (analysis.damping); the damping claim, and the black-box claim on these
-    models when analysis.compare has not measured it (``judge_blackbox``)."""
-    eps, models = main_eps(damping), damping_models(damping)
-    rows = []
-    for r in models.values():
-        floor = (r.get("noise_floor") or {}).get("input spikes")
-        rows.append([r["label"], pct(r["clean_accuracy"]), redraw(r), pct(adv(r, "fgsm")), pct(adv(r, "transfer")),
-                     pct(adv(r, "random")), num(changes(r, main_delta(r))[0]),
-                     num(stage_ratio(r, last_hidden(r))), num(stage_ratio(r, "output")), num(value_of(floor))])
-    page.lines += [f"## 1. Where a perturbation dies out (analysis.damping, eps = {eps}, n = {damping['n']})", ""]
-    source = damping.get("source") or "none"
-    page.table(["model", "clean %", "redraw flip %", "white-box FGSM adv %", "transfer adv %", "random adv %",
-                "input change", "last hidden / input", "output / input", "input-spike noise floor"], rows,
-               f"Change ratios use the transfer perturbation (FGSM on the source CNN {source}), the same d for every "
-               "model; a ratio below 1 means the network shrinks the perturbation, above 1 that it amplifies it.")
-    page.fig("damping", captions.damping(damping))
-    page.fig("gallery", captions.gallery())
-    page.claim(damping_claim(damping, leak_sweep))
+def damping_section(page: Report, damping: dict | None, leak_sweep: dict | None, judge_blackbox: bool,
+                    converged: dict | None = None) -> None:
+    """1. Where a perturbation dies out (analysis.damping): one model per kind (damping.json) and, when
+    analysis.damping --from-sweep has written it, the converged models over seeds (converged.json,
+    :func:`converged_table`); the damping claim (over seeds when converged.json has them), and the black-box
+    claim on the damping models when analysis.compare has not measured it (``judge_blackbox``)."""
+    if damping:
+        eps, models = main_eps(damping), damping_models(damping)
+        rows = []
+        for r in models.values():
+            floor = (r.get("noise_floor") or {}).get("input spikes")
+            rows.append([r["label"], pct(r["clean_accuracy"]), redraw(r), pct(adv(r, "fgsm")),
+                         pct(adv(r, "transfer")), pct(adv(r, "random")), num(changes(r, main_delta(r))[0]),
+                         num(stage_ratio(r, last_hidden(r))), num(stage_ratio(r, "output")), num(value_of(floor))])
+        page.lines += [f"## 1. Where a perturbation dies out (analysis.damping, eps = {eps}, n = {damping['n']})", ""]
+        source = damping.get("source") or "none"
+        page.table(["model", "clean %", "redraw flip %", "white-box FGSM adv %", "transfer adv %", "random adv %",
+                    "input change", "last hidden / input", "output / input", "input-spike noise floor"], rows,
+                   f"Change ratios use the transfer perturbation (FGSM on the source CNN {source}), the same d for "
+                   "every model; a ratio below 1 means the network shrinks the perturbation, above 1 that it "
+                   "amplifies it.")
+        page.fig("damping", captions.damping(damping))
+        page.fig("gallery", captions.gallery())
+    else:
+        page.lines += [f"## 1. Where a perturbation dies out (analysis.damping --from-sweep, eps = "
+                       f"{converged['eps']:g})", ""]
+    if converged:
+        converged_table(page, converged)
+    page.claim(damping_claim(damping, leak_sweep, converged))
     # analysis.compare measures the same models on five times the images, with PGD too: that is the
     # black-box claim's evidence when it is there; the damping data stand in only without it.
-    if judge_blackbox:
+    if damping and judge_blackbox:
         page.claim(blackbox_damping_claim(damping))
+
+
+def converged_table(page: Report, converged: dict) -> None:
+    """The converged models over seeds (analysis.damping --from-sweep, analysis.damping_seeds): a row per model
+    kind, every ratio with its 95 % interval over seeds, and the figure."""
+    models = [converged["models"][k] for k in MODEL_ORDER if k in converged["models"]]
+    budget = converged["budget"]
+    page.lines += [f"### Converged models over seeds (the leak sweep's reference points, {budget['n_train']:,} "
+                   f"training images, n = {', '.join(str(n) for n in sorted({m['n'] for m in models}))} per seed)", ""]
+    rows = []
+    for m in models:
+        t = m["deltas"].get("transfer") or {}
+        hidden = last_hidden(m)
+        floor = m.get("noise_floor") or {}
+        rows.append([m["label"], str(m["n_seeds"]), pooled_text(m["clean"], 100, ".1f"), pct(t.get("adv_accuracy")),
+                     pooled_text((t.get("change") or {}).get(m["stages"][0])),
+                     f"{pooled_text((t.get('ratio') or {}).get(hidden))} ({hidden})", pooled_text(t.get("gain")),
+                     pooled_text((m["deltas"].get("fgsm") or {}).get("gain")),
+                     pooled_text((m["deltas"].get("random") or {}).get("gain")),
+                     pooled_text((t.get("change") or {}).get("output")), pooled_text(floor.get("output"))])
+    one = [m["label"] for m in models if m["n_seeds"] == 1]
+    page.table(["model", "seeds", "clean %", "transfer adv %", "input change", "last hidden / input",
+                "output / input (gain)", "gain, white-box FGSM", "gain, random", "output change",
+                "output noise floor"], rows,
+               "Each number is the mean over the model's seeds with its 95 % t-interval over them in brackets (a "
+               "ratio is taken per seed, then pooled)"
+               + (f"; {', '.join(one)}: one seed, so its bracket is the bootstrap interval over the test images, not "
+                  "an interval over seeds" if one else "")
+               + ". Ratios to the input's change use the transfer perturbation (FGSM on the source CNN), the same d "
+               "for every model, unless the column names another; a gain below 1 means the network shrinks the "
+               "perturbation, above 1 that it amplifies it. The output noise floor is the change between two clean "
+               f"Poisson draws, to read the output change against. `{CONVERGED_CMD}` rebuilds these numbers from the "
+               "sweep's points.")
+    page.fig("damping_converged", captions.converged_damping(converged))
 
 
 def masking_flags(summary: dict) -> list[str]:
@@ -275,9 +319,10 @@ def write_report(res_dir: Path, made: dict, notes: list[str]) -> Path:
     page = Report(out, made.setdefault("figures", {}))
     made["captions"] = page.captions
     damping, leak_sweep, timestep_sweep = made.get("damping"), made.get("leak_sweep"), made.get("timestep_sweep")
-    if damping:
-        damping_section(page, damping, leak_sweep, judge_blackbox=not made.get("compare"))
-    else:
+    converged = made.get("damping_converged")
+    if damping or converged:
+        damping_section(page, damping, leak_sweep, judge_blackbox=not made.get("compare"), converged=converged)
+    if not damping:
         notes.append("no results/damping/damping.json: run python -m analysis.damping")
     if leak_sweep:
         leak_section(page, leak_sweep)

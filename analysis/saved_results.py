@@ -60,6 +60,15 @@ def num(v, fmt=".2f") -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
 
 
+def pooled_text(r: dict | None, scale: float = 1.0, fmt: str = ".2f") -> str:
+    """A {value, ci95} summary (analysis.damping_seeds' pooled numbers) as "0.58 [0.55, 0.61]", times ``scale``;
+    without an interval the value alone, without a value "-"."""
+    if not r or r.get("value") is None:
+        return "-"
+    ci = r.get("ci95")
+    return num(scale * r["value"], fmt) + (f" [{num(scale * ci[0], fmt)}, {num(scale * ci[1], fmt)}]" if ci else "")
+
+
 def main_eps(data: dict) -> str:
     """The eps the report and the damping figure show: the sweeps' eps when it was measured."""
     eps = sorted({e for k in data["models"] for e in data["models"][k]}, key=float)

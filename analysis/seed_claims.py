@@ -2,13 +2,16 @@
 
 The papers are the seed documents in ``../shared/seeds/`` beside the checkout (summarised in BACKGROUND.md,
 section 1): seed 000 (STDP for robust SNNs; its "Key Findings" table), seeds 001 and 003 (Sharmin et al.
-2019 / 2020). Each claim function reads saved results (analysis.damping's damping.json, the sweeps' JSON,
-analysis.compare's compare.json, analysis.accuracy_table's summaries) and returns a :class:`Claim`, or None
-when the results it needs are not there; analysis.report writes it as a row of REPORT.md's "Seed claims".
+2019 / 2020). Each claim function reads saved results (analysis.damping's damping.json and converged.json, the
+sweeps' JSON, analysis.compare's compare.json, analysis.accuracy_table's summaries) and returns a
+:class:`Claim`, or None when the results it needs are not there; analysis.report writes it as a row of
+REPORT.md's "Seed claims".
 
 Sharmin et al. (seeds 001, 003):
 
-- :func:`damping_claim`: ReLU passes a perturbation on, LIF neurons damp it layer by layer;
+- :func:`damping_claim`: ReLU passes a perturbation on, LIF neurons damp it layer by layer (analysis.damping_claims,
+  re-exported here: over seeds, Welch, on the converged leak sweep's reference models when there are two seeds or
+  more; else on one model per kind, from bootstrap intervals over the test images);
 - :func:`blackbox_damping_claim`, :func:`blackbox_compare_claim`: SNNs resist gradient attacks better than a
   CNN, mostly black-box (transfer), and a converted SNN does not (the second on analysis.compare's fuller
   table, the first on the damping models when there is none);
@@ -29,15 +32,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS, REF
-from analysis.effects import Claim, Effect, name_parts, proportion_interval, scaled, sign_of, status, verdict_of
-from analysis.saved_results import FULL, adv, last_hidden, main_eps, num, pct, points_of, stage_ratio, value_of
+from analysis.damping_claims import DAMPING_STATEMENT, change_effect, damped_effect, damping_claim, damping_models
+from analysis.defaults import DSET_NAMES, NET_LABELS
+from analysis.effects import Claim, Effect, from_effects, name_parts, proportion_interval, scaled, sign_of, status, \
+    verdict_of
+from analysis.saved_results import adv, main_eps, pct
 from analysis.sweep_claims import converted_claim, discretization_claim, encoding_claim, leak_claim, leak_points, \
     timestep_points
-from analysis.verdicts import blackbox_verdict, ci_of, compare_masked, stated, suspect, transfer_effects
+from analysis.verdicts import blackbox_verdict, compare_masked, stated, suspect, transfer_effects
 
-__all__ = ["Claim", "PUBLISHED_ACCURACY", "SEED000_FGSM", "accuracy_claim", "blackbox_compare_claim",
-           "blackbox_damping_claim", "compare_cells", "converted_claim", "damping_claim", "damping_models",
+__all__ = ["Claim", "DAMPING_STATEMENT", "PUBLISHED_ACCURACY", "SEED000_FGSM", "accuracy_claim",
+           "blackbox_compare_claim", "blackbox_damping_claim", "change_effect", "compare_cells", "converted_claim",
+           "damped_effect", "damping_claim", "damping_models", "from_effects",
            "discretization_claim", "dset_of", "encoding_claim", "leak_claim", "leak_points", "snn_fgsm_claim",
            "stdp_claim", "timestep_points",
            "training_seconds", "transfer_claim"]
@@ -66,88 +72,7 @@ def points_effect(name: str, a: float, b: float, n: float, unit: str = "adversar
     return Effect(name, *scaled(proportion_interval(a, b, n), 100), unit, how="two standard errors", **kw)
 
 
-def change_effect(name: str, a: dict, stage_a: str, b: dict, stage_b: str, delta: str = "transfer") -> Effect:
-    """a's change at stage_a minus b's at stage_b, relative to the input's change (the same d on the same images,
-    so the same for both). Its interval runs between the far ends of the two bootstrap intervals, so it
-    excludes 0 exactly when they are disjoint (verdicts.ci_below's test): wider than a 95 % interval of the
-    difference. The claim: a (the SNN) lower."""
-    (lo_a, hi_a), (lo_b, hi_b) = ci_of(a, stage_a, delta), ci_of(b, stage_b, delta)
-    va, vb = (value_of(r["deltas"][delta]["change"][st]) for r, st in ((a, stage_a), (b, stage_b)))
-    inp = value_of(a["deltas"][delta]["change"][a["stages"][0]])
-    return Effect(name, (va - vb) / inp, (lo_a - hi_b) / inp, (hi_a - lo_b) / inp, "relative change", -1,
-                  how="from the two bootstrap intervals")
-
-
-def damped_effect(name: str, res: dict, stage: str, delta: str = "transfer") -> Effect:
-    """The change at ``stage`` over the input's, minus 1, with its bootstrap interval (verdicts.damped's
-    test): below 0 damped."""
-    first = value_of(res["deltas"][delta]["change"][res["stages"][0]])
-    lo, hi = ci_of(res, stage, delta)
-    v = value_of(res["deltas"][delta]["change"][stage])
-    return Effect(name, v / first - 1, lo / first - 1, hi / first - 1, "relative change", -1, how="bootstrap interval")
-
-
-def from_effects(statement: str, effects: list[Effect], numbers: str) -> Claim:
-    """A claim whose verdict is that of its effects' statuses, its parts named when "partly"."""
-    word, named = verdict_of([(e.name, status(e)) for e in effects if e.counted])
-    return Claim(statement, word, numbers, tuple(effects), named)
-
-
 # --- Sharmin et al. on the damping models and the sweeps --------------------------------------
-def damping_models(damping: dict) -> dict:
-    """Model -> its analysis.damping result at the report's eps (saved_results.main_eps), in MODEL_ORDER."""
-    eps = main_eps(damping)
-    return {k: damping["models"][k][eps] for k in MODEL_ORDER if k in damping["models"] and eps in damping["models"][k]}
-
-
-def damping_claim(damping: dict, leak_sweep: dict | None = None) -> Claim | None:
-    """ReLU passes a perturbation on, LIF neurons damp it: the SNN's change, relative to the input's, is below
-    the CNN's at the last hidden layer and the output, under the same transferred d; the Brian2 network damps
-    it too; and so does the leak sweep's reference SNN against its CNN (same training budget)."""
-    eps, models = main_eps(damping), damping_models(damping)
-    cnn, snn = models.get("cnn"), models.get("snn")
-    if not (cnn and snn and "transfer" in snn["deltas"]):
-        return None
-    # The same d and images for both, so their changes at a stage compare directly; a sub-finding
-    # counts only when the bootstrap intervals do not overlap.
-    cnn_layer, snn_layer = last_hidden(cnn), last_hidden(snn)
-    effects = [change_effect(f"SNN - CNN, last hidden / input ({snn_layer} vs {cnn_layer})", snn, snn_layer, cnn,
-                             cnn_layer),
-               change_effect("SNN - CNN, output / input", snn, "output", cnn, "output")]
-    signs = [sign_of(e) for e in effects]
-    text = (f"same d (FGSM transferred from the source CNN, eps {eps}, n {damping['n']}), change relative to the "
-            f"input's: last hidden layer CNN {num(stage_ratio(cnn, cnn_layer))} ({cnn_layer}) vs SNN "
-            f"{num(stage_ratio(snn, snn_layer))} ({snn_layer}; {stated(signs[0])}); output CNN "
-            f"{num(stage_ratio(cnn, 'output'))} vs SNN {num(stage_ratio(snn, 'output'))} ({stated(signs[1])}); "
-            f"the CNN itself passes {num(stage_ratio(cnn, cnn_layer))} of it on, not all")
-    if "bio" in models:   # conductance-based LIF neurons too: the claim predicts damping there as well
-        bio = models["bio"]
-        effects.append(damped_effect("Brian2 network, exc counts / input - 1", bio, "exc counts"))
-        text += (f"; Brian2 network (conductance LIF): exc counts / input {num(stage_ratio(bio, 'exc counts'))} "
-                 f"({stated(sign_of(effects[-1]), 'damped', 'amplified')}), output / input "
-                 f"{num(stage_ratio(bio, 'output'))}")
-    if "converted" in models:
-        converted = models["converted"]
-        text += (f"; converted IF SNN: last hidden / input {num(stage_ratio(converted, last_hidden(converted)))}, "
-                 f"output / input {num(stage_ratio(converted, 'output'))}")
-    sweep_cnn = points_of(leak_sweep, "cnn", "levels", {"levels": FULL}) if leak_sweep else []
-    sweep_snn = points_of(leak_sweep, "snn", "leak", {"levels": FULL}) if leak_sweep else []
-    reference = next((p for p in sweep_snn if p["job"]["leak"] == REF["leak"]), None)
-    if sweep_cnn and reference and "transfer" in reference["eval"]["deltas"]:
-        # the sweep's CNN and SNN share a training budget and the same d on the same images
-        sweep_cnn_eval, sweep_snn_eval = sweep_cnn[0]["eval"], reference["eval"]
-        effects.append(change_effect(f"leak sweep: SNN leak {REF['leak']:g} - CNN, last hidden / input",
-                                     sweep_snn_eval, last_hidden(sweep_snn_eval), sweep_cnn_eval,
-                                     last_hidden(sweep_cnn_eval)))
-        text += (f"; leak sweep's models (same training budget): last hidden / input CNN "
-                 f"{num(stage_ratio(sweep_cnn_eval, last_hidden(sweep_cnn_eval)))} vs SNN leak {REF['leak']:g} "
-                 f"{num(stage_ratio(sweep_snn_eval, last_hidden(sweep_snn_eval)))} ({stated(sign_of(effects[-1]))}), "
-                 "over leaks " + ", ".join(
-                     f"{p['job']['leak']:g}: {num(stage_ratio(p['eval'], last_hidden(p['eval'])))}"
-                     for p in sweep_snn[::-1]))
-    return from_effects("ReLU passes a perturbation on, LIF neurons damp it layer by layer", effects, text)
-
-
 def blackbox_damping_claim(damping: dict) -> Claim | None:
     """SNNs resist mostly black-box attacks, on the damping models: the SNN beats the CNN under transfer, by more
     than under white-box FGSM (a masked white-box number does not count). The report uses it only without

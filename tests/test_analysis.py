@@ -395,3 +395,62 @@ def test_suite_on_a_two_twin_crafter_names_each_twin_and_takes_the_worst_over_bo
     assert suite["attacks"] == ["fgsm", "pgd"] and res["worst_case"]["attacks"] == ["fgsm/loop", "pgd/loop", "fgsm/cut",
                                                                                     "pgd/cut"]
     assert "ensemble" not in res and set(advs) == set(res["attacks"])
+
+
+# --- the damping over seeds from the sweeps' points (analysis.damping --from-sweep) --------------------
+def test_damping_from_sweep_pools_the_reference_points_over_seeds_and_leaves_other_budgets_out(tmp_path, capsys):
+    from scipy import stats
+
+    from analysis import damping_seeds
+    from runstore.cli import run_main
+    from tests.conftest import INPUT_CHANGE, damping_point
+
+    cnn_out, snn_out, snn_hidden = [0.9, 0.8, 1.0], [0.3, 0.4, 0.35], [0.5, 0.6, 0.4]
+    pts = [damping_point("cnn", s, v, floor=None) for s, v in enumerate(cnn_out)]
+    pts += [damping_point("snn", s, v, h) for s, (v, h) in enumerate(zip(snn_out, snn_hidden))]
+    pts.append(damping_point("bio", 0, 0.7))
+    others = [damping_point("cnn", 3, 5.0, n_train=4000, n_test=200, floor=None),   # --quick: another budget
+              damping_point("snn", 3, 5.0, n_test=500),                               # fewer test images
+              damping_point("snn", 4, 5.0, leak=0.8),                                 # off the reference setting
+              damping_point("snn", 5, 5.0, craft_at={"leak": 0.99}),                  # the reference protocol
+              damping_point("snn", 6, 5.0, encoding="direct"),                        # direct input
+              damping_point("snn", 7, 5.0, levels=16)]                                # pre-quantized
+    folder = tmp_path / "points"
+    folder.mkdir()
+    for p in pts + others:
+        (folder / f"{p['name']}.json").write_text(json.dumps(p))
+    data = damping.main(["--from-sweep", str(folder), "--out", str(tmp_path / "out")])
+    assert {k: m["seeds"] for k, m in data["models"].items()} == {"cnn": [0, 1, 2], "snn": [0, 1, 2], "bio": [0]}
+
+    def by_hand(values):   # the mean over seeds and its 95 % t-interval
+        m, half = np.mean(values), stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values))
+        return pytest.approx(m), pytest.approx([m - half, m + half])
+
+    for kind, out, hidden in (("cnn", cnn_out, cnn_out), ("snn", snn_out, snn_hidden)):
+        m = data["models"][kind]
+        gain, change = m["deltas"]["transfer"]["gain"], m["deltas"]["transfer"]["change"]["output"]
+        assert (gain["value"], gain["ci95"]) == by_hand(out) and gain["per_seed"] == pytest.approx(out)
+        assert (change["value"], change["ci95"]) == by_hand([INPUT_CHANGE * v for v in out])
+        assert m["deltas"]["random"]["gain"]["per_seed"] == pytest.approx(out)   # the same ratio, half the change
+        assert m["interval"] == "95 % t-interval of the mean over 3 seeds" and m["n"] == 1000
+    snn = data["models"]["snn"]
+    assert (snn["deltas"]["transfer"]["ratio"]["L1 rate"]["value"], snn["deltas"]["transfer"]["ratio"]["L1 rate"][
+        "ci95"]) == by_hand(snn_hidden)
+    assert snn["noise_floor"]["output"]["value"] == pytest.approx(0.05) and data["models"]["cnn"]["noise_floor"] is None
+    bio = data["models"]["bio"]   # one seed: its bootstrap interval over the test images, and it says so
+    assert bio["interval"] == damping_seeds.ONE_SEED
+    assert bio["deltas"]["transfer"]["change"]["output"]["ci95"] == pytest.approx([0.34, 0.36])
+    assert bio["deltas"]["transfer"]["gain"]["ci95"] == pytest.approx([0.34 / 0.5, 0.36 / 0.5])
+    saved = json.loads((tmp_path / "out" / "converged.json").read_text())
+    assert saved["models"] == json.loads(json.dumps(data["models"])) and "provenance" in saved
+    assert len(saved["provenance"]["inputs"]) == 7   # the points used, no other
+    assert (tmp_path / "out" / "converged.png").exists() and (tmp_path / "out" / "converged.pdf").exists()
+    # a sweep summary gives the same; one of another budget alone is an error that says what to run
+    (tmp_path / "sweep.json").write_text(json.dumps({"points": pts + others}))
+    assert damping_seeds.converged_damping(damping_seeds.read_points(tmp_path / "sweep.json"))["models"] == \
+        data["models"]
+    (tmp_path / "quick.json").write_text(json.dumps({"points": others[:1]}))
+    capsys.readouterr()
+    assert run_main(damping.main, ["--from-sweep", str(tmp_path / "quick.json"), "--out", str(tmp_path / "q")]) != 0
+    assert "holds no reference point of the converged budget" in capsys.readouterr().err
+    assert not (tmp_path / "q" / "converged.json").exists()

@@ -185,6 +185,93 @@ def test_damping_claim_reads_the_leak_sweeps_models():
     assert "last hidden / input CNN 0.90 vs SNN leak 0.99 0.20 (SNN lower), over leaks 1: 0.50, 0.99: 0.20" in claim.numbers
 
 
+def converged_of(snn_out: list, cnn_out: list, bio_out: list = (), snn_hidden: list | None = None) -> dict:
+    """analysis.damping_seeds' converged models from fabricated points: per seed, each model's gain (output change
+    over input change) under the transferred d; the SNN's last hidden layer ``snn_hidden`` (default: its gain),
+    the CNN's its gain."""
+    from analysis.damping_seeds import converged_damping
+    from tests.conftest import damping_point
+    hidden = snn_hidden or snn_out
+    pts = [damping_point("snn", s, v, h) for s, (v, h) in enumerate(zip(snn_out, hidden))]
+    pts += [damping_point("cnn", s, v, floor=None) for s, v in enumerate(cnn_out)]
+    pts += [damping_point("bio", s, v) for s, v in enumerate(bio_out)]
+    return converged_damping(pts)
+
+
+def test_damping_claim_over_seeds_decides_like_the_sweeps():
+    snn, cnn = [0.30, 0.35, 0.40], [0.90, 0.85, 0.95]
+    claim = seed_claims.damping_claim(damping_pair(1.2, 1.3), None, converged_of(snn, cnn, bio_out=[0.6, 0.65, 0.7]))
+    assert claim.verdict == "reproduced"   # over seeds: the single models' data (amplified) are not read
+    assert claim.statement.endswith("[converged models, intervals over seeds]")
+    gain, hidden = claim.effects[:2]
+    assert (gain.estimate, gain.low, gain.high) == pytest.approx(effects.welch_interval(snn, cnn))
+    assert gain.how == "Welch, 3 and 3 seeds" and gain.counted and gain.unit == "relative change"
+    assert hidden.name.startswith("SNN - CNN, last hidden / input (L1 rate vs L2)")
+    assert "output (gain) CNN 0.90 [" in claim.numbers and "vs SNN 0.35 [" in claim.numbers
+    assert "SNN - CNN -0.55 [" in claim.numbers and "(Welch; SNN lower)" in claim.numbers
+    shown = {e.name: e for e in claim.effects if not e.counted}
+    assert set(shown) == {"SNN - CNN gain, white-box FGSM, each model's own d", "SNN - CNN gain, random signs"}
+    bio = claim.effects[-1]
+    assert bio.counted and bio.how == "t-interval over 3 seeds" and bio.estimate == pytest.approx(0.65 - 1)
+    # the SNN passes more on than the CNN: the verdict flips, on the same rule
+    claim = seed_claims.damping_claim(damping_pair(0.3, 0.4), None, converged_of(cnn, snn))
+    assert claim.verdict == "not reproduced" and [effects.status(e) for e in claim.effects[:2]] == ["reversed"] * 2
+    assert "(Welch; SNN higher)" in claim.numbers
+    # overlapping seeds: within noise, not a finding
+    claim = seed_claims.damping_claim(None, None, converged_of([0.5, 0.9, 0.3], [0.6, 0.4, 0.8]))
+    assert claim.verdict == "not reproduced" and effects.status(claim.effects[0]) == "within noise"
+    # the hidden layer alone damped: partly, its parts named
+    claim = seed_claims.damping_claim(None, None, converged_of(cnn, cnn, snn_hidden=snn))
+    assert claim.verdict == "partly" and "reproduced for SNN - CNN, last hidden / input" in claim.parts
+    # the Brian2 network with one seed: shown, not counted
+    bio = seed_claims.damping_claim(None, None, converged_of(snn, cnn, bio_out=[1.5])).effects[-1]
+    assert not bio.counted and bio.note == "one seed"
+
+
+def test_damping_claim_with_one_converged_seed_is_the_single_model_verdict_labelled():
+    one = converged_of([0.3], [0.9])
+    claim = seed_claims.damping_claim(damping_pair(1.2, 1.3), None, one)   # damping.json decides, labelled
+    plain = seed_claims.damping_claim(damping_pair(1.2, 1.3))
+    assert claim.verdict == plain.verdict == "not reproduced" and claim.numbers == plain.numbers
+    assert claim.statement == plain.statement + " [one model per kind, analysis.damping; the converged models " \
+        "have 1 SNN and 1 CNN seeds, too few for an interval over seeds]"
+    claim = seed_claims.damping_claim(None, None, one)   # no damping.json: the converged seed's models
+    assert claim.verdict == "reproduced" and claim.statement.endswith(
+        "[one converged model per kind, seed 0: bootstrap intervals over the test images]")
+    assert claim.effects[0].how == "from the two bootstrap intervals" and "n 1000" in claim.numbers
+    assert seed_claims.damping_claim(None, None, converged_of([0.3], [])) is None   # no CNN
+
+
+def test_report_shows_the_converged_damping_table_and_its_claim_when_there_is_one(tmp_path):
+    from analysis.damping_figures import converged_figure
+    from analysis import captions
+    converged = converged_of([0.30, 0.35, 0.40], [0.90, 0.85, 0.95], bio_out=[0.7])
+    without = write_report(tmp_path, {"damping": damping_pair(0.3, 0.4)}, []).read_text()
+    assert "Converged models" not in without and "converged" not in without.lower()
+    made = {"damping": damping_pair(0.3, 0.4), "damping_converged": converged,
+            "figures": {"damping_converged": converged_figure(converged, tmp_path / "damping" / "converged")}}
+    text = write_report(tmp_path, made, []).read_text()
+    section = text.split("## 1. Where a perturbation dies out (analysis.damping, eps = 0.1, n = 1000)")[1]
+    assert section.index("| CNN | 90.0 |") < section.index("### Converged models over seeds (the leak sweep's "
+                                                             "reference points, 60,000 training images, n = 1000 per "
+                                                             "seed)")
+    assert "| SNN | 3 | 97.0 [" in section and "| 0.35 [0.23, 0.47] |" in section   # the gain, over 3 seeds
+    assert "| BIO | 1 |" in section and "BIO: one seed, so its bracket is the bootstrap interval" in section
+    assert "![damping_converged](damping/converged.png)" in section
+    caption, promises = made["captions"]["damping_converged"]
+    assert (caption, promises) == captions.converged_damping(converged)
+    for p in promises:
+        assert p.lower() in caption.lower() and made["figures"]["damping_converged"].shows(p), p
+    claim = next(c for c in made["claims"] if c.statement.startswith(seed_claims.DAMPING_STATEMENT))
+    assert claim.statement.endswith("[converged models, intervals over seeds]") and claim.verdict == "reproduced"
+    rows = json.loads((tmp_path / "claims_forest.json").read_text())["rows"]
+    assert [r["part"] for r in rows if r["claim"] == claim.statement] == [e.name for e in claim.effects]
+    # converged.json alone (no damping.json): the section stands on it
+    alone = write_report(tmp_path, {"damping_converged": converged}, []).read_text()
+    assert "## 1. Where a perturbation dies out (analysis.damping --from-sweep, eps = 0.1)" in alone
+    assert "[converged models, intervals over seeds] | **reproduced**" in alone
+
+
 def test_blackbox_damping_claim_each_way():
     def claim_of(cnn_adv, snn_adv):   # (white, transfer) adversarial accuracy; clean 0.9
         cnn, snn = (evaluation({"fgsm": 1 - w / 0.9, "transfer": 1 - b / 0.9}) for w, b in (cnn_adv, snn_adv))
