@@ -34,6 +34,11 @@ WORKFLOW_CONFIG = ROOT / "workflow" / "config" / "full.yaml"
 SECTION_RULE = {"damping": "damping", "compare": "compare", "attack": "attack", "twin_agreement": "twin_agreement",
                 "transfer_matrix": "transfer_matrix", "seed000_protocol": "seed000_protocol",
                 "weight_sparsity": "weight_sparsity", "accuracy_table": "accuracy_table", "sweeps": "sweep"}
+# The file each folder rule writes (workflow/rules/measure.smk outputs): another file in its folder, such as
+# damping/converged.json (analysis.damping --from-sweep), is not that rule's to re-derive.
+RULE_FILE = {"compare": "compare.json", "damping": "damping.json", "attack": "attack.json",
+             "twin_agreement": "agreement.json", "transfer_matrix": "transfer_matrix.json",
+             "seed000_protocol": "cifar10.json", "weight_sparsity": "sparsity.json"}
 
 
 @functools.cache
@@ -53,7 +58,8 @@ def planned_rule(shown: str) -> str | None:
     """The rule of the full study that re-derives the result shown as ``shown`` (relative to results)."""
     p = Path(shown)
     rules = planned_rules()
-    return rules.get(p.with_suffix("")) or rules.get(p.parent)
+    folder = rules.get(p.parent)
+    return rules.get(p.with_suffix("")) or (folder if RULE_FILE.get(folder) == p.name else None)
 
 
 def shown_path(path: Path, res_dir: Path) -> str:

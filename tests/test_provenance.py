@@ -100,3 +100,4 @@ def test_every_result_report_reads_names_the_rule_that_re_derives_it():
     assert planned_rule("sweeps/leak_sweep.json") == "sweep" and planned_rule("damping/damping.json") == "damping"
     assert planned_rule("compare/mnist/compare.json") == "compare" and planned_rule("accuracy/cifar10.json") == "accuracy_table"
     assert planned_rule("weights/sparsity.json") == "weight_sparsity" and planned_rule("nowhere/x.json") is None
+    assert planned_rule("damping/converged.json") is None   # made by analysis.damping --from-sweep, no rule yet
