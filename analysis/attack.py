@@ -13,8 +13,8 @@ Poisson draw per query; ``square-art`` (ART's Square, analysis.attacks.query)
 on the mean of ``--query-draws`` draws, and its images are scored on that
 many fresh draws again: only that can find or rule out gradient masking.
 
-Writes to ``--out`` (default RUN/attack): ``attack.json`` (every number and
-the settings), ``attack.md`` (a table), ``accuracy_vs_eps.png/.pdf`` and
+Writes to ``--out`` (default RUN/attack): ``attack.json`` (every number, the
+settings and the attacked network's config, its n_exc among them), ``attack.md`` (a table), ``accuracy_vs_eps.png/.pdf`` and
 ``gallery.png/.pdf``. Each finished (attack, eps) is cached under
 ``cache/`` so an interrupted run resumes where it stopped.
 """
@@ -189,6 +189,7 @@ def attack_run(args):
             results.append(row)
 
     summary = {"settings": settings, "n_test": n,
+               "network": victim.config.to_dict(),   # its size (n_exc) and settings: the run folder may be gone later
                "clean": {"brian2": {r: float((p == y_np).mean()) for r, p in clean_pred.items()},
                          "twin": float((clean["twin_pred"] == y_np).mean())},
                "results": results, "provenance": provenance(settings, [run])}

@@ -7,10 +7,11 @@ what the data hold, so it cannot promise a series the picture lacks.
 """
 from __future__ import annotations
 
+from analysis.attack_figures import SIZE_PANELS, size_lines
 from analysis.damping_figures import FLOOR_LABEL, GAIN_LABEL, model_key
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, REF
 from analysis.forest_figure import COUNTED, PANELS, SHOWN, family
-from analysis.plotting import CI_BOOT, CI_SEEDS, DELTAS, SETTINGS, model_rank, net_of
+from analysis.plotting import CI_BOOT, CI_SEEDS, CI_WILSON, DELTAS, SETTINGS, model_rank, net_of
 from analysis.saved_results import PROTOCOLS, main_eps, quant_points, reference_series
 from analysis.sweep_figures import ENCODINGS, QUANT_MODELS, encoding_bars, suite_lines, timestep_columns, \
     with_reference
@@ -155,6 +156,18 @@ def attack_runs(summaries: dict) -> tuple[str, list[str]]:
             "(dashed)" + (", query black-box attacks on Brian2 alone (dash-dotted, on their own subset)" if query
                           else "") + "; no error bars. Each run's own figure lies beside its attack.json.",
             runs + ["crafted on the twin", "the same attack scored on the twin"] + (["query black-box"] if query else []))
+
+
+def attack_size(series: dict) -> tuple[str, list[str]]:
+    """The caption of analysis.attack_figures.size_figure (issue 27's size series)."""
+    sizes = [f"{s['n_exc']:,}" for s in series["sizes"]]
+    lines = [label for label, _, _ in size_lines(series)]
+    n = sorted({s["n"] for s in series["sizes"]})
+    text = (f"The Brian2 STDP network at {joined(sizes)} excitatory neurons (analysis.attack, the first "
+            f"{joined(str(k) for k in n)} test images; attacks crafted on the twin, scored on Brian2): "
+            f"{SIZE_PANELS[0]} (left) and {SIZE_PANELS[1]} (right) against the network's size, a line each for "
+            f"{joined(lines)}; {CI_WILSON}.")
+    return text, lines + list(SIZE_PANELS) + [CI_WILSON]
 
 
 def raster(run: str) -> tuple[str, list[str]]:

@@ -14,7 +14,9 @@ numbers finds a difference:
 - :func:`proportion_interval`: two proportions on n test images, +- two standard errors
   (analysis.verdicts.compare_two's rule);
 - :func:`slope_interval`: least-squares slope over per-seed values, 95 % t-interval (reported, not
-  judged).
+  judged);
+- :func:`wilson_interval`: one proportion on n test images, its 95 % Wilson score interval (an
+  accuracy's error bar: analysis.size_series).
 
 :func:`status` names a part: "reproduced" (the interval excludes 0 on the predicted side), "reversed"
 (on the other), "no effect" (it includes 0 and excludes every effect larger than the part's ``margin``),
@@ -94,6 +96,16 @@ def proportion_interval(a: float, b: float, n: float, m: float | None = None) ->
     m = n if m is None else m
     se = math.sqrt(max(a * (1 - a), 1e-6) / n + max(b * (1 - b), 1e-6) / m)
     return a - b, a - b - 2 * se, a - b + 2 * se
+
+
+def wilson_interval(p: float, n: float, z: float = 1.959964) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion ``p`` measured on ``n`` images (binomial); it stays in
+    [0, 1] and is not empty at p = 0 or 1, unlike p +- two standard errors. nan with no images."""
+    if not n or p is None or math.isnan(p):
+        return math.nan, math.nan
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def slope_interval(x: list[float], y: list[float]) -> tuple[float, float, float]:

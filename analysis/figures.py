@@ -11,7 +11,8 @@ examples.npz, raster.npz; converged.json of analysis.damping --from-sweep),
 of ``--bio-run``. A missing input is skipped with a note in the report.
 Each figure is saved as PNG and PDF beside the file it was drawn from (damping/damping.png,
 compare/mnist/accuracy_under_attack.png, ...; the Brian2 runs of analysis.attack together in
-attack/accuracy_vs_eps.png), in the style of analysis.plotting; each seed claim of Sharmin et al.
+attack/accuracy_vs_eps.png; the size series attack/size-n*, issue 27, in attack/accuracy_vs_size.png with its
+numbers in accuracy_vs_size.json), in the style of analysis.plotting; each seed claim of Sharmin et al.
 is judged in the report (reproduced / partly / not reproduced / no effect) with its numbers, and its
 effects drawn in the forest plot ``RESULTS/claims_forest.png`` (its rows in claims_forest.json).
 
@@ -34,7 +35,7 @@ from analysis.verdicts import verdict
 from analysis.sweep_figures import SWEEP_FIGURES, encoding_figure, leak_figure, quantization_figure, \
     timestep_figure
 from runstore.cli import Parser, exit_with
-from runstore.files import load_json, load_npz
+from runstore.files import load_json, load_npz, save_json
 
 __all__ = ["MIN_BIO_TRAIN", "Report", "SWEEP_FIGURES", "accuracy_eps_figure", "compare_figure", "damping_figure",
            "encoding_figure", "gallery_figure", "leak_figure", "main", "parse_args", "quantization_figure",
@@ -112,20 +113,31 @@ def main(argv=None) -> dict:
     else:
         notes.append("no transfer_matrix/*/transfer_matrix.json (analysis.transfer_matrix)")
     attacks = sorted({*Path(args.runs).glob("*/attack*/attack.json"), *res.glob("**/attack.json")})
-    from analysis.attack_figures import accuracy_vs_eps, runs_figure
-    attack_summaries = {}
+    from analysis.attack_figures import accuracy_vs_eps, runs_figure, size_figure
+    from analysis.size_series import is_size_folder, size_series
+    attack_summaries, size_summaries = {}, {}
     for path in attacks:
         def one(path=path):
             summary = read(path)
+            accuracy_vs_eps(summary, path.with_name("accuracy_vs_eps"))   # beside it, as analysis.attack draws it
+            if is_size_folder(path):   # the size series (issue 27): its own figure, not a panel of the runs'
+                size_summaries[path] = summary
+                return
             name = Path(summary["settings"]["run"]).name
             while name in attack_summaries:
                 name += "+"
-            accuracy_vs_eps(summary, path.with_name("accuracy_vs_eps"))   # beside it, as analysis.attack draws it
             attack_summaries[name] = summary
         attempt(f"attack {path}", one)
     if attack_summaries:
         made["attack"] = attack_summaries
         draw("attack_runs", runs_figure, attack_summaries, res / "attack" / "accuracy_vs_eps")
+    if size_summaries:
+        def sizes():
+            made["attack_size"] = size_series(size_summaries)
+            save_json(res / "attack" / "accuracy_vs_size.json", made["attack_size"])   # the figure's numbers
+        attempt("accuracy against network size", sizes)
+        if made.get("attack_size"):
+            draw("attack_size", size_figure, made["attack_size"], res / "attack" / "accuracy_vs_size")
     if not attacks:
         notes.append(f"no analysis.attack attack.json under {args.runs} or {res}")
     accuracy = {p.stem: read(p) for p in sorted(res.glob("accuracy/*.json"))}

@@ -79,6 +79,7 @@ EPS_LABEL = "epsilon (L-inf, pixel scale [0, 1])"
 ACC_LABEL = "test accuracy (%)"
 CI_SEEDS = "error bars: 95 % interval of the mean over seeds"
 CI_BOOT = "error bars: bootstrap 95 % interval over the test images"
+CI_WILSON = "error bars: 95 % Wilson interval on the test images"
 
 
 def delta_style(name: str) -> dict:

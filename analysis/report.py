@@ -13,11 +13,11 @@ import datetime
 import os
 from pathlib import Path
 
-from analysis import captions
+from analysis import captions, size_series
 from analysis.compare_figures import MAX_DOT_EPS
 from analysis.damping_figures import CONVERGED_CMD, EPS_CMD
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS
-from analysis.effects import NO_EFFECT_POINTS
+from analysis.effects import NO_EFFECT_POINTS, Effect, interval_text
 from analysis.forest_figure import forest_figure
 from analysis.provenance_table import provenance_section
 from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, pooled_text, redraw, \
@@ -208,8 +208,8 @@ def accuracy_section(page: Report, dset: str, summary: dict) -> None:
 
 def figures_section(page: Report, made: dict) -> None:
     """5. Accuracy against eps, and 6. the Brian2 network's figures."""
-    damping = made.get("damping")
-    if damping or made.get("attack"):
+    damping, size = made.get("damping"), made.get("attack_size")
+    if damping or made.get("attack") or size:
         page.lines += ["## 5. Accuracy against epsilon", ""]
         if "accuracy_vs_eps" in page.figures:
             page.fig("accuracy_vs_eps", captions.accuracy_vs_eps(damping))
@@ -217,11 +217,56 @@ def figures_section(page: Report, made: dict) -> None:
             page.absent("accuracy against eps of the damping models (each was measured at one eps only)", EPS_CMD)
         if made.get("attack"):
             page.fig("attack_runs", captions.attack_runs(made["attack"]))
+        size_section(page, size)
     if {"receptive_fields", "raster"} & set(page.figures):
         page.lines += ["## 6. The Brian2 network", ""]
         page.fig("receptive_fields", (f"Input weights learned by STDP ({made.get('receptive_fields')}) and their "
                                       "sparsity.", []))
         page.fig("raster", captions.raster((damping or {}).get("settings", {}).get("bio", "the damping run")))
+
+
+def ci_text(p: dict | None) -> str:
+    """"84.0 [81.6, 86.2]": a proportion in % with its 95 % interval; "-" when not measured."""
+    if p is None:
+        return "-"
+    return f"{pct(p['value'])} [{pct(p['ci95'][0])}, {pct(p['ci95'][1])}]"
+
+
+def size_trend_text(series: dict) -> str:
+    """The measured trend: the largest size minus the smallest at eps 0.1, each effect with its 95 % interval."""
+    sizes = series["sizes"]
+    if len(sizes) < 2:
+        return f"One size measured so far ({sizes[0]['n_exc']:,} excitatory neurons): no trend yet."
+    small, large = sizes[0]["n_exc"], sizes[-1]["n_exc"]
+    parts = []
+    for d in series["trend"]:
+        what = d["name"].split(":")[0]
+        what = "clean accuracy" if what == "clean" else f"accuracy under {what}"
+        parts.append(f"{what} {interval_text(Effect(**d))} points ({size_series.direction(d)})")
+    return (f"From {small:,} to {large:,} excitatory neurons ({large:,} minus {small:,}, with its 95 % interval, "
+            f"{size_series.TREND_HOW} on the test images): " + "; ".join(parts) + ".")
+
+
+def size_section(page: Report, series: dict | None) -> None:
+    """Issue 27's size series (analysis.size_series): a row per network size, clean and under each attack with
+    their 95 % intervals, the trend from the smallest size to the largest, and the figure; without any size
+    measured, the line that names the commands."""
+    if not series or not series["sizes"]:
+        page.absent("accuracy against network size", size_series.ALL_CMD)
+        return
+    sizes = series["sizes"]
+    keys = sorted({(r["attack"], r["eps"]) for s in sizes for r in s["rows"]}, key=lambda k: (k[0] != "fgsm", k))
+    steps = next((s["pgd_steps"] for s in sizes if s.get("pgd_steps")), None)
+    page.lines += ["### Accuracy against network size (analysis.attack, attack/size-n*)", ""]
+    page.table(["excitatory neurons", "n", "clean %"]
+               + [f"{size_series.attack_label(a, steps)} eps {e:g} %" for a, e in keys],
+               [[f"{s['n_exc']:,}", str(s["n"]), ci_text(s["clean"])]
+                + [ci_text((size_series.row(s, a, e) or {}).get("adv_accuracy")) for a, e in keys] for s in sizes],
+               f"Brian2's accuracy ({series['readout']} readout) on the first n test images, attacks crafted on the "
+               f"twin with the project's protocol (docs/attacks.md), one trained network per size (seed 0); in "
+               f"brackets the {series['interval']}, the images' sampling only (not the training's). "
+               + size_trend_text(series))
+    page.fig("attack_size", captions.attack_size(series))
 
 
 def evaluated(made: dict):

@@ -108,12 +108,13 @@ def test_figure_modules_read_saved_results_only():
                "runstore", "runstore.files", "runstore.cli", "bio.figures",   # bio, runstore: docstring-only __init__s
                "analysis.effects", "analysis.sweep_effects", "analysis.sweep_claims", "analysis.sweep_report",
                "analysis.forest_figure", "analysis.provenance_table", "runstore.provenance", "analysis.damping_seeds",
-               "analysis.damping_claims"}
+               "analysis.damping_claims", "analysis.size_series"}
     for name in ("analysis.damping_figures", "analysis.sweep_figures", "analysis.compare_figures",
                  "analysis.weight_figures", "analysis.captions", "analysis.report", "analysis.seed_claims", "analysis.verdicts",
                  "analysis.figures", "analysis.saved_results", "analysis.defaults", "analysis.effects",
                  "analysis.sweep_effects", "analysis.sweep_claims", "analysis.sweep_report", "analysis.forest_figure",
-                 "analysis.provenance_table", "analysis.damping_seeds", "analysis.damping_claims"):
+                 "analysis.provenance_table", "analysis.damping_seeds", "analysis.damping_claims",
+                 "analysis.size_series"):
         assert graph[name] <= allowed, f"{name} imports {sorted(graph[name] - allowed)}"
         assert not third_party(mods[name]) & {"torch", "brian2", "imagesets", "networks", "readout"}, name
 
