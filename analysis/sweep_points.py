@@ -275,6 +275,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="print the points still to compute and their expected time (from COST), then stop")
     p.add_argument("--train-only", action="store_true",
                    help="train every point's model (kept in OUT/runs, resumable) and measure nothing yet")
+    p.add_argument("--saved-only", action="store_true",
+                   help="compute nothing: write OUT/NAME.json and the figure from the points already saved, the others "
+                        "listed as not run (a sweep stopped part-way; REPORT.md then names them and judges without them)")
 
 
 # What each budget measures by default (option: (--quick, converged)).
@@ -343,12 +346,18 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
         return estimate(name, unique, args.jobs, note)
     if getattr(args, "train_only", False):
         return train_models(name, unique, args)
-    points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
-                      progress=not args.no_progress, scheduler=args.scheduler)
+    saved_only = getattr(args, "saved_only", False)
+    if saved_only:   # what ran, nothing more: a sweep stopped part-way, reported as far as it got
+        paths = [Path(s["out"]) / "points" / f"{point_name(j)}.json" for j in unique]
+        points = [load_json(path) for path in paths if path.exists()]
+    else:
+        points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
+                          progress=not args.no_progress, scheduler=args.scheduler)
     done = {p["name"] for p in points}
+    missing = [point_name(j) for j in unique if point_name(j) not in done]
     summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
-               "n_jobs": len(unique), "n_failed": len(unique) - len(points),
-               "failed": [point_name(j) for j in unique if point_name(j) not in done],
+               "n_jobs": len(unique), "n_failed": 0 if saved_only else len(missing),
+               "failed": [] if saved_only else missing, **({"not_run": missing} if saved_only else {}),
                "seconds": time.perf_counter() - t0, "provenance": provenance(vars(args), [s["source"]])}
     out = Path(s["out"])
     save_json(out / f"{name}.json", summary)

@@ -118,12 +118,33 @@ def effects_table(page, series, more: str = "") -> None:
                + more)
 
 
+def not_run_lines(summary: dict, module: str) -> list[str]:
+    """A sweep written with --saved-only: how many of its points did not run, per model, and the command that
+    runs them (the recorded one less --saved-only); nothing for a sweep that ran whole."""
+    missing = summary.get("not_run") or []
+    if not missing:
+        return []
+    per_model: dict[str, int] = {}
+    for name in missing:   # a point's name is its model's (kind, setting, levels, digest) and a digest of its own
+        model = "-".join(name.split("-")[:-2]) or name
+        per_model[model] = per_model.get(model, 0) + 1
+    command = (summary.get("provenance") or {}).get("command") or []
+    args = [a for a in command[3:] if a != "--saved-only"] if command[:3] == ["python", "-m", module] else None
+    rerun = (f"`{' '.join(['python', '-m', module, *args])}` runs" if args is not None
+             else f"`python -m {module}` with the sweep's options, less --saved-only, runs")
+    return [f"*Not run yet: {len(missing)} of {summary['n_jobs']} points ("
+            + ", ".join(f"{m} x{k}" for m, k in sorted(per_model.items()))
+            + f"); the tables, figures and verdicts below rest on the {len(summary['points'])} that ran. "
+              f"{rerun} the rest (finished points are cached).*", ""]
+
+
 def leak_section(page, leak_sweep: dict) -> None:
     """2. The leak sweep's table and figure; the leak claim."""
     settings = leak_sweep["settings"]
     cnn, snn, bio = leak_points(leak_sweep)
     _, snn_ref, bio_ref = leak_points(leak_sweep, "reference")
     page.lines += [f"## 2. Leak sweep (eps = {settings['eps']:g}, n = {settings['n_test']}; {leak_sweep['scale']})", ""]
+    page.lines += not_run_lines(leak_sweep, "analysis.leak_sweep")
     snn_label, bio_label = (lambda j: f"SNN leak {j['leak']:g}"), (lambda j: f"Brian2 tau {j['tau_exc_ms']:g} ms")
     points_table(page, [(cnn, lambda j: "CNN", "swept"), (snn[::-1], snn_label, "swept"),
                         (snn_ref[::-1], snn_label, "reference"), (bio[::-1], bio_label, "swept"),
@@ -145,6 +166,7 @@ def timestep_section(page, timestep_sweep: dict) -> None:
     (snn, bio), (snn_ref, bio_ref) = timestep_points(timestep_sweep), timestep_points(timestep_sweep, "reference")
     page.lines += [f"## 3. Time steps and input quantization (eps = {settings['eps']:g}, n = {settings['n_test']}; "
                    f"{timestep_sweep['scale']})", ""]
+    page.lines += not_run_lines(timestep_sweep, "analysis.timestep_sweep")
     snn_label, bio_label = (lambda j: f"SNN T = {j['T']}"), (lambda j: f"Brian2 {j['present_ms']:g} ms")
     points_table(page, [(snn, snn_label, "swept"), (snn_ref, snn_label, "reference"), (bio, bio_label, "swept"),
                         (bio_ref, bio_label, "reference")],

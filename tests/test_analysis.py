@@ -104,6 +104,29 @@ def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_m
     assert ran == ["snn"]
 
 
+def test_saved_only_reports_what_ran_and_names_the_rest(swept, tiny_mnist, monkeypatch, tmp_path):
+    """A sweep stopped part-way: --saved-only computes nothing, writes the summary of the points that ran and
+    lists the others; REPORT.md's section names them and the command that runs them."""
+    import shutil
+    out = tmp_path / "sweeps"
+    shutil.copytree(swept[0], out)
+    monkeypatch.setattr(sweep_points, "run_job", lambda job: pytest.fail("--saved-only ran a point"))
+    monkeypatch.setattr(sweep_points, "train", lambda job, run_dir: pytest.fail("--saved-only trained a model"))
+    argv = [a if a != str(swept[0]) else str(out) for a in sweep_argv(swept[0])]
+    s = leak_sweep.main(argv + ["--seeds", "2", "--saved-only"])   # seed 1 never ran
+    assert len(s["points"]) == 2 and s["n_failed"] == 0 and s["n_jobs"] == 4 and len(s["not_run"]) == 2
+    assert all(name.startswith(("cnn-", "snn-leak0.9-")) for name in s["not_run"])
+    from analysis import sweep_report
+    from analysis.report import Report
+    summary = json.loads((out / "leak_sweep.json").read_text())
+    summary["provenance"]["command"] = ["python", "-m", "analysis.leak_sweep", "--seeds", "2", "--saved-only"]
+    page = Report(out.parent, {})
+    sweep_report.leak_section(page, summary)
+    text = "\n".join(page.lines)
+    assert "Not run yet: 2 of 4 points (cnn-L256 x1, snn-leak0.9-T2-L256 x1)" in text
+    assert "`python -m analysis.leak_sweep --seeds 2` runs the rest" in text
+
+
 def test_figures_and_report_regenerate_from_saved_json_alone(swept, tmp_path, tiny_mnist):
     res = swept[0].parent
     runs = sorted((res / "sweeps" / "runs").iterdir())
