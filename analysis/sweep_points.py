@@ -35,6 +35,7 @@ from analysis.measurement.evaluation import suite_spec
 from analysis.sweep_jobs import (DSET, N_EXC, cnn_job, estimate, expected_costs, expected_seconds, forecast, model_name,
                                  needed_references, point_name, reference_job, with_seed)
 from networks.devices import add_torch_device_option, torch_device
+from networks.registry import load_model
 from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
 from runstore.files import load_json, save_json
 from runstore.locks import run_lock
@@ -102,6 +103,26 @@ def train_locked(job: dict) -> tuple[Path, dict]:
         return run_dir, train(job, run_dir)
 
 
+def transfer_source(job: dict, run_dir: Path) -> Path | None:
+    """The CNN the transfer column is crafted on: the job's source, unless that is this very model (a CNN
+    point trained with the source's recipe and seed has its weights, and FGSM on it would be white-box):
+    then the sweep's CNN of another seed (0, or 1 for seed 0), an independently trained CNN of the same
+    recipe, as the source is for every other point. Decided by the weights, so it holds for any source."""
+    if not job["source"]:
+        return None
+    source = Path(job["source"])
+    if job["kind"] != "cnn" or not same_weights(source, run_dir):
+        return source
+    other, _ = train_locked(with_seed(job, 1 if job["seed"] == 0 else 0))
+    return other
+
+
+def same_weights(run_a, run_b) -> bool:
+    """Whether two networks.train runs hold the same architecture and weights."""
+    a, b = (load_model(r).state_dict() for r in (run_a, run_b))
+    return a.keys() == b.keys() and all(a[k].shape == b[k].shape and torch.equal(a[k], b[k]) for k in a)
+
+
 def measure_point(job: dict, path: Path) -> dict:
     t0, began = time.perf_counter(), time.time()
     run_dir, metrics = train_locked(job)
@@ -111,7 +132,8 @@ def measure_point(job: dict, path: Path) -> dict:
     train_s = time.perf_counter() - t0
     x, y = load_test(job["n_test"], job["data_dir"], DSET)
     device = torch_device(job.get("torch_device", "cpu"))
-    source = subject("cnn", job["source"], device=device) if job["source"] else None
+    source_dir = transfer_source(job, run_dir)
+    source = subject("cnn", source_dir, device=device) if source_dir else None
     bpda = job["kind"] == "converted"   # also attacked through the CNN it came from
     subj = subject(job["kind"], run_dir, levels=job["levels"], device=device, bpda=bpda)
     crafter = subject(job["kind"], ref_dir, levels=ref["levels"], device=device, bpda=bpda) if ref else None
@@ -121,12 +143,15 @@ def measure_point(job: dict, path: Path) -> dict:
                       crafter=crafter, crafted=CraftedImages(Path(job["out"]) / "cache" / "crafted"))
     if ref:
         res["protocol"] = {"name": "reference", "craft_at": job["craft_at"], "crafted_on": str(ref_dir)}
+    if source_dir and str(source_dir) != str(job["source"]):
+        res["transfer_source"] = {"run": str(source_dir), "why": f"the job's source {job['source']} has this "
+                                  "point's own weights (same recipe and seed): its FGSM would be white-box"}
     result = {"name": point_name(job), "job": job, "run": str(run_dir), "eval": res,
               "train": {k: metrics.get(k) for k in ("test_accuracy", "n_test", "n_train", "train_seconds",
                                                      "sec_per_example", "softmax_test_accuracy")},
               "train_seconds": train_s, "seconds": time.perf_counter() - t0,
               # a point is cached and outlives the code that made it: its own record, beside its sweep's
-              "provenance": provenance(job, [run_dir, job["source"]] + ([ref_dir] if ref else []), started=began)}
+              "provenance": provenance(job, [run_dir, source_dir] + ([ref_dir] if ref else []), started=began)}
     save_json(path, result)
     return result
 

@@ -104,6 +104,23 @@ def test_tiny_sweep_writes_json_and_figures_and_resumes_from_cache(swept, tiny_m
     assert ran == ["snn"]
 
 
+def test_a_cnn_point_with_its_sources_weights_takes_another_seeds_cnn_as_source(swept, tiny_mnist, tmp_path):
+    """The transfer column must be black-box: a CNN point trained with its source's recipe and seed has the
+    source's weights, so its transfer FGSM is crafted on the sweep's CNN of another seed instead."""
+    out = tmp_path / "sweeps"
+    first = leak_sweep.main([a if a != str(swept[0]) else str(out) for a in sweep_argv(swept[0])])
+    own = next(p for p in first["points"] if p["job"]["kind"] == "cnn")["run"]   # seed 0's CNN as the source
+    argv = [a if a != str(swept[0]) else str(out / "again") for a in sweep_argv(swept[0])]
+    argv[argv.index("--source") + 1] = own
+    s = tiny_sweep(leak_sweep.main, argv + ["--seeds", "2"])
+    cnn = {p["job"]["seed"]: p for p in s["points"] if p["job"]["kind"] == "cnn"}
+    assert sweep_points.same_weights(own, cnn[0]["run"])        # the same recipe and seed: the same model
+    assert cnn[0]["eval"]["transfer_source"]["run"] == cnn[1]["run"]
+    assert "transfer_source" not in cnn[1]["eval"] and cnn[1]["job"]["source"] == own
+    snn = [p for p in s["points"] if p["job"]["kind"] == "snn"]
+    assert snn and all("transfer_source" not in p["eval"] for p in snn)
+
+
 def test_saved_only_reports_what_ran_and_names_the_rest(swept, tiny_mnist, monkeypatch, tmp_path):
     """A sweep stopped part-way: --saved-only computes nothing, writes the summary of the points that ran and
     lists the others; REPORT.md's section names them and the command that runs them."""
