@@ -3,25 +3,29 @@
 :func:`make_job` builds the dict every point is (a model to train with its budget, and its measurement);
 :func:`model_name` names the trained model (training settings only) and :func:`point_name` the point
 (everything but where it runs), which are the cache's file names: a job that changes neither is never
-recomputed. :func:`expected_seconds` and :func:`forecast` turn COST, the measured cost per unit of work,
-into the progress bar's time and ``--estimate``'s table (:func:`estimate`). analysis.sweep_points runs
-the jobs.
+recomputed. :func:`expected_seconds` and :func:`forecast` turn COST, the measured cost per unit of work
+(analysis.sweep_costs, per dataset), into the progress bar's time and ``--estimate``'s table
+(:func:`estimate`). analysis.sweep_points runs the jobs. A job off MNIST names its dataset ("dset"; CIFAR-10:
+networks.train's CPU recipe, its hybrid SNN and converted SNN made from the seed's one CNN, :func:`needs_cnn`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.defaults import DT_PER_TAU, FULL_LEVELS, JOB_DEFAULTS, REF, REF_CONVERTED_T
+from analysis.defaults import (DT_PER_TAU, FULL_LEVELS, HYBRID_DSETS, JOB_DEFAULTS, ONE_CNN_PER_SEED, REFS,
+                               REF_CONVERTED_TS, SPIKING_ENCODING)
 from analysis.measurement import BRIAN_CHUNK, EVAL_VERSION, digest
+from analysis.sweep_costs import COSTS
 from bio.parameters import NetworkConfig
-from networks.recipes import NET_DEFAULTS
+from networks import recipes
 
 N_EXC = 100
 REF_DT_MS = 0.5   # the released code's time step, at which COST's Brian2 figures were measured
-DSET = "mnist"   # every point trains and is measured on it
+DSET = "mnist"   # a job's dataset when it names none: every MNIST point (a job has "dset" only off MNIST)
 # Besides "levels", which every job has. A converted job also names the CNN model it converts ("cnn_model", the
-# model_name of :func:`cnn_job`: the CNN point of its seed, levels and budget); a surrogate SNN job has "encoding"
-# only when it is not Poisson (JOB_DEFAULTS).
+# model_name of :func:`cnn_job`: the CNN point of its seed, levels and budget), and so does a hybrid surrogate SNN
+# job (CIFAR-10's, HYBRID_DSETS), which trains from that CNN; a surrogate SNN job has "encoding" only when it is
+# not its dataset's (MNIST Poisson, JOB_DEFAULTS; CIFAR-10 direct, SPIKING_ENCODING); a job off MNIST has "dset".
 TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms"), "converted": ("T",)}
 # A change of these re-evaluates, never retrains. "suite" (the attack suite, analysis.measurement.suite_spec) and
 # "craft_at" (the reference protocol: the training settings of the model attacks are crafted on) are in a job
@@ -29,50 +33,32 @@ TRAIN_KEYS = {"snn": ("T", "leak"), "cnn": (), "bio": ("tau_exc_ms", "present_ms
 EVAL_KEYS = ("n_test", "eps", "eot", "source", "eval_version", "suite", "craft_at")
 # Where and on what a job runs, and how many seeds of it the sweep runs: never part of its result's name.
 HOW = ("out", "data_dir", "torch_device", "n_seeds")
-# Wall seconds per unit of work, fitted to the default sweeps' recorded trainings and evaluations
-# on the 2-core machine of this study (one job per core, the machine shared). They only feed the
-# progress bar's forecast and the order jobs start in (longest first, so no long job starts last).
-COST = {"cnn_train": 4.5e-3,     # per training image and epoch
-        "cnn_eval": 1e-2,        # per test image
-        "cnn_craft": 2e-4,       # per test image and gradient (the attack suite)
-        "snn_train": 1.8e-3,     # per training image, epoch and time step
-        "snn_eval": 1.1e-2,      # per test image and time step, besides crafting
-        # per test image, time step and EOT draw (one gradient): benchmarks/suite_cost.py, 2026-12-07 (0.7e-3 at
-        # load ~2; 1.1e-3 was the earlier guess)
-        "snn_craft": 0.75e-3,
-        "bio_build": 80.0,       # compiling one configuration's standalone binary
-        # per presentation and simulated ms at the released dt (quiet examples shown again: x1.2): the 3-seed
-        # sweep's seed-1/2 points at tau 100 (after the Brian2 speed-ups of 2026-12-06; 3.1-4.0 ms per
-        # example, machine shared), 4.5e-5 before them
-        "bio_present": 7e-6,
-        "bio_eval": 0.1,         # per test image: the Brian2 runs
-        "bio_craft": 1e-4,       # per test image, twin step and EOT draw
-        # The converted SNN (the SNN's architecture, IF neurons): python -m benchmarks.converted_cost (2026-12-07,
-        # benchmarks/results/converted_cost.json), CPU seconds of one thread on the loaded machine, 100 test
-        # images, converted T 32 against an SNN at T 8. The SNN's evaluate() took 1.03e-2 s per image and step
-        # there (COST's wall-time snn_eval: 1.1e-2), so these are its figures times the measured ratios: the
-        # conversion (loading, calibrating on 2,000 training images: 1.9 s), networks.pipeline's test pass per
-        # test image and time step (3.7e-4 measured), evaluate() per test image and time step besides crafting
-        # (1.31e-2 measured: one more delta than the SNN, FGSM through its CNN). Its own gradients cost 1.09x the
-        # SNN's per step (snn_craft is used), those through its CNN cnn_craft.
-        "converted_train": 10.0,
-        "converted_test": 4e-4,
-        "converted_eval": 1.4e-2}
 
 
 # --- jobs --------------------------------------------------------------------------
-def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, encoding: str = "poisson", **params) -> dict:
-    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write). ``encoding``
-    (surrogate SNNs): "direct" feeds the image as a constant current instead of Poisson spikes. A converted
-    job's budget is that of the CNN it converts (:func:`cnn_job`); its T defaults to REF_CONVERTED_T."""
+def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, encoding: str | None = None, **params) -> dict:
+    """One point: a plain, JSON-able dict (model, training budget, evaluation, where to write). ``settings``'
+    "dset" (default MNIST) is the dataset it trains and is measured on, named in the job only when it is not
+    MNIST. ``encoding`` (surrogate SNNs; default the dataset's, SPIKING_ENCODING): "direct" feeds the image as a
+    constant current instead of Poisson spikes. A converted job's budget is that of the CNN it converts
+    (:func:`cnn_job`); its T defaults to the dataset's REF_CONVERTED_TS. Training settings not given are the
+    dataset's reference (REFS); epochs not given the net's own on that dataset (networks.recipes: MNIST CNN 2,
+    SNN 1; CIFAR-10's CPU recipe CNN 20, hybrid SNN 1)."""
+    dset = settings.get("dset", DSET)
     if kind not in TRAIN_KEYS:
         raise ValueError(f"kind must be one of {', '.join(TRAIN_KEYS)}, not {kind!r}")
-    if encoding != JOB_DEFAULTS["encoding"] and kind != "snn":
+    if kind == "bio" and dset != DSET:
+        raise ValueError(f"the Brian2 network (bio) runs on MNIST only, not {dset}")
+    default_encoding = job_defaults(dset)["encoding"]
+    encoding = encoding or default_encoding
+    if encoding != default_encoding and kind != "snn":
         raise ValueError(f"encoding {encoding!r} is for surrogate SNN jobs, not {kind}")
-    ref = dict(REF, T=REF_CONVERTED_T) if kind == "converted" else REF
+    ref = dict(REFS[dset], T=REF_CONVERTED_TS[dset]) if kind == "converted" else REFS[dset]
     job = {"kind": kind, "levels": int(levels), **{k: params.get(k, ref[k]) for k in TRAIN_KEYS[kind]}}
-    if encoding != JOB_DEFAULTS["encoding"]:
+    if encoding != default_encoding:
         job["encoding"] = encoding
+    if dset != DSET:
+        job["dset"] = dset
     job.update({k: settings[k] for k in ("n_test", "eps", "eot", "seed", "source", "data_dir", "out",
                                         "torch_device")}, eval_version=EVAL_VERSION)
     if kind == "bio":
@@ -80,22 +66,52 @@ def make_job(kind: str, settings: dict, levels: int = FULL_LEVELS, encoding: str
                    dt_ms=min(0.5, DT_PER_TAU * job["tau_exc_ms"]))
     else:
         net = "cnn" if kind == "converted" else kind
-        job.update(n_train=settings["n_train"], epochs=settings["epochs"] or NET_DEFAULTS[net]["epochs"])
+        job.update(n_train=settings["n_train"], epochs=settings["epochs"] or net_epochs(net, dset))
+        if kind == "snn" and dset in HYBRID_DSETS:   # the CNN it starts from: the sweep's CNN point's budget
+            job["cnn_epochs"] = settings["epochs"] or net_epochs("cnn", dset)
     return with_seed(job, job["seed"])
 
 
+def net_epochs(net: str, dset: str) -> int:
+    """The epochs networks.train gives ``net`` on ``dset`` by default (its recipe's, if the dataset has recipes)."""
+    recipe = recipes.DEFAULT_RECIPE if dset in recipes.RECIPES else None
+    return recipes.defaults(net, dset, recipe)["epochs"]
+
+
+def job_defaults(dset: str) -> dict:
+    """The keys a job of ``dset`` carries only off these values (JOB_DEFAULTS; the encoding is the dataset's)."""
+    return dict(JOB_DEFAULTS, encoding=SPIKING_ENCODING[dset])
+
+
+def dset_of(job: dict) -> str:
+    return job.get("dset", DSET)
+
+
+def needs_cnn(job: dict) -> bool:
+    """Whether the job's model is made from its seed's CNN (:func:`cnn_job`): a converted SNN, and a hybrid
+    surrogate SNN (CIFAR-10's recipe: the CNN converted, then BPTT)."""
+    return job["kind"] == "converted" or (job["kind"] == "snn" and dset_of(job) in HYBRID_DSETS)
+
+
 def cnn_job(job: dict) -> dict:
-    """The CNN point a converted job converts: same seed, levels (trained on images pre-quantized to them),
-    budget and measurement, so it is the sweep's own CNN point of those levels (the same model name)."""
-    keep = ("levels", "n_test", "eps", "eot", "seed", "source", "data_dir", "out", "torch_device", "eval_version",
-            "n_train", "epochs")
-    return {"kind": "cnn", **{k: job[k] for k in keep if k in job}}
+    """The CNN point a converted (or hybrid SNN) job starts from: same dataset, seed, levels (trained on images
+    pre-quantized to them), budget and measurement, so it is the sweep's own CNN point of those levels (the
+    same model name). On CIFAR-10 (ONE_CNN_PER_SEED) every SNN of a seed starts from its one CNN at 256 levels;
+    a hybrid SNN job names its CNN's epochs ("cnn_epochs": the recipe's 20), its own being its BPTT's."""
+    keep = ("dset", "levels", "n_test", "eps", "eot", "seed", "source", "data_dir", "out", "torch_device",
+            "eval_version", "n_train", "epochs")
+    cnn = {"kind": "cnn", **{k: job[k] for k in keep if k in job}}
+    if dset_of(job) in ONE_CNN_PER_SEED:
+        cnn["levels"] = FULL_LEVELS
+    if "cnn_epochs" in job:   # a hybrid SNN's own epochs are its BPTT's
+        cnn["epochs"] = job["cnn_epochs"]
+    return cnn
 
 
 def with_seed(job: dict, seed: int) -> dict:
-    """``job`` with another seed (a converted job then converts that seed's CNN)."""
+    """``job`` with another seed (a converted or hybrid SNN job then starts from that seed's CNN)."""
     job = dict(job, seed=seed)
-    if job["kind"] == "converted":
+    if needs_cnn(job):
         job["cnn_model"] = model_name(cnn_job(job))
     return job
 
@@ -106,6 +122,7 @@ def model_name(job: dict) -> str:
     tag = {"snn": "snn-leak{leak:g}-T{T}", "cnn": "cnn", "bio": "bio-tau{tau_exc_ms:g}-p{present_ms:g}",
            "converted": "converted-T{T}"}[job["kind"]]
     tag += f"-{job['encoding']}" if "encoding" in job else ""
+    tag = f"{job['dset']}-{tag}" if "dset" in job else tag   # MNIST's names as they always were
     return f"{tag.format(**job)}-L{job['levels']}-{digest(train)}"
 
 
@@ -120,15 +137,16 @@ def reference_job(job: dict) -> dict:
     ref.update(job["craft_at"])
     if ref["kind"] == "bio":
         ref["dt_ms"] = min(0.5, DT_PER_TAU * ref["tau_exc_ms"])
-    for k, v in JOB_DEFAULTS.items():   # a key at its default is left out, as make_job does
+    for k, v in job_defaults(dset_of(ref)).items():   # a key at its default is left out, as make_job does
         if ref.get(k) == v:
             del ref[k]
     return with_seed(ref, ref["seed"])
 
 
 def deterministic(job: dict) -> bool:
-    """A model without Poisson draws: one forward pass is its answer, and EOT is 1."""
-    return job["kind"] == "cnn" or job.get("encoding", JOB_DEFAULTS["encoding"]) == "direct"
+    """A model without Poisson draws: one forward pass is its answer, and EOT is 1 (CIFAR-10's spiking models:
+    direct input)."""
+    return job["kind"] == "cnn" or job.get("encoding", job_defaults(dset_of(job))["encoding"]) == "direct"
 
 
 def suite_work(job: dict) -> tuple[float, int]:
@@ -172,9 +190,9 @@ def bpda_gradients(job: dict) -> int:
 
 def needed_references(jobs: list[dict]) -> list[dict]:
     """The models ``jobs`` need besides their own: the reference-protocol models they craft on
-    (:func:`reference_job`) and the CNNs their converted jobs convert."""
+    (:func:`reference_job`) and the CNNs their converted and hybrid SNN jobs start from."""
     refs = [reference_job(j) for j in jobs if j.get("craft_at")]
-    return refs + [cnn_job(j) for j in jobs + refs if j["kind"] == "converted"]
+    return refs + [cnn_job(j) for j in jobs + refs if needs_cnn(j)]
 
 
 def trained(job: dict) -> bool:
@@ -182,8 +200,10 @@ def trained(job: dict) -> bool:
 
 
 def work_seconds(job: dict) -> tuple[float, float]:
-    """(training, evaluation) wall seconds of one point on one core, forecast from COST."""
-    c, n, eot = COST, job["n_test"], job["eot"]
+    """(training, evaluation) wall seconds of one point on one core, forecast from its dataset's COST (COSTS). A
+    figure a dataset's table lacks costs nothing (MNIST's test pass and conversion are in its other figures) or,
+    for scoring ("snn_score"), a gradient's price, as MNIST's forecast always charged it."""
+    c, n, eot = COSTS[dset_of(job)], job["n_test"], job["eot"]
     grads, scored = suite_work(job)
     if job["kind"] == "bio":
         steps = job["present_ms"] / job["dt_ms"]
@@ -198,12 +218,14 @@ def work_seconds(job: dict) -> tuple[float, float]:
         # gradients at the crafting model's T (the reference protocol's: the reference T), scoring at the job's
         crafter = reference_job(job) if job.get("craft_at") else job
         crafted = n * c["snn_craft"] * crafter["T"] * ((1 if deterministic(crafter) else eot) + grads)
-        if job["kind"] == "snn":
-            train_s = c["snn_train"] * job["n_train"] * job["epochs"] * job["T"]
-            eval_s = crafted + n * job["T"] * (c["snn_eval"] + c["snn_craft"] * scored)
+        score = c.get("snn_score", c["snn_craft"])
+        if job["kind"] == "snn":   # a hybrid's CNN: expected_costs, as a converted job's
+            train_s = (c["snn_train"] * job["n_train"] * job["epochs"] * job["T"] + c.get("snn_test", 0.0) * n * job["T"]
+                       + (c.get("snn_convert", 0.0) if needs_cnn(job) else 0.0))
+            eval_s = crafted + n * job["T"] * (c["snn_eval"] + score * scored)
         else:   # its CNN's training: expected_costs (the CNN is often a point of its own)
             train_s = c["converted_train"] + c["converted_test"] * job["n_test"] * job["T"]
-            eval_s = crafted + n * (job["T"] * (c["converted_eval"] + c["snn_craft"] * scored)
+            eval_s = crafted + n * (job["T"] * (c["converted_eval"] + score * scored)
                                     + c["cnn_craft"] * bpda_gradients(job))
     else:
         train_s, eval_s = c["cnn_train"] * job["n_train"] * job["epochs"], n * (c["cnn_eval"] + c["cnn_craft"] * grads)
@@ -221,7 +243,7 @@ def craft_share(job: dict) -> tuple[str | None, float]:
     spec = job.get("suite") or {}
     key = digest({"crafter": model_name(crafter), "eps": job["eps"], "eot": job["eot"], "seed": job["seed"],
                   "suite": {k: spec.get(k) for k in ("attacks", "eot", "pgd_steps", "pgd_restarts", "apgd_iter")}})
-    c, n, own = COST, job["n_test"], suite_parts(job)[0]
+    c, n, own = COSTS[dset_of(job)], job["n_test"], suite_parts(job)[0]
     if job["kind"] == "bio":
         steps = crafter["present_ms"] / crafter["dt_ms"]
         return key, n * c["bio_craft"] * steps * (job["eot"] + own)
@@ -231,12 +253,15 @@ def craft_share(job: dict) -> tuple[str | None, float]:
 def shared_crafting(jobs: list[dict]) -> list[float]:
     """Seconds of each job's evaluation that another job of the list crafts for it (:func:`craft_share`):
     of the jobs with one key, the first with the most test images crafts (a set of N images serves the
-    first n < N); the others read its images back. A set a finished point already made is still charged
+    first n < N), the crafting model's own point before a reference-protocol point; the others read its images
+    back. A set a finished point already made is still charged
     to one job left (at most one crafting per key too many in a forecast)."""
     shares = [craft_share(j) for j in jobs]
     crafts: dict = {}
     for i, (key, _) in enumerate(shares):
-        if key is not None and (key not in crafts or jobs[i]["n_test"] > jobs[crafts[key]]["n_test"]):
+        # of those with the most images, the crafting model's own point if it is in the list (it crafts its own)
+        if key is not None and (key not in crafts or (jobs[i]["n_test"], not jobs[i].get("craft_at"))
+                                > (jobs[crafts[key]]["n_test"], not jobs[crafts[key]].get("craft_at"))):
             crafts[key] = i
     return [0.0 if key is None or crafts[key] == i else secs for i, (key, secs) in enumerate(shares)]
 
@@ -295,4 +320,52 @@ def estimate(name: str, jobs: list[dict], n_jobs: int, note: str) -> dict:
           + ", ".join(f"{k}: {v:.1f} h" for k, v in total.items()))
     for kind in sorted({j["kind"] for j in left}):
         print(f"  {kind}: {sum(j['kind'] == kind for j in left)} points, {hours(kind):.1f} h on one core")
-    return {"sweep": name, "points_left": len(left), "models_to_train": len(untrained), "hours": total}
+    training: dict[str, list] = {}
+    for j in untrained:
+        training.setdefault(training_stage(j), []).append(work_seconds(j)[0] / 3600)
+    if training:
+        print("  training: " + ", ".join(f"{k} {len(v)} x {sum(v) / len(v):.2f} h = {sum(v):.1f} h"
+                                         for k, v in sorted(training.items())))
+    rows = point_rows(left, saved)
+    if rows:
+        print("  evaluation per point (one core; the crafting another point makes for it not counted):")
+    for r in rows:
+        print(f"    {r['point']}: {r['seeds']} seed(s) x {r['n_test']} images, {r['hours_each']:.2f} h each, "
+              f"{r['hours']:.1f} h")
+    return {"sweep": name, "points_left": len(left), "models_to_train": len(untrained), "hours": total,
+            "training_hours": {k: sum(v) for k, v in training.items()}, "points": rows}
+
+
+def training_stage(job: dict) -> str:
+    """What training a model is, for --estimate's breakdown: a CNN, a conversion, a hybrid SNN's fine-tuning
+    (conversion then BPTT), a surrogate SNN from random weights, a Brian2 network."""
+    if job["kind"] == "snn" and needs_cnn(job):
+        return "hybrid SNN fine-tuning"
+    return {"cnn": "CNN", "converted": "conversion", "snn": "surrogate SNN", "bio": "Brian2"}[job["kind"]]
+
+
+def point_label(job: dict) -> str:
+    """A point's settings in words, seed left out (the rows of --estimate)."""
+    train = {k: job[k] for k in TRAIN_KEYS[job["kind"]]}
+    parts = [job["kind"]] + [f"{k} {v:g}" for k, v in train.items()] + [f"L{job['levels']}"]
+    parts += [job["encoding"]] if "encoding" in job else []
+    parts += [f"eps {job['eps']:g}"]
+    spec = job.get("suite")
+    parts += [spec["name"] if spec else "fgsm"]
+    if job.get("craft_at"):
+        parts += ["crafted at " + ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                                            for k, v in job["craft_at"].items())]
+    return " ".join(parts)
+
+
+def point_rows(jobs: list[dict], saved: list[float]) -> list[dict]:
+    """--estimate's rows: per point setting (seeds together), its seeds, images and evaluation hours on one core
+    (less ``saved``, the crafting another job makes for it: :func:`shared_crafting`), longest first."""
+    rows: dict = {}
+    for job, shared in zip(jobs, saved):
+        key = (point_label(job), job["n_test"])
+        row = rows.setdefault(key, {"point": key[0], "n_test": key[1], "seeds": 0, "hours": 0.0})
+        row["seeds"] += 1
+        row["hours"] += (work_seconds(job)[1] - shared) / 3600
+    out = [dict(r, hours_each=r["hours"] / r["seeds"]) for r in rows.values()]
+    return sorted(out, key=lambda r: -r["hours"])

@@ -2,7 +2,8 @@
 
 Each point is an independent job, a plain dict (:func:`make_job`): a model to train (a surrogate SNN,
 a CNN, a converted SNN (converted from the CNN point of its seed and levels) or the Brian2 network, with
-its training budget) and its evaluation, the measurement of
+its training budget; on CIFAR-10, ``--dset cifar10``, the surrogate SNN is the hybrid, fine-tuned from its
+seed's CNN point, and every converted SNN converts that CNN) and its evaluation, the measurement of
 analysis.measurement (:func:`analysis.measurement.evaluate`). :func:`run_jobs` runs them
 ``--jobs N`` at a time on a local dask cluster of N processes (default: one per usable core), or with
 ``--scheduler ADDRESS`` on a running dask scheduler's workers (analysis.cluster), seed by seed and
@@ -12,34 +13,39 @@ The progress bar states the expected wall time (:func:`forecast`, from COST) and
 work, so its time left is meaningful although points differ a hundredfold. A finished point is cached
 as ``OUT/points/NAME.json`` (NAME carries a hash of the job, :func:`point_name`) and trained models
 are kept in ``OUT/runs/``, so an interrupted sweep resumes, and the two sweeps, writing to the same
-folder, share the points they have in common. :func:`sweep` is what both CLIs run;
+folder, share the points they have in common. :func:`sweep` is what both CLIs run (their shared options:
+analysis.sweep_options);
 :func:`with_measurements` adds what ``--suite``, ``--ensemble`` and ``--protocols`` ask for to a series'
 jobs (new job keys, so points measured without them keep their names).
 """
 from __future__ import annotations
 
-import argparse
-import os
 import time
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from analysis import sweep_options
 from analysis.cluster import run_tasks
-from analysis.defaults import BUDGET_KEYS, CONVERGED, DEFAULTS, FULL_LEVELS, JOB_DEFAULTS, MIDDLE_SEEDS, QUICK, REF, \
-    RESULTS, SOURCES
+from analysis.defaults import FULL_LEVELS, REFS
 from analysis.measurement import BRIAN_CHUNK, CraftedImages, evaluate, load_test, quantize_uint8, \
     shared_deltas, subject
 from analysis.measurement.evaluation import suite_spec
-from analysis.sweep_jobs import (DSET, N_EXC, cnn_job, estimate, expected_costs, expected_seconds, forecast, model_name,
-                                 needed_references, point_name, reference_job, with_seed)
-from networks.devices import add_torch_device_option, torch_device
+from analysis.sweep_jobs import (cnn_job, dset_of, estimate, expected_costs, expected_seconds, forecast,
+                                 job_defaults, model_name, needed_references, needs_cnn, point_name, reference_job,
+                                 with_seed)
+from analysis.sweep_options import scale_note
+from networks.devices import torch_device
 from networks.registry import load_model
-from runstore.cli import PartialFailure, pixel_eps, existing_dir, positive_int
+from runstore.cli import PartialFailure
 from runstore.files import load_json, save_json
 from runstore.locks import run_lock
 from runstore.provenance import provenance
+
+# The command line both sweeps share, where their callers have always found it (analysis.sweep_options).
+add_common, settings, MEASURED = sweep_options.add_common, sweep_options.settings, sweep_options.MEASURED
+
 
 def quantized(data: tuple, levels: int) -> tuple:
     """(x_train, y_train, x_test, y_test) with both image sets pre-quantized to ``levels`` levels."""
@@ -52,10 +58,13 @@ def quantized(data: tuple, levels: int) -> tuple:
 def train(job: dict, run_dir: Path) -> dict:
     """Train the job's model into ``run_dir`` unless it is there; its metrics. A converted job's training is
     the conversion of its CNN (:func:`analysis.sweep_jobs.cnn_job`, trained first if missing, under its lock),
-    calibrated on the same pre-quantized training images the CNN learned from."""
+    calibrated on the job's pre-quantized training images (MNIST: those the CNN learned from; CIFAR-10: the
+    seed's one CNN learned from the originals); a hybrid SNN job's (CIFAR-10) is networks.train --net snn
+    --from that CNN: its conversion, then BPTT. Everything else is networks.train's recipe for the dataset."""
     if (run_dir / "metrics.json").exists():
         return load_json(run_dir / "metrics.json")
-    common = dict(dset=DSET, seed=job["seed"], out=str(run_dir), no_progress=True, n_train=job["n_train"],
+    dset = dset_of(job)
+    common = dict(dset=dset, seed=job["seed"], out=str(run_dir), no_progress=True, n_train=job["n_train"],
                   data_dir=job["data_dir"])
     if job["kind"] == "bio":
         from bio import train_stdp
@@ -63,20 +72,23 @@ def train(job: dict, run_dir: Path) -> dict:
         args = train_stdp.options(**common, n_exc=job["n_exc"], tau_exc=job["tau_exc_ms"], present_ms=job["present_ms"],
                                   dt=job["dt_ms"], n_label=job["n_label"], n_test=chunk, chunk_size=chunk,
                                   resume=(run_dir / "checkpoint.npz").exists())
-        return train_stdp.run(args, quantized(train_stdp.load_data(DSET, job["data_dir"]), job["levels"]))
+        return train_stdp.run(args, quantized(train_stdp.load_data(dset, job["data_dir"]), job["levels"]))
     from networks import pipeline, settings as torch_settings
     spiking = dict(timesteps=job["T"], leak=job["leak"]) if job["kind"] == "snn" else {}
     spiking.update({"encoding": job["encoding"]} if "encoding" in job else {})
-    if job["kind"] == "converted":
+    if needs_cnn(job):
         if job["cnn_model"] != model_name(cnn_job(job)):
-            raise ValueError(f"converted job names CNN {job['cnn_model']}, but its seed and budget give "
+            raise ValueError(f"{job['kind']} job names CNN {job['cnn_model']}, but its seed and budget give "
                              f"{model_name(cnn_job(job))} (set its seed with analysis.sweep_jobs.with_seed)")
         cnn_dir, _ = train_locked(cnn_job(job))
-        spiking = dict(timesteps=job["T"], from_dir=str(cnn_dir))
+        if job["kind"] == "converted":
+            spiking = dict(timesteps=job["T"], from_dir=str(cnn_dir))
+        else:   # the hybrid: the CNN converted at the job's T, then BPTT at its leak
+            spiking["from_dir"] = str(cnn_dir)
     args = torch_settings.options(job["kind"], **common, epochs=job["epochs"], threads=1, n_test=job["n_test"],
                                   torch_device=job.get("torch_device", "cpu"),
                                   resume=(run_dir / "model.pt").exists(), **spiking)
-    return pipeline.run(args, quantized(pipeline.load_data(DSET, job["data_dir"]), job["levels"]))
+    return pipeline.run(args, quantized(pipeline.load_data(dset, job["data_dir"]), job["levels"]))
 
 
 def run_job(job: dict) -> dict:
@@ -130,7 +142,7 @@ def measure_point(job: dict, path: Path) -> dict:
     if ref:   # the reference protocol: the model at the reference setting, same seed, trained if missing
         ref_dir, _ = train_locked(ref)
     train_s = time.perf_counter() - t0
-    x, y = load_test(job["n_test"], job["data_dir"], DSET)
+    x, y = load_test(job["n_test"], job["data_dir"], dset_of(job))
     device = torch_device(job.get("torch_device", "cpu"))
     source_dir = transfer_source(job, run_dir)
     source = subject("cnn", source_dir, device=device) if source_dir else None
@@ -161,16 +173,18 @@ def with_measurements(jobs: list[dict], key: str | None, args, ref=None) -> list
     the command asks for: ``--suite full`` the attack suite on every point; ``--ensemble ends`` (``all``)
     the surrogate ensemble on the series' two ends and its reference setting (every point), surrogate SNNs
     only; ``--protocols ... reference`` beside each point off the reference setting a second one whose
-    attacks are crafted on the model trained at the reference setting (``ref``, by default REF, 256 levels,
-    Poisson input) and scored on this one (Sharmin 2020's released code), with the suite but not the ensemble
-    (its crafting model's ensemble check is the reference point's). At the reference setting the two
-    protocols are one point. A job without ``key`` has its default (JOB_DEFAULTS). Points between the ends
-    get ``--middle-seeds`` seeds and ``--middle-n-test`` images."""
+    attacks are crafted on the model trained at the reference setting (``ref``, by default the jobs' dataset's
+    REFS, 256 levels, its input encoding) and scored on this one (Sharmin 2020's released code), with the suite
+    but not the ensemble (its crafting model's ensemble check is the reference point's). At the reference setting
+    the two protocols are one point. A job without ``key`` has its default (JOB_DEFAULTS, the encoding the
+    dataset's). Points between the ends get ``--middle-seeds`` seeds and ``--middle-n-test`` images."""
+    dset = dset_of(jobs[0]) if jobs else "mnist"
+    defaults = job_defaults(dset)
     if ref is None and key is not None:
-        ref = FULL_LEVELS if key == "levels" else JOB_DEFAULTS[key] if key in JOB_DEFAULTS else REF[key]
+        ref = FULL_LEVELS if key == "levels" else defaults[key] if key in defaults else REFS[dset][key]
 
     def value(j):
-        return j.get(key, JOB_DEFAULTS.get(key))
+        return j.get(key, defaults.get(key))
     values = [value(j) for j in jobs] if key else []
     ends = {min(values), max(values), ref} if values else set()
     out = []
@@ -244,98 +258,6 @@ def failed_points(summary: dict) -> PartialFailure | None:
                           f"again to compute the failed points alone (finished points are cached)")
 
 
-# --- the shared command line -----------------------------------------------------------
-def add_common(p: argparse.ArgumentParser) -> None:
-    def budget(name):
-        return f"(default {CONVERGED[name]}; --quick {QUICK[name]})"
-    p.add_argument("--quick", action="store_true",
-                   help="the small budget (minutes per point on a laptop) instead of converged models; any budget "
-                        "option given still wins")
-    p.add_argument("--n-train", type=positive_int, default=None, help="training examples, torch models " + budget("n_train"))
-    p.add_argument("--bio-n-train", type=positive_int, default=None,
-                   help="STDP training examples, Brian2 " + budget("bio_n_train"))
-    p.add_argument("--n-label", type=positive_int, default=None,
-                   help="examples labelling the Brian2 neurons " + budget("n_label"))
-    p.add_argument("--n-test", type=positive_int, default=None, help="test images evaluated (the first N) " + budget("n_test"))
-    p.add_argument("--middle-n-test", type=positive_int, default=None,
-                   help="test images at the points between a series' two ends and its reference " + budget("middle_n_test"))
-    p.add_argument("--epochs", type=positive_int, default=None,
-                   help="epochs, torch models (default: each net's own, CNN 2 and SNN 1; --quick 1)")
-    p.add_argument("--eps", type=pixel_eps, default=DEFAULTS["eps"], help="L-inf size of every perturbation")
-    p.add_argument("--eot", type=positive_int, default=DEFAULTS["eot"], help="Poisson draws averaged per white-box gradient")
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    p.add_argument("--seeds", type=positive_int, default=1,
-                   help="models trained per point, seeds SEED..SEED+N-1: tables give mean and 95%% interval")
-    p.add_argument("--middle-seeds", type=positive_int, default=MIDDLE_SEEDS,
-                   help="models per point between a series' two ends and its reference (at most --seeds)")
-    # The converged budget measures what issue 28's verdicts rest on (the worst case, the ensemble at the ends,
-    # both protocols); --quick measures as REPORT.md's small sweeps did (FGSM, the swept protocol).
-    p.add_argument("--suite", choices=("fgsm", "full"), default=None,
-                   help="white-box attacks per point: fgsm, the seeds' FGSM alone; full, also PGD (20 steps), "
-                        "APGD-CE and APGD-DLR (25 iterations), EOT over 2 Poisson draws (the MNIST comparison table's "
-                        "budget), and the worst case per example over the four (the Brian2 network: FGSM and PGD "
-                        "through both twins) (default: full; --quick fgsm)")
-    p.add_argument("--ensemble", choices=("none", "ends", "all"), default=None,
-                   help="the surrogate ensemble (PGD crafted through 8 more backward functions: triangle "
-                        "and fast sigmoid of 3 widths each, straight-through, rate gradient) and its worst case per "
-                        "example, on the surrogate SNN points at each series' two ends and reference setting (ends) or "
-                        "at every point (all) (default: ends; --quick none)")
-    p.add_argument("--protocols", nargs="+", choices=("swept", "reference"), default=None,
-                   help="swept: attacks crafted on the point's own model; reference: also crafted on the model trained "
-                        "at the reference setting (T 8, leak 0.99, tau 100 ms, 350 ms, 256 levels; same seed) and "
-                        "scored at the swept one, as Sharmin 2020's released code does (default: both; --quick swept)")
-    p.add_argument("--source", default=None, help="transfer source CNN run (default: the first present of "
-                   + ", ".join(map(str, SOURCES)) + "; 'none' for no transfer attack)")
-    # One job per core by default: the under-30-minute default run needs both cores of a 2-core machine.
-    p.add_argument("--jobs", type=positive_int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else os.cpu_count() or 1, help="points run at once, one process each (default: the usable cores)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running dask scheduler (tcp://host:8786) whose workers run the points; --jobs is "
-                        "then ignored")
-    add_torch_device_option(p)
-    p.add_argument("--data-dir", type=existing_dir, default=None)
-    p.add_argument("--out", default=str(RESULTS / "sweeps"), help="output folder (shared by both sweeps)")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--estimate", action="store_true",
-                   help="print the points still to compute and their expected time (from COST), then stop")
-    p.add_argument("--train-only", action="store_true",
-                   help="train every point's model (kept in OUT/runs, resumable) and measure nothing yet")
-    p.add_argument("--saved-only", action="store_true",
-                   help="compute nothing: write OUT/NAME.json and the figure from the points already saved, the others "
-                        "listed as not run (a sweep stopped part-way; REPORT.md then names them and judges without them)")
-
-
-# What each budget measures by default (option: (--quick, converged)).
-MEASURED = {"suite": ("fgsm", "full"), "ensemble": ("none", "ends"), "protocols": (["swept"], ["swept", "reference"])}
-
-
-def settings(args) -> dict:
-    if args.source is None:
-        source = next((s for s in SOURCES if (s / "model.pt").exists()), None)
-    else:
-        source = None if args.source.lower() == "none" else Path(args.source)
-    torch_device(args.torch_device)   # asking for cuda without one fails here, not in every job
-    budget = QUICK if args.quick else CONVERGED
-    for name in BUDGET_KEYS:
-        if getattr(args, name) is None:
-            setattr(args, name, budget[name])
-    for name, (quick, converged) in MEASURED.items():
-        if getattr(args, name, None) is None:
-            setattr(args, name, quick if args.quick else converged)
-    return {**{k: getattr(args, k) for k in DEFAULTS}, "seeds": args.seeds, "source": source and str(source.resolve()),
-            "data_dir": args.data_dir, "out": str(Path(args.out).resolve()), "torch_device": args.torch_device}
-
-
-def scale_note(s: dict) -> str:
-    def is_budget(budget):
-        return all(s[k] == budget[k] for k in BUDGET_KEYS)
-    seeds = s.get("seeds", 1)
-    return (("converged" if is_budget(CONVERGED) else "quick" if is_budget(QUICK) else "custom scale") + (f", {seeds} seeds per point" if seeds > 1 else "")
-            + f": torch models {s['n_train']} training images x {s['epochs'] or 'their own'} epoch(s), Brian2 {N_EXC} exc "
-              f"neurons, {s['bio_n_train']} STDP examples, {s['n_label']} labelling; {s['n_test']} test images"
-            + (f" ({s['middle_n_test']} between each series' ends)" if s.get("middle_n_test", s["n_test"]) != s["n_test"] else ""))
-
-
 def train_job(job: dict) -> dict:
     """Train (or find) one point's model; waits for another process training the same model."""
     torch.set_num_threads(1)
@@ -360,8 +282,13 @@ def train_models(name: str, jobs: list[dict], args) -> dict:
 
 
 def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
-    """Run the jobs, write OUT/NAME.json and the figure; the summary."""
+    """Run the jobs, write OUT/NAME.json and the figure; the summary. With several eps (``s["eps_list"]``) every
+    job is a point at each eps (the same model, measured again) and each eps gets its own summary and figures in
+    a folder of its own, OUT/epsEPS/NAME.json (the points and models stay in OUT, shared); the summary returned
+    then holds them all ("by_eps", by folder name) and every point."""
     t0 = time.perf_counter()
+    eps_list = s.get("eps_list", [s["eps"]])
+    jobs = [dict(j, eps=e) for e in eps_list for j in jobs]   # one eps: the jobs as they were
     # --seeds N: every point N times, each its own trained model (seeds SEED..SEED+N-1)
     jobs = [with_seed(j, s["seed"] + k) for k in range(s.get("seeds", 1)) for j in jobs
             if k < j.get("n_seeds", s.get("seeds", 1))]
@@ -378,20 +305,36 @@ def sweep(name: str, jobs: list[dict], args, s: dict, extra: dict) -> dict:
     else:
         points = run_jobs(unique, args.jobs, desc=f"{name.replace('_', ' ')} ({note.split(':')[0]})",
                           progress=not args.no_progress, scheduler=args.scheduler)
-    done = {p["name"] for p in points}
-    missing = [point_name(j) for j in unique if point_name(j) not in done]
-    summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
-               "n_jobs": len(unique), "n_failed": 0 if saved_only else len(missing),
-               "failed": [] if saved_only else missing, **({"not_run": missing} if saved_only else {}),
-               "seconds": time.perf_counter() - t0, "provenance": provenance(vars(args), [s["source"]])}
-    out = Path(s["out"])
-    save_json(out / f"{name}.json", summary)
-    from analysis import sweep_figures
-    sweep_figures.SWEEP_FIGURES[name](summary, out / name)
-    print(f"{name}: {len(points)}/{len(unique)} points in {summary['seconds']:.0f} s ({note}); wrote {out / name}.json")
+    summaries = {}
+    for eps in eps_list:
+        folder = "" if len(eps_list) == 1 else f"eps{eps:g}"
+        summaries[folder] = write_summary(name, Path(s["out"]) / folder, [j for j in unique if j["eps"] == eps],
+                                          [p for p in points if p["job"]["eps"] == eps], args, dict(s, eps=eps), extra,
+                                          note, saved_only, t0)
+    if len(eps_list) == 1:
+        summary = summaries[""]
+    else:
+        parts = list(summaries.values())
+        summary = {"sweep": name, "scale": note, "settings": s, **extra, "by_eps": summaries, "points": points,
+                   **{k: sum(p[k] for p in parts) for k in ("n_jobs", "n_failed")},
+                   "failed": [f for p in parts for f in p["failed"]], "seconds": time.perf_counter() - t0}
     error = failed_points(summary)
     if error:
         raise error
     return summary
 
 
+def write_summary(name: str, out: Path, jobs: list[dict], points: list[dict], args, s: dict, extra: dict, note: str,
+                  saved_only: bool, t0: float) -> dict:
+    """``out``/NAME.json and the sweep's figures beside it from the points of one eps; the summary."""
+    done = {p["name"] for p in points}
+    missing = [point_name(j) for j in jobs if point_name(j) not in done]
+    summary = {"sweep": name, "scale": note, "settings": s, **extra, "points": points,
+               "n_jobs": len(jobs), "n_failed": 0 if saved_only else len(missing),
+               "failed": [] if saved_only else missing, **({"not_run": missing} if saved_only else {}),
+               "seconds": time.perf_counter() - t0, "provenance": provenance(vars(args), [s["source"]])}
+    save_json(out / f"{name}.json", summary)
+    from analysis import sweep_figures
+    sweep_figures.SWEEP_FIGURES[name](summary, out / name)
+    print(f"{name}: {len(points)}/{len(jobs)} points in {summary['seconds']:.0f} s ({note}); wrote {out / name}.json")
+    return summary

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from analysis.measurement import TorchSubject, evaluate, fgsm, load_test, shared_deltas
-from analysis.sweep_jobs import COST
+from analysis.sweep_costs import COST
 from networks import pipeline
 from networks.converted import convert
 from networks.registry import load_model
