@@ -251,8 +251,11 @@ def converged_figure(data: dict, path):
     handles = [(Line2D([], [], color=model_color(k), marker="o", ms=3.5), model_key(r)) for k, r in zip(kinds, models)]
     if any(m.get("noise_floor") for m in models):
         handles.append((Line2D([], [], color=CLEAN, ls=":", marker="."), FLOOR_LABEL + ", in the model's colour"))
-    legend_below(fig, handles=handles, ncol=2)
+    legend_below(fig, handles=handles, ncol=1)
     n = sorted({m["n"] for m in models})
+    # with one seed a model's bars are its bootstrap interval over the test images (its legend entry says so)
+    bars_are = CI_SEEDS if all(m["n_seeds"] >= 2 for m in models) else \
+        "error bars: 95 % interval over seeds, or over the test images for a model of one seed"
     suptitle(fig, f"Converged models (the leak sweep's reference points): relative change per stage, eps = "
-                  f"{data['eps']:g}, n = {', '.join(map(str, n))} test images per seed ({CI_SEEDS})")
+                  f"{data['eps']:g}, n = {', '.join(map(str, n))} test images per seed ({bars_are})")
     return save(fig, path)

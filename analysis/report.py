@@ -86,6 +86,17 @@ def accuracy_rows(summary: dict) -> list[list[str]]:
 
 
 # --- sections ---------------------------------------------------------------------------------
+def converged_cmd(converged: dict) -> str:
+    """The command that made converged.json: --from-sweep with the source it read (the sweep summary or its
+    points folder), as its results folder names it."""
+    source = converged.get("source")
+    if not source:
+        return CONVERGED_CMD
+    path = Path(source)
+    shown = next((str(Path(*path.parts[k:])) for k in range(len(path.parts)) if path.parts[k] == "results"), source)
+    return f"python -m analysis.damping --from-sweep {shown}"
+
+
 def damping_section(page: Report, damping: dict | None, leak_sweep: dict | None, judge_blackbox: bool,
                     converged: dict | None = None) -> None:
     """1. Where a perturbation dies out (analysis.damping): one model per kind (damping.json) and, when
@@ -150,8 +161,8 @@ def converged_table(page: Report, converged: dict) -> None:
                + ". Ratios to the input's change use the transfer perturbation (FGSM on the source CNN), the same d "
                "for every model, unless the column names another; a gain below 1 means the network shrinks the "
                "perturbation, above 1 that it amplifies it. The output noise floor is the change between two clean "
-               f"Poisson draws, to read the output change against. `{CONVERGED_CMD}` rebuilds these numbers from the "
-               "sweep's points.")
+               f"Poisson draws, to read the output change against. `{converged_cmd(converged)}` rebuilds these "
+               "numbers from the sweep's points.")
     page.fig("damping_converged", captions.converged_damping(converged))
 
 
