@@ -171,6 +171,10 @@ def test_each_epoch_is_scored_and_equals_training_on_one_epoch_at_a_time(tmp_pat
     train_stdp.main(cli(tmp_path / "steps", "--epochs", "2", "--resume"))
     a, b = (load_npz(tmp_path / d / "weights.npz") for d in ("each", "steps"))
     assert np.array_equal(a["w"], b["w"]) and np.array_equal(a["theta_mV"], b["theta_mV"])
+    # each epoch's network is kept: the last equals the run's weights, the first differs from it
+    kept = [load_npz(tmp_path / "each" / "epochs" / f"weights-epoch-{e}.npz") for e in (1, 2)]
+    assert np.array_equal(kept[1]["w"], a["w"]) and np.array_equal(kept[1]["theta_mV"], a["theta_mV"])
+    assert not np.array_equal(kept[0]["w"], a["w"])
 
 
 def test_each_epoch_added_on_resume_scores_no_epoch_it_has_passed(tmp_path, fake_mnist):
@@ -178,5 +182,5 @@ def test_each_epoch_added_on_resume_scores_no_epoch_it_has_passed(tmp_path, fake
     not scored (with epoch 2's weights under its name); epoch 2 is the state on disk, epoch 3 is trained."""
     train_stdp.main(cli(tmp_path / "r", "--epochs", "2"))
     train_stdp.main(cli(tmp_path / "r", "--epochs", "3", "--test-each-epoch", "--resume"))
-    scored = sorted(p.name for p in (tmp_path / "r" / "epochs").iterdir())
+    scored = sorted(p.name for p in (tmp_path / "r" / "epochs").glob("*.json"))
     assert scored == ["epoch-2.json", "epoch-3.json"]
