@@ -23,9 +23,9 @@ import numpy as np
 from bio import parameters as P
 from bio.build_cache import build_root, unchanged_sources_keep_their_time
 from bio.schedule import Schedule, replay
-from bio.source_patches import (RUN_SECONDS_ENV, active_inputs, contiguous_input_pathway, decay_factors_once,
-                                 fast_pathway, no_clock_read_per_step, relative_clock_tolerance, spike_free_steps,
-                                 variable_run_length)
+from bio.source_patches import (RUN_SECONDS_ENV, active_inputs, block_normalisation, contiguous_input_pathway,
+                                 decay_factors_once, fast_pathway, no_clock_read_per_step, relative_clock_tolerance,
+                                 spike_free_steps, variable_run_length)
 from runstore.locks import file_lock, try_exclusive
 
 DEVICES = ("cpp_standalone", "cuda_standalone", "runtime")
@@ -230,6 +230,8 @@ class StandaloneRunner(_Runner):
             for group in ("exc", "inh"):
                 spike_free_steps(self.directory, group)
             decay_factors_once(self.directory, ("exc", "inh"))
+            if self.mode == "train":
+                block_normalisation(self.directory, "input_exc", self.config.n_input, self.config.n_exc, self.copies)
 
     def _set_prefs(self, run) -> str:
         """Set the device's build preferences; returns a tag for the build directory."""

@@ -7,7 +7,7 @@ is not there, naming itself, rather than let a build of another Brian2 version r
 * :func:`relative_clock_tolerance`: a fix (slot-start operations ran a step late after ~64 s).
 * :func:`variable_run_length`: a run argument Brian2 lacks (simulate fewer slots than compiled).
 * :func:`no_clock_read_per_step`, :func:`contiguous_input_pathway`, :func:`active_inputs`,
-  :func:`spike_free_steps` and :func:`decay_factors_once`: speed, cpp_standalone only; none changes a
+  :func:`spike_free_steps`, :func:`decay_factors_once` and :func:`block_normalisation`: speed, cpp_standalone only; none changes a
   spike or a weight (``tests/test_bit_exact_builds.py`` builds with and without them and compares
   every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
 """
@@ -226,3 +226,73 @@ def decay_factors_once(directory, groups=("exc", "inh")) -> None:
         if n == 0 or text.count(_UPDATE_LOOP) != 1:
             raise _fail(code, "no decay factor exp(-dt/tau) or no update loop", decay_factors_once)
         code.write_text(text.replace(_UPDATE_LOOP, "\n    #pragma GCC ivdep" + _UPDATE_LOOP))
+
+
+# Training rescales every exc neuron's incoming weights at each slot start (bio.network's NORMALISE):
+# Brian2 sums them through its summed-variable loop, then scales each synapse, both over all
+# n_input * n_exc synapses reading the target from an index array, with a division per synapse. At
+# 6,400 exc (5 M synapses, 40 MB of weights) the two took 21 % of training (benchmarks.profile_bio). The
+# pathway's layout (copy-major, then input-major; contiguous_input_pathway) gives each block of n_exc
+# synapses the targets copy * n_exc + m, so both loops run over contiguous blocks, which GCC vectorises.
+# Each sum adds the same weights in the same order, and the factor is Brian2's expression evaluated
+# once per neuron instead of once per synapse (compiled without -ffast-math, so the same number):
+# the weights stay bit for bit the same.
+_SUMMED_LOOP = re.compile(
+    r"for\(int _idx=0; _idx<_ptr_array_(?P<syn>\w+)_N\[0\]; _idx\+\+\)\s*\{\s*"
+    r"// vector code\s*const size_t _vectorisation_idx = _idx;\s*"
+    r"const double w = _ptr_array_(?P=syn)_w\[_idx\];\s*"
+    r"const double _synaptic_var = w;\s*"
+    r"_ptr_array_(?P<post>\w+)_wsum\[_ptr_array_(?P=syn)__synaptic_post\[_idx\]\] \+= _synaptic_var;\s*\}")
+_SCALE_LOOP = re.compile(
+    r"const int _N = _array_(?P<syn>\w+)_N\[0\];\s*"
+    r"for\(int _idx=0; _idx<_N; _idx\+\+\)\s*\{\s*"
+    r"// vector code\s*const size_t _vectorisation_idx = _idx;\s*"
+    r"const int32_t _postsynaptic_idx = _ptr_array_(?P=syn)__synaptic_post\[_idx\];\s*"
+    r"double w = _ptr_array_(?P=syn)_w\[_idx\];\s*"
+    r"const double wsum_post = _ptr_array_(?P<post>\w+)_wsum\[_postsynaptic_idx\];\s*"
+    r"w \*= (?P<factor>[^;]+);\s*"
+    r"_ptr_array_(?P=syn)_w\[_idx\] = w;\s*\}")
+_LAYOUT_CHECK = """if (_snn_n_syn != {n_syn}) {{ fprintf(stderr, "bio.source_patches.block_normalisation: %d synapses, "
+        "built for {n_syn}\\n", (int)_snn_n_syn); exit(1); }}"""
+_BLOCK_SUM = """// bio.source_patches.block_normalisation: the sums over contiguous blocks
+    const int _snn_n_syn = _ptr_array_{syn}_N[0];
+    {check}
+    for(int _snn_b=0; _snn_b<{n_blocks}; _snn_b++)
+    {{
+        double* __restrict _snn_sum = _ptr_array_{post}_wsum + (_snn_b / {n_input}) * {n_exc};
+        const double* __restrict _snn_w = _ptr_array_{syn}_w + (size_t)_snn_b * {n_exc};
+        for(int _snn_m=0; _snn_m<{n_exc}; _snn_m++)
+            _snn_sum[_snn_m] += _snn_w[_snn_m];
+    }}"""
+_BLOCK_SCALE = """// bio.source_patches.block_normalisation: Brian2's factor once per neuron, then contiguous blocks
+    const int _snn_n_syn = _array_{syn}_N[0];
+    {check}
+    static double _snn_factor[{n_post}];
+    for(int _snn_j=0; _snn_j<{n_post}; _snn_j++)
+    {{
+        const double wsum_post = _ptr_array_{post}_wsum[_snn_j];
+        _snn_factor[_snn_j] = {factor};
+    }}
+    for(int _snn_b=0; _snn_b<{n_blocks}; _snn_b++)
+    {{
+        double* __restrict _snn_w = _ptr_array_{syn}_w + (size_t)_snn_b * {n_exc};
+        const double* __restrict _snn_f = _snn_factor + (_snn_b / {n_input}) * {n_exc};
+        for(int _snn_m=0; _snn_m<{n_exc}; _snn_m++)
+            _snn_w[_snn_m] *= _snn_f[_snn_m];
+    }}"""
+
+
+def block_normalisation(directory, synapses: str, n_input: int, n_exc: int, copies: int) -> None:
+    """Rewrite the weight sums and the rescaling of ``synapses`` (e.g. ``input_exc``) as block loops."""
+    objects = Path(directory) / "code_objects"
+    summed, scale = objects / f"{synapses}_summed_variable_wsum_post_codeobject.cpp", objects / "normalise_codeobject.cpp"
+    sizes = dict(n_input=n_input, n_exc=n_exc, n_blocks=copies * n_input, n_post=copies * n_exc,
+                 check=_LAYOUT_CHECK.format(n_syn=copies * n_input * n_exc))
+    for code, loop, block in ((summed, _SUMMED_LOOP, _BLOCK_SUM), (scale, _SCALE_LOOP, _BLOCK_SCALE)):
+        text = code.read_text() if code.is_file() else ""
+        m = loop.search(text)
+        if m is None or m["syn"] != synapses:
+            raise _fail(code, "no weight-sum or rescaling loop over this pathway", block_normalisation)
+        fill = dict(sizes, **m.groupdict())
+        code.write_text("#include <cstdio>\n#include <cstdlib>\n" + text[:m.start()] + block.format(**fill)
+                        + text[m.end():])

@@ -62,8 +62,11 @@ def patched(directory) -> bool:
     network = (Path(directory) / "network.cpp").read_text()
     exc = (Path(directory) / "code_objects" / "exc_spike_thresholder_codeobject.cpp").read_text()
     update = (Path(directory) / "code_objects" / "inh_stateupdater_codeobject.cpp").read_text()
+    scale = (Path(directory) / "code_objects" / "normalise_codeobject.cpp").read_text()
+    total = (Path(directory) / "code_objects" / "input_exc_summed_variable_wsum_post_codeobject.cpp").read_text()
     return "contiguous_input_pathway" in code and "active_inputs" in threshold \
         and "spike_free_steps" in exc and "static const double" in update \
+        and "block_normalisation" in scale and "block_normalisation" in total \
         and "elapsed_realtime = (double)(std::clock() - start)" in network
 
 
