@@ -184,3 +184,23 @@ def test_each_epoch_added_on_resume_scores_no_epoch_it_has_passed(tmp_path, fake
     train_stdp.main(cli(tmp_path / "r", "--epochs", "3", "--test-each-epoch", "--resume"))
     scored = sorted(p.name for p in (tmp_path / "r" / "epochs").glob("*.json"))
     assert scored == ["epoch-2.json", "epoch-3.json"]
+
+
+def test_relabel_reproduces_the_runs_own_labelling_and_labels_on_more_examples(tmp_path, fake_mnist):
+    """bio.relabel with more labelling examples: its first n_label counts are the run's own (same seeds and
+    keys), so the run's protocol recomputed from them gives the run's accuracy; a kept epoch's weights load."""
+    from bio import relabel
+    train_stdp.main(cli(tmp_path / "r", "--epochs", "2", "--test-each-epoch", "--n-label", "30"))
+    own = json.loads((tmp_path / "r" / "epochs" / "epoch-1.json").read_text())
+    out = relabel.relabel(tmp_path / "r", n_label=N_TRAIN, epoch=1, progress=False)
+    assert out["n_label"] == N_TRAIN and out["run_protocol"]["n_label"] == 30
+    assert out["run_protocol"]["test_accuracy"] == own["test_accuracy"]
+    assert out["run_protocol"]["softmax_test_accuracy"] == own["softmax_test_accuracy"]
+    counts = load_npz(tmp_path / "r" / "relabel" / "n60-epoch1.npz")
+    assert counts["label_counts"].shape == (N_TRAIN, N_EXC) and counts["label_counts"][30:].sum() > 0
+    last = relabel.relabel(tmp_path / "r", n_label=30, progress=False)   # the run's weights.npz, its own protocol
+    run_counts = load_npz(tmp_path / "r" / "counts.npz")
+    assert np.array_equal(load_npz(tmp_path / "r" / "relabel" / "n30.npz")["label_counts"], run_counts["label_counts"])
+    assert last["test_accuracy"] == json.loads((tmp_path / "r" / "metrics.json").read_text())["test_accuracy"]
+    with pytest.raises(UserError, match="weights-epoch-3.npz does not exist"):
+        relabel.relabel(tmp_path / "r", n_label=30, epoch=3, progress=False)
