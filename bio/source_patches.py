@@ -7,9 +7,9 @@ is not there, naming itself, rather than let a build of another Brian2 version r
 * :func:`relative_clock_tolerance`: a fix (slot-start operations ran a step late after ~64 s).
 * :func:`variable_run_length`: a run argument Brian2 lacks (simulate fewer slots than compiled).
 * :func:`no_clock_read_per_step`, :func:`contiguous_input_pathway`, :func:`active_inputs`,
-  :func:`spike_free_steps`, :func:`decay_factors_once` and :func:`block_normalisation`: speed, cpp_standalone only; none changes a
-  spike or a weight (``tests/test_bit_exact_builds.py`` builds with and without them and compares
-  every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
+  :func:`spike_free_steps`, :func:`decay_factors_once` and :func:`block_normalisation`: speed,
+  cpp_standalone only; none changes a spike or a weight (``tests/test_bit_exact_builds.py`` builds with
+  and without them and compares every result bit for bit). ``SNN_FAST_PATHWAY=0`` leaves them out.
 """
 from __future__ import annotations
 
@@ -285,7 +285,8 @@ _BLOCK_SCALE = """// bio.source_patches.block_normalisation: Brian2's factor onc
 def block_normalisation(directory, synapses: str, n_input: int, n_exc: int, copies: int) -> None:
     """Rewrite the weight sums and the rescaling of ``synapses`` (e.g. ``input_exc``) as block loops."""
     objects = Path(directory) / "code_objects"
-    summed, scale = objects / f"{synapses}_summed_variable_wsum_post_codeobject.cpp", objects / "normalise_codeobject.cpp"
+    summed = objects / f"{synapses}_summed_variable_wsum_post_codeobject.cpp"
+    scale = objects / "normalise_codeobject.cpp"
     sizes = dict(n_input=n_input, n_exc=n_exc, n_blocks=copies * n_input, n_post=copies * n_exc,
                  check=_LAYOUT_CHECK.format(n_syn=copies * n_input * n_exc))
     for code, loop, block in ((summed, _SUMMED_LOOP, _BLOCK_SUM), (scale, _SCALE_LOOP, _BLOCK_SCALE)):

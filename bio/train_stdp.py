@@ -72,8 +72,8 @@ def build_parser() -> Parser:
                         "step under brian_no_units, so only its 5 ms refractory clamp applies (50 is a reading some ports made)")
     p.add_argument("--test-each-epoch", action="store_true",
                    help=f"label and test the network after every epoch, not only the last (OUT/{EPOCHS}/epoch-N.json, "
-                        f"its weights OUT/{EPOCHS}/weights-epoch-N.npz); the long runs (6,400 exc) use it to show where "
-                        "accuracy levels off and to keep the best epoch's network")
+                        f"its weights OUT/{EPOCHS}/weights-epoch-N.npz); the long runs (6,400 exc) use it to show "
+                        "where accuracy levels off and to keep the best epoch's network")
     p.add_argument("--no-progress", action="store_true")
     return p
 
