@@ -72,8 +72,8 @@ def build_parser() -> Parser:
                         "step under brian_no_units, so only its 5 ms refractory clamp applies (50 is a reading some ports made)")
     p.add_argument("--test-each-epoch", action="store_true",
                    help=f"label and test the network after every epoch, not only the last (OUT/{EPOCHS}/epoch-N.json, "
-                        f"its weights OUT/{EPOCHS}/weights-epoch-N.npz); the long runs (6,400 exc) use it to show "
-                        "where accuracy levels off and to keep the best epoch's network")
+                        f"its weights and label assignments OUT/{EPOCHS}/weights-epoch-N.npz); the long runs "
+                        "(6,400 exc) use it to show where accuracy levels off and to keep the best epoch's network")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -318,8 +318,6 @@ def _run(args, x_train, y_train, x_test, y_test) -> dict:
         timing = train(args, x_train[:args.n_train], state, run_dir, progress, until=epoch * args.n_train)
         metrics = score(args, state, epoch, timing, run_dir, (x_train, y_train, x_test, y_test), progress)
         if args.test_each_epoch:
-            # accuracy wanders between epochs (6,400 exc: 92.8 % then 91.7 %), so the best one must stay loadable
-            save_npz(run_dir / EPOCHS / f"weights-epoch-{epoch}.npz", w=state["w"], theta_mV=state["theta_mV"])
             save_json(scored, metrics)
     return metrics
 
@@ -333,6 +331,9 @@ def score(args, state: dict, epoch: int, timing: dict, run_dir: Path, data: tupl
     save_npz(run_dir / WEIGHTS, w=w, theta_mV=theta)
 
     ev = evaluate(args, w, theta, x_train[:n_label], y_train[:n_label], x_test[:n_test], y_test[:n_test], progress)
+    if args.test_each_epoch:
+        # accuracy wanders between epochs (6,400 exc: 92.8 % then 91.7 %), so the best one must stay usable
+        save_npz(run_dir / EPOCHS / f"weights-epoch-{epoch}.npz", w=w, theta_mV=theta, assignments=ev["assignments"])
     save_npz(run_dir / "counts.npz", assignments=ev["assignments"], label_counts=ev["label_counts"],
              label_targets=y_train[:n_label], test_counts=ev["test_counts"], test_targets=y_test[:n_test],
              test_pred=ev["test_pred"])

@@ -175,6 +175,7 @@ def test_each_epoch_is_scored_and_equals_training_on_one_epoch_at_a_time(tmp_pat
     kept = [load_npz(tmp_path / "each" / "epochs" / f"weights-epoch-{e}.npz") for e in (1, 2)]
     assert np.array_equal(kept[1]["w"], a["w"]) and np.array_equal(kept[1]["theta_mV"], a["theta_mV"])
     assert not np.array_equal(kept[0]["w"], a["w"])
+    assert np.array_equal(kept[1]["assignments"], load_npz(tmp_path / "each" / "counts.npz")["assignments"])
 
 
 def test_each_epoch_added_on_resume_scores_no_epoch_it_has_passed(tmp_path, fake_mnist):
