@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from bio import train_stdp
+from bio.frozen import load_weights
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
 from readout.softmax import SoftmaxReadout
 from runstore.cli import Parser, UserError, existing_dir, exit_with, positive_int
-from runstore.files import load_json, load_npz, save_json, save_npz
+from runstore.files import load_json, save_json, save_npz
 from runstore.provenance import provenance
 
 OUT = "relabel"
@@ -43,15 +44,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_settings(run: Path, data_dir) -> argparse.Namespace:
-    """The run's own settings (config.json), as bio.train_stdp resolves them."""
+    """The run's own settings (config.json), as bio.train_stdp resolves them, with the run's network."""
     cfg = load_json(Path(run) / "config.json")
-    net = NetworkConfig.from_dict(cfg["network"])
-    return train_stdp.options(dset=cfg["dset"], n_exc=net.n_exc, tau_exc=net.tau_exc_ms, dt=net.dt_ms,
-                              present_ms=net.present_ms, rest_ms=net.rest_ms, max_rate=net.max_rate_hz,
-                              stdp=net.stdp, integrator=net.integrator, exc_block_ms=net.exc_block_ms,
-                              seed=cfg["seed"], device=cfg.get("device", "cpp_standalone"),
+    args = train_stdp.options(dset=cfg["dset"], seed=cfg["seed"], device=cfg.get("device", "cpp_standalone"),
                               chunk_size=cfg["chunk_size"], n_label=cfg["n_label"], n_test=cfg["n_test"],
                               out=str(run), data_dir=data_dir)
+    args.config = NetworkConfig.from_dict(cfg["network"])
+    return args
 
 
 def weights_file(run: Path, epoch: int | None) -> Path:
@@ -72,9 +71,9 @@ def relabel(run, n_label: int, epoch: int | None = None, data_dir=None, progress
         raise UserError(f"--n-label {n_label}: {args.dset} has {len(x_train)} training images")
     n_test = min(args.n_test, len(x_test))
     source = weights_file(run, epoch)
-    state = load_npz(source)
-    ev = train_stdp.evaluate(args, state["w"], state["theta_mV"], x_train[:n_label], y_train[:n_label],
-                             x_test[:n_test], y_test[:n_test], progress)
+    w, theta_mV = load_weights(source, args.config)
+    ev = train_stdp.evaluate(args, w, theta_mV, x_train[:n_label], y_train[:n_label], x_test[:n_test],
+                             y_test[:n_test], progress)
     # The run's own protocol from the same counts: the first n_label examples are the run's labelling set.
     own = min(args.n_label, n_label)
     own_assign = assign_labels(ev["label_counts"][:own], y_train[:own])
@@ -91,7 +90,8 @@ def relabel(run, n_label: int, epoch: int | None = None, data_dir=None, progress
                          "neurons_unassigned": int((own_assign < 0).sum())},
         "neurons_reassigned": int((own_assign != ev["assignments"]).sum()),
         "frozen_sec_per_example": ev["frozen_sec_per_example"],
-        "provenance": provenance(args),
+        "provenance": provenance({"run": str(run), "n_label": n_label, "epoch": epoch,
+                                  "network": args.config.to_dict()}, inputs=[run / "config.json", source]),
     }
     name = f"n{n_label}" + (f"-epoch{epoch}" if epoch else "")
     # uint16 holds any count (at most one exc spike per 5 ms refractory period) in half the space of int32:
