@@ -32,9 +32,10 @@ from analysis.attacks import ATTACKS, attack_settings, make_attack
 from analysis.measurement import Brian2Target, batched_predict, craft
 from analysis.metrics import robustness
 from bio.devices import DEVICES
+from bio.frozen import load_assignments, weights_file
 from networks.devices import add_torch_device_option, torch_device
 from networks.twin import DiehlCookTwin
-from runstore.cli import Parser, pixel_eps, existing_dir, exit_with, positive_float, positive_int
+from runstore.cli import Parser, UserError, pixel_eps, existing_dir, exit_with, positive_float, positive_int
 from runstore.files import load_npz, save_json, save_npz
 from runstore.provenance import provenance
 from runstore.locks import run_lock
@@ -47,6 +48,10 @@ def parse_args(argv=None):
     p = Parser(prog="python -m analysis.attack", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--run", required=True, help="a bio.train_stdp run directory")
+    p.add_argument("--epoch", type=positive_int, default=None,
+                   help="attack the weights kept after this epoch (runs trained with --test-each-epoch: "
+                        "RUN/epochs/weights-epoch-N.npz), not the run's last; the softmax readout is the last "
+                        "weights' only. Default --out: RUN/attack-epochN")
     p.add_argument("--attack", nargs="+", default=["fgsm", "pgd"],
                    help=f"any of {', '.join([*ATTACKS, *QUERY_ATTACKS])}")
     p.add_argument("--eps", type=pixel_eps, nargs="+", default=[0.05, 0.1, 0.2, 0.3])
@@ -86,11 +91,16 @@ def parse_args(argv=None):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     run = Path(args.run)
-    for need in ("config.json", "weights.npz", "counts.npz"):
-        if not (run / need).exists():
-            p.error(f"{run} has no {need}: train it first with python -m bio.train_stdp --out {run}")
+    try:   # the files the attack reads, checked before anything runs
+        weights_file(run, args.epoch)
+        load_assignments(run, args.epoch)
+    except UserError as e:
+        p.error(str(e))
+    if args.epoch is not None and args.readout == "softmax":
+        p.error("--readout softmax: the softmax readout is fitted to the run's last weights; with --epoch use "
+                "--readout assignment")
     args.loss = args.loss or ("margin" if args.readout == "assignment" else "ce")
-    args.out = Path(args.out or run / "attack")
+    args.out = Path(args.out or run / ("attack" if args.epoch is None else f"attack-epoch{args.epoch}"))
     return args
 
 
@@ -108,14 +118,14 @@ def attack_run(args):
     run, out = Path(args.run), args.out
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    victim = Brian2Target(run, args.seed, progress, device=args.device)
+    victim = Brian2Target(run, args.seed, progress, device=args.device, epoch=args.epoch)
     images, labels = imagesets.load(victim.dset, "test", data_dir=args.data_dir)
     n = min(args.n_test, len(images))
     x_np = images[:n].reshape(n, -1).astype(np.float64) / 255.0
     y_np = labels[:n]
     # Crafting needs no exactness, so float32 and no rest period (state starts at rest).
-    twin = DiehlCookTwin.from_run_dir(run, surrogate=args.surrogate, slope=args.slope, rest=False,
-                                      dtype=torch.float32, device=device)
+    twin = DiehlCookTwin.from_run_dir(run, epoch=args.epoch, surrogate=args.surrogate, slope=args.slope,
+                                      rest=False, dtype=torch.float32, device=device)
     model = victim.twin_scores(twin, args.readout)
     x = torch.tensor(x_np, dtype=torch.float32, device=device)
     y = torch.tensor(y_np, dtype=torch.long, device=device)
@@ -124,10 +134,15 @@ def attack_run(args):
     clean_path = cache / "clean.npz"
     if clean_path.exists():
         clean = load_npz(clean_path)
+        made_on = int(clean["epoch"]) if "epoch" in clean else 0   # 0: the run's last weights
+        if made_on != (args.epoch or 0):
+            raise UserError(f"{out} holds attacks on the " + (f"epoch-{made_on}" if made_on else "last") +
+                            " weights; choose another --out for these")
     else:
         t0 = time.perf_counter()
         clean = {"brian2_counts": victim.counts(x_np), "twin_pred": batched_predict(model, x, args.batch_size)}
         clean["seconds"] = np.float64(time.perf_counter() - t0)
+        clean["epoch"] = np.int64(args.epoch or 0)
         save_npz(clean_path, **clean)
     clean_pred = victim.predictions(clean["brian2_counts"])
 
@@ -188,11 +203,12 @@ def attack_run(args):
                            seconds_per_query_image=float(d["craft_seconds"]) / q if q else None)
             results.append(row)
 
-    summary = {"settings": settings, "n_test": n,
+    weights = weights_file(run, args.epoch)
+    summary = {"settings": settings, "n_test": n, "epoch": args.epoch, "weights": str(weights),
                "network": victim.config.to_dict(),   # its size (n_exc) and settings: the run folder may be gone later
                "clean": {"brian2": {r: float((p == y_np).mean()) for r, p in clean_pred.items()},
                          "twin": float((clean["twin_pred"] == y_np).mean())},
-               "results": results, "provenance": provenance(settings, [run])}
+               "results": results, "provenance": provenance(settings, [run, weights])}
     save_json(out / "attack.json", summary)
     (out / "attack.md").write_text(markdown_table(summary, args.readout))
     from analysis import attack_figures

@@ -31,9 +31,9 @@ import torch
 
 import imagesets
 from analysis.defaults import RESULTS
-from bio.frozen import load_trained, spike_counts
+from bio.frozen import load_assignments, load_trained, spike_counts, weights_file
 from networks.devices import add_torch_device_option, torch_device
-from readout.assignment_torch import class_scores, load_assignments
+from readout.assignment_torch import class_scores
 from networks.twin import DiehlCookTwin, spike_trains
 from readout.assignment import predict
 from runstore.cli import Parser, existing_dir, exit_with, positive_float, positive_int
@@ -89,9 +89,10 @@ def clean_with_retry(twin, w, theta_mV, x, y, assignments, cfg, seed, device, ch
             "brian2_retried_share": float((brian.boost_hz > 0).mean()), "brian2_s": brian_s, "twin_s": twin_s}
 
 
-def grad_speed(run, x, y, assignments, batch, reps, dtype, rest, surrogate, slope, device) -> dict:
+def grad_speed(run, epoch, x, y, assignments, batch, reps, dtype, rest, surrogate, slope, device) -> dict:
     """Examples/s of forward + backward to the input, Poisson sampling inside."""
-    twin = DiehlCookTwin.from_run_dir(run, surrogate=surrogate, slope=slope, rest=rest, dtype=dtype).to(device)
+    twin = DiehlCookTwin.from_run_dir(run, epoch=epoch, surrogate=surrogate, slope=slope, rest=rest,
+                                      dtype=dtype).to(device)
     xb = torch.tensor(x[:batch].reshape(batch, -1) / 255.0, dtype=dtype, device=device)
     yb = torch.tensor(y[:batch], device=device)
     gen = torch.Generator(device=device).manual_seed(0)
@@ -151,6 +152,8 @@ def figure(brian, results, summary, path) -> None:
 def main(argv=None):
     p = Parser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, help="trained run directory (config.json, weights.npz, counts.npz)")
+    p.add_argument("--epoch", type=positive_int, default=None,
+                   help="the weights kept after this epoch (RUN/epochs/weights-epoch-N.npz), not the run's last")
     p.add_argument("--n-test", type=positive_int, default=1000)
     p.add_argument("--out", default=str(RESULTS / "twin_agreement"))
     p.add_argument("--seed", type=int, default=0, help="Brian2 Poisson sampler seed")
@@ -172,9 +175,9 @@ def main(argv=None):
     images, labels = imagesets.load(dset, "test", data_dir=args.data_dir)
     n = min(args.n_test, len(images))
     x, y = images[:n], labels[:n]
-    cfg, w, theta_mV = load_trained(run)
+    cfg, w, theta_mV = load_trained(run, args.epoch)
     twin = DiehlCookTwin(w, theta_mV, cfg, surrogate=args.surrogate, slope=args.slope).to(device)
-    assignments = load_assignments(run)
+    assignments = load_assignments(run, args.epoch)
 
     t0 = time.perf_counter()
     brian = spike_counts(x, w, theta_mV, cfg, seed=args.seed, device=args.device,
@@ -182,7 +185,7 @@ def main(argv=None):
     brian_s = time.perf_counter() - t0
     exc, inh, replay_rate = replay(twin, brian, cfg.n_input, args.batch)
     results = (exc, inh)
-    summary = {"run": str(run), "n_test": n, "seed": args.seed, "chunk_size": min(args.chunk_size, n),
+    summary = {"run": str(run), "epoch": args.epoch, "n_test": n, "seed": args.seed, "chunk_size": min(args.chunk_size, n),
                "network": cfg.to_dict(), "brian2_s": brian_s,
                "brian2_exc_spikes_per_example": float(brian.exc.sum(1).mean())}
     summary["agreement"] = compare(brian, exc, inh, assignments, y)
@@ -190,12 +193,12 @@ def main(argv=None):
     summary["clean_with_retry"] = clean_with_retry(twin, w, theta_mV, x, y, assignments, cfg, args.seed, args.device,
                                                    args.chunk_size, args.batch)
     summary["grad_speed"] = [
-        grad_speed(run, x, y, assignments, min(args.speed_batch, n), args.speed_reps, dtype, rest,
+        grad_speed(run, args.epoch, x, y, assignments, min(args.speed_batch, n), args.speed_reps, dtype, rest,
                    args.surrogate, args.slope, device)
         for dtype, rest in ((torch.float64, True), (torch.float64, False), (torch.float32, False))]
     summary["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "torch_threads": args.threads, "torch": torch.__version__}
-    summary["provenance"] = provenance(args, [run])
+    summary["provenance"] = provenance(args, [run, weights_file(run, args.epoch)])
     out.mkdir(parents=True, exist_ok=True)
     (out / "agreement.json").write_text(json.dumps(summary, indent=2) + "\n")
     figure(brian, results, summary, out / "agreement.png")

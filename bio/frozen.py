@@ -26,6 +26,7 @@ from bio import parameters as P
 from bio.devices import get_runner
 from bio.network import intensities
 from bio.parameters import NetworkConfig
+from runstore.cli import UserError
 from runstore.files import BadFileError, check_array, check_keys, load_json, load_npz
 
 
@@ -38,16 +39,57 @@ class FrozenResult:
     input_spikes: list | None  # per example (neuron index, time step) arrays, if recorded
 
 
-def load_trained(run_dir) -> tuple[NetworkConfig, np.ndarray, np.ndarray]:
-    """(config, w[input, exc], theta_mV) of a ``bio.train_stdp`` run directory, loaded without pickle."""
+WEIGHTS = "weights.npz"   # a bio.train_stdp run's weights after its last scored epoch
+COUNTS = "counts.npz"     # ... and their label assignments and counts
+EPOCHS = "epochs"         # --test-each-epoch: each epoch's metrics and weights-epoch-N.npz
+
+
+def weights_file(run_dir, epoch: int | None = None) -> Path:
+    """A run's ``weights.npz``, or with ``epoch`` the weights kept after that epoch
+    (``epochs/weights-epoch-N.npz``, runs trained with ``--test-each-epoch``)."""
     run_dir = Path(run_dir)
-    for need in ("config.json", "weights.npz"):
-        if not (run_dir / need).is_file():
-            raise FileNotFoundError(f"{run_dir} has no {need}: train it first with "
-                                    f"python -m bio.train_stdp --out {run_dir}")
+    path = run_dir / (WEIGHTS if epoch is None else f"{EPOCHS}/weights-epoch-{epoch}.npz")
+    if not path.is_file():
+        kept = sorted((run_dir / EPOCHS).glob("weights-epoch-*.npz"), key=lambda q: int(q.stem.split("-")[-1]))
+        raise UserError(f"{path} does not exist" + (
+            f"; this run keeps {', '.join(q.name for q in kept)}" if kept and epoch else
+            "; --epoch needs a run trained with --test-each-epoch" if epoch else
+            f": train it first with python -m bio.train_stdp --out {run_dir}"))
+    return path
+
+
+def load_trained(run_dir, epoch: int | None = None) -> tuple[NetworkConfig, np.ndarray, np.ndarray]:
+    """(config, w[input, exc], theta_mV) of a ``bio.train_stdp`` run directory (with ``epoch``: the
+    weights kept after that epoch), loaded without pickle."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise UserError(f"{run_dir} has no config.json: train it first with python -m bio.train_stdp --out {run_dir}")
     config = NetworkConfig.from_dict(load_json(run_dir / "config.json")["network"])
-    w, theta_mV = load_weights(run_dir / "weights.npz", config)
+    w, theta_mV = load_weights(weights_file(run_dir, epoch), config)
     return config, w, theta_mV
+
+
+def load_assignments(run_dir, epoch: int | None = None) -> np.ndarray:
+    """The neuron-to-class assignments of a run's weights (``counts.npz``), or of the weights kept after
+    ``epoch``: saved beside them, else from ``bio.relabel`` with the run's own number of labelling images
+    (``relabel/n{N}-epoch{E}.npz``; weights kept before assignments were saved with them)."""
+    run_dir = Path(run_dir)
+    if epoch is None:
+        path = run_dir / COUNTS
+        if not path.is_file():
+            raise UserError(f"{run_dir} has no {COUNTS}: train it first with python -m bio.train_stdp --out {run_dir}")
+    else:
+        path = weights_file(run_dir, epoch)
+        if "assignments" not in load_npz(path):
+            n_label = load_json(run_dir / "config.json")["n_label"]
+            path = run_dir / "relabel" / f"n{n_label}-epoch{epoch}.npz"
+            if not path.is_file():
+                raise UserError(f"{weights_file(run_dir, epoch)} has no label assignments (kept before they were "
+                                f"saved with the weights): python -m bio.relabel --run {run_dir} --n-label {n_label} "
+                                f"--epoch {epoch} computes them with the run's own protocol")
+    z = load_npz(path)
+    check_keys(path, z, ("assignments",))
+    return check_array(path, "assignments", z["assignments"], (None,), "i")
 
 
 def load_weights(path, config: NetworkConfig) -> tuple[np.ndarray, np.ndarray]:

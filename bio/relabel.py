@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bio import train_stdp
-from bio.frozen import load_weights
+from bio.frozen import load_weights, weights_file
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
 from readout.softmax import SoftmaxReadout
@@ -51,16 +51,6 @@ def run_settings(run: Path, data_dir) -> argparse.Namespace:
                               out=str(run), data_dir=data_dir)
     args.config = NetworkConfig.from_dict(cfg["network"])
     return args
-
-
-def weights_file(run: Path, epoch: int | None) -> Path:
-    path = run / (train_stdp.WEIGHTS if epoch is None else f"{train_stdp.EPOCHS}/weights-epoch-{epoch}.npz")
-    if not path.is_file():
-        kept = sorted(p.name for p in (run / train_stdp.EPOCHS).glob("weights-epoch-*.npz"))
-        raise UserError(f"{path} does not exist" + (f"; this run keeps {', '.join(kept)}" if kept else
-                        "; --epoch needs a run trained with --test-each-epoch" if epoch else
-                        "; the run has not finished (bio.train_stdp writes weights.npz after its last epoch)"))
-    return path
 
 
 def relabel(run, n_label: int, epoch: int | None = None, data_dir=None, progress: bool = True) -> dict:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 import imagesets
 from bio import parameters as P
 from bio.devices import DEVICES, get_runner
-from bio.frozen import DEFAULT_COPIES, chunk_seed, frozen_runner, spike_counts
+from bio.frozen import COUNTS, DEFAULT_COPIES, EPOCHS, WEIGHTS, chunk_seed, frozen_runner, spike_counts
 from bio.network import intensities
 from bio.parameters import NetworkConfig
 from readout.assignment import assign_labels, predict
@@ -37,8 +37,6 @@ from runstore.provenance import provenance
 
 BIO_DATASETS = ("mnist", "fashion")   # 28x28 grayscale: one Poisson input per pixel
 CHECKPOINT = "checkpoint.npz"
-WEIGHTS = "weights.npz"
-EPOCHS = "epochs"   # --test-each-epoch: each epoch's metrics (full test set by default)
 
 
 def build_parser() -> Parser:
@@ -334,7 +332,7 @@ def score(args, state: dict, epoch: int, timing: dict, run_dir: Path, data: tupl
     if args.test_each_epoch:
         # accuracy wanders between epochs (6,400 exc: 92.8 % then 91.7 %), so the best one must stay usable
         save_npz(run_dir / EPOCHS / f"weights-epoch-{epoch}.npz", w=w, theta_mV=theta, assignments=ev["assignments"])
-    save_npz(run_dir / "counts.npz", assignments=ev["assignments"], label_counts=ev["label_counts"],
+    save_npz(run_dir / COUNTS, assignments=ev["assignments"], label_counts=ev["label_counts"],
              label_targets=y_train[:n_label], test_counts=ev["test_counts"], test_targets=y_test[:n_test],
              test_pred=ev["test_pred"])
     ev["softmax"].save(run_dir / "readout_softmax.npz")

@@ -180,9 +180,11 @@ class DiehlCookTwin(torch.nn.Module):
         self.register_buffer("thr_exc", torch.tensor(thr, dtype=dtype, device=device))
 
     @classmethod
-    def from_run_dir(cls, path, config: NetworkConfig | None = None, **kwargs) -> "DiehlCookTwin":
-        """The twin of a trained run (``config.json`` and ``weights.npz``); ``config`` overrides the run's."""
-        run_config, w, theta_mV = load_trained(path)
+    def from_run_dir(cls, path, config: NetworkConfig | None = None, epoch: int | None = None,
+                     **kwargs) -> "DiehlCookTwin":
+        """The twin of a trained run (``config.json`` and ``weights.npz``, or with ``epoch`` the weights kept
+        after that epoch); ``config`` overrides the run's."""
+        run_config, w, theta_mV = load_trained(path, epoch)
         return cls(w, theta_mV, config or run_config, **kwargs)
 
     def extra_repr(self) -> str:

@@ -5,12 +5,8 @@ spike count of the exc neurons assigned to it (0 for a class with none).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
-
-from runstore.files import check_array, check_keys, load_npz
 
 
 def class_scores(counts: torch.Tensor, assignments, n_classes: int = 10) -> torch.Tensor:
@@ -28,11 +24,3 @@ def class_scores(counts: torch.Tensor, assignments, n_classes: int = 10) -> torc
 def predict(counts: torch.Tensor, assignments, n_classes: int = 10) -> torch.Tensor:
     """The class with the highest score (ties: lowest class, as numpy's argmax)."""
     return class_scores(counts, assignments, n_classes).argmax(dim=1)
-
-
-def load_assignments(run_dir) -> np.ndarray:
-    """Neuron-to-class assignments saved by training (``counts.npz``)."""
-    path = Path(run_dir) / "counts.npz"
-    z = load_npz(path)
-    check_keys(path, z, ("assignments",))
-    return check_array(path, "assignments", z["assignments"], (None,), "i")

@@ -205,3 +205,42 @@ def test_relabel_reproduces_the_runs_own_labelling_and_labels_on_more_examples(t
     assert last["test_accuracy"] == json.loads((tmp_path / "r" / "metrics.json").read_text())["test_accuracy"]
     with pytest.raises(UserError, match="weights-epoch-3.npz does not exist"):
         relabel.relabel(tmp_path / "r", n_label=30, epoch=3, progress=False)
+
+
+def test_a_kept_epoch_is_attacked_with_its_own_weights_and_assignments(tmp_path, fake_mnist):
+    """analysis.attack --epoch N reads epochs/weights-epoch-N.npz and the assignments saved with it (or, for
+    weights kept without them, bio.relabel's with the run's own protocol, which are the same), writes to
+    RUN/attack-epochN, and refuses an epoch the run did not keep or a folder holding another epoch's attacks."""
+    from analysis import attack
+    from analysis.measurement import Brian2Target
+    from bio import relabel
+    from bio.frozen import load_assignments
+    from networks.twin import DiehlCookTwin
+    from runstore.files import save_npz
+
+    run = tmp_path / "r"
+    train_stdp.main(cli(run, "--epochs", "2", "--test-each-epoch"))
+    kept = load_npz(run / "epochs" / "weights-epoch-1.npz")
+    victim = Brian2Target(run, epoch=1)
+    assert np.array_equal(victim.w, kept["w"]) and np.array_equal(victim.assignments, kept["assignments"])
+    assert victim.softmax is None   # fitted to the last weights only
+    twin = DiehlCookTwin.from_run_dir(run, epoch=1)
+    assert np.array_equal(twin.w.numpy(), kept["w"]) and not np.array_equal(kept["w"], Brian2Target(run).w)
+
+    # weights kept before assignments were saved with them: bio.relabel's, the run's own protocol
+    save_npz(run / "epochs" / "weights-epoch-1.npz", w=kept["w"], theta_mV=kept["theta_mV"])
+    with pytest.raises(UserError, match="python -m bio.relabel"):
+        load_assignments(run, epoch=1)
+    relabel.relabel(run, n_label=N_TRAIN, epoch=1, progress=False)
+    assert np.array_equal(load_assignments(run, epoch=1), kept["assignments"])
+
+    args = ["--run", str(run), "--attack", "fgsm", "--eps", "0.1", "--n-test", "4", "--batch-size", "4",
+            "--no-progress"]
+    summary = attack.main([*args, "--epoch", "1"])
+    assert summary["epoch"] == 1 and summary["weights"].endswith("weights-epoch-1.npz")
+    assert (run / "attack-epoch1" / "attack.json").is_file() and not (run / "attack").exists()
+    with pytest.raises(SystemExit) as e:
+        attack.parse_args([*args, "--epoch", "3"])
+    assert e.value.code == 2
+    with pytest.raises(UserError, match="epoch-1 weights"):
+        attack.main([*args, "--out", str(run / "attack-epoch1")])

@@ -16,13 +16,13 @@ import torch
 from analysis.defaults import COMPARE_KIND, FULL_LEVELS, NET_LABELS
 from analysis.measurement.cells import Model
 from analysis.measurement.crafting import batched_predict, fgsm, quantize
-from bio.frozen import chunk_seed, load_trained, spike_counts
+from bio.frozen import chunk_seed, load_assignments, load_trained, spike_counts
 from readout.assignment import class_scores as count_scores
 from readout.assignment import predict as assignment_predict
 from readout.assignment_torch import class_scores
 from readout.softmax import SoftmaxReadout
 from runstore.cli import UserError
-from runstore.files import load_json, load_npz
+from runstore.files import load_json
 
 LIFT = 1e-9           # Brian2 pixels at zero get this intensity so that they too draw each step (see stages)
 BRIAN_CHUNK = 200     # examples per compiled Brian2 run; one binary per configuration and chunk size
@@ -47,14 +47,16 @@ class Brian2Target:
     stochastic = True
     loss = "margin"   # assignment scores are mean counts, not logits
 
-    def __init__(self, run, seed: int = 0, progress: bool = False, device: str = "cpp_standalone"):
-        self.run = Path(run)
-        self.config, self.w, self.theta = load_trained(self.run)
+    def __init__(self, run, seed: int = 0, progress: bool = False, device: str = "cpp_standalone",
+                 epoch: int | None = None):
+        self.run, self.epoch = Path(run), epoch   # epoch: the weights kept after it (--test-each-epoch)
+        self.config, self.w, self.theta = load_trained(self.run, epoch)
         self.device = device   # the Brian2 device
         self.dset = load_json(self.run / "config.json")["dset"]
-        self.assignments = load_npz(self.run / "counts.npz")["assignments"]
+        self.assignments = load_assignments(self.run, epoch)
+        # the softmax readout is fitted to the run's last weights only
         self.softmax = SoftmaxReadout.load(self.run / "readout_softmax.npz") \
-            if (self.run / "readout_softmax.npz").exists() else None
+            if epoch is None and (self.run / "readout_softmax.npz").exists() else None
         self.seed, self.progress, self.calls = seed, progress, 0
 
     # --- scoring on Brian2, fresh draws per call (analysis.attack, analysis.compare) --------------
@@ -73,7 +75,9 @@ class Brian2Target:
         """Images (B, 784) in [0, 1] -> class scores, differentiable through the twin (networks.twin)."""
         if readout == "softmax":
             if self.softmax is None:
-                raise UserError(f"{self.run} has no readout_softmax.npz; use --readout assignment")
+                raise UserError(f"{self.run} has no softmax readout" + (f" for epoch {self.epoch}" if self.epoch
+                                else " (readout_softmax.npz)") + "; use --readout assignment")
+            # a copy on the twin's device and dtype; self.softmax scores Brian2's counts in float64
             head = SoftmaxReadout.load(self.run / "readout_softmax.npz").to(twin.w.device, twin.w.dtype)
             return lambda x: head(twin(x))
         return lambda x: class_scores(twin(x), self.assignments)
@@ -83,8 +87,8 @@ class Brian2Target:
         """The network as a cell model: attacks crafted on its twin (float32, no rest period, the
         assignment readout's scores), scored on Brian2 with the draw the cell names."""
         from networks.twin import DiehlCookTwin   # imports Brian2's twin: only when the network is attacked
-        twin = DiehlCookTwin.from_run_dir(self.run, surrogate="fast_sigmoid", slope=5.0, rest=False,
-                                          dtype=torch.float32, device=device)
+        twin = DiehlCookTwin.from_run_dir(self.run, epoch=self.epoch, surrogate="fast_sigmoid", slope=5.0,
+                                          rest=False, dtype=torch.float32, device=device)
         head = self.twin_scores(twin, "assignment")
         flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
 
@@ -118,9 +122,9 @@ class Brian2Target:
         # the released dt) and with it cut (a stable gradient at any dt; the loop's gain grows with
         # the number of steps and gave NaN gradients at dt = 0.1 ms). See white_box.
         self.torch_device = torch.device(device)
-        self.twins = [self.twin_scores(DiehlCookTwin.from_run_dir(self.run, rest=False, dtype=torch.float32,
-                                                                  detach_inhibition=cut, device=self.torch_device),
-                                       "assignment")
+        self.twins = [self.twin_scores(DiehlCookTwin.from_run_dir(self.run, epoch=self.epoch, rest=False,
+                                                                  dtype=torch.float32, detach_inhibition=cut,
+                                                                  device=self.torch_device), "assignment")
                       for cut in (False, True)]
         self.batch_size = 100      # twin examples per attack batch
         self.stage_batch = None    # stages: all examples in one set of compiled runs
