@@ -184,7 +184,7 @@ def claims_forest(claims) -> tuple[str, list[str]]:
             f"interval (sweeps: Welch over the seeds; analysis.compare and clean accuracy: two standard errors on "
             f"the test images; damping: between the far ends of the two bootstrap intervals, so wider), "
             f"{joined(units)}{' (a panel each)' if len(units) > 1 else ''}; filled: {COUNTED}" + (f", hollow: {SHOWN}" if shown else "")
-            + "; vertical line: zero" + (" (dotted: the no-effect margin of the sweeps' parts)" if any(
+            + "; vertical line: zero" + (" (dotted: the no-effect margin of the parts that have one)" if any(
                 e.margin for c in claims for e in c.effects) else "")
             + "; each part's status at its right. The same numbers as the table above (claims_forest.json beside "
               "the figure).")

@@ -15,7 +15,7 @@ import math
 
 from analysis.damping_seeds import seeds_of
 from analysis.defaults import MODEL_ORDER, REF
-from analysis.effects import Claim, Effect, from_effects, interval_text, sign_of, welch_interval
+from analysis.effects import NO_EFFECT_RATIO, Claim, Effect, from_effects, interval_text, sign_of, status, welch_interval
 from analysis.saved_results import FULL, last_hidden, main_eps, num, points_of, pooled_text, stage_ratio, value_of
 from analysis.verdicts import ci_of, stated
 
@@ -130,8 +130,14 @@ def seeds_effect(name: str, a: dict, b: dict, **kw) -> Effect:
     """a - b of two pooled ratios of analysis.damping_seeds (one per model) over their seeds: Welch's 95 %
     interval (analysis.effects.welch_interval), as the sweeps' ends are compared. The claim: a (the SNN) lower."""
     sa, sb = a["per_seed"], b["per_seed"]
-    return Effect(name, *welch_interval(sa, sb), "relative change", -1,
+    return Effect(name, *welch_interval(sa, sb), "relative change", -1, margin=NO_EFFECT_RATIO,
                   how=f"Welch, {len(sa)} and {len(sb)} seeds", **kw)
+
+
+def seeds_stated(e: Effect) -> str:
+    """An over-seeds part in words: which model is lower where the interval says so, else its status (no effect
+    within the margin, inconclusive beyond it)."""
+    return stated(sign_of(e)) if sign_of(e) else status(e)
 
 
 def seeds_damping(converged: dict) -> Claim:
@@ -149,14 +155,13 @@ def seeds_damping(converged: dict) -> Claim:
     effects = [seeds_effect("SNN - CNN gain (output / input), same transferred d", st["gain"], ct["gain"]),
                seeds_effect(f"SNN - CNN, last hidden / input ({snn_layer} vs {cnn_layer}), same transferred d",
                             st["ratio"][snn_layer], ct["ratio"][cnn_layer])]
-    signs = [sign_of(e) for e in effects]
     text = (f"converged reference models of the leak sweep (SNN leak {REF['leak']:g}, T {REF['T']}: {ks} seeds; CNN: "
             f"{kc} seeds; n {min(cnn['n'], snn['n'])} test images each, eps {eps:g}), mean over seeds [95 % "
             f"t-interval]; same d (FGSM transferred from the source CNN), change relative to the input's: output "
             f"(gain) CNN {pooled_text(ct['gain'])} vs SNN {pooled_text(st['gain'])}, SNN - CNN "
-            f"{interval_text(effects[0], '+.2f')} (Welch; {stated(signs[0])}); last hidden layer CNN "
+            f"{interval_text(effects[0], '+.2f')} (Welch; {seeds_stated(effects[0])}); last hidden layer CNN "
             f"{pooled_text(ct['ratio'][cnn_layer])} ({cnn_layer}) vs SNN {pooled_text(st['ratio'][snn_layer])} "
-            f"({snn_layer}), SNN - CNN {interval_text(effects[1], '+.2f')} ({stated(signs[1])})")
+            f"({snn_layer}), SNN - CNN {interval_text(effects[1], '+.2f')} ({seeds_stated(effects[1])})")
     floor = (snn.get("noise_floor") or {}).get("output")
     if floor and floor.get("value") is not None:
         text += (f"; the SNN's Poisson noise floor at the output {pooled_text(floor)} against the transferred d's "
@@ -167,7 +172,7 @@ def seeds_damping(converged: dict) -> Claim:
             c, s = cnn["deltas"][name]["gain"], snn["deltas"][name]["gain"]
             effects.append(seeds_effect(f"SNN - CNN gain, {what}", s, c, counted=False, note=note))
             text += (f"; gain under {what}: CNN {pooled_text(c)} vs SNN {pooled_text(s)} "
-                     f"({stated(sign_of(effects[-1]))}, not counted)")
+                     f"({seeds_stated(effects[-1])}, not counted)")
     bio = models.get("bio")
     r = (bio or {}).get("deltas", {}).get("transfer", {}).get("ratio", {}).get("exc counts")
     if r and r.get("value") is not None:

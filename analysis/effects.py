@@ -40,6 +40,10 @@ from scipy import stats
 # lies within +- it: about the seeds' spread of a converged sweep point (BACKGROUND.md, section 1:
 # 1.3-2.9 points sd over 3 seeds at 60,000 training images), so smaller effects are not claimed either way.
 NO_EFFECT_POINTS = 5.0
+# The same for a difference in relative change (a gain, or a layer's change over the input's: analysis.damping),
+# in units of the input's change: a tenth of the gains measured at eps 0.1 (0.6-0.7), below the 0.09 by which
+# one model's gain moved between its first two converged seeds.
+NO_EFFECT_RATIO = 0.05
 
 
 class Claim(NamedTuple):
@@ -155,13 +159,16 @@ STATUS_OF_SIGN = {1: "reproduced", -1: "reversed", 0: "within noise"}
 
 def verdict_of(parts: list[tuple[str, str]]) -> tuple[str, str]:
     """(verdict, the parts named) of a claim from its counted parts, (name, status) each: "reproduced" when
-    every part is; "no effect" when every part is; "partly" when some parts are reproduced and others not,
+    every part is; "no effect" when every part is; "inconclusive" when every part's interval holds 0 and
+    effects beyond its margin too; "partly" when some parts are reproduced and others not,
     then naming which; "not reproduced" else. The naming is empty unless the verdict is "partly"."""
     statuses = [s for _, s in parts]
     if statuses and all(s == "reproduced" for s in statuses):
         return "reproduced", ""
     if statuses and all(s == "no effect" for s in statuses):
         return "no effect", ""
+    if statuses and all(s == "inconclusive" for s in statuses):   # intervals too wide to tell either way
+        return "inconclusive", ""
     if "reproduced" in statuses:
         return "partly", name_parts(parts)
     return "not reproduced", ""

@@ -76,7 +76,7 @@ def panel(ax, fig, lines: list) -> None:
                 + ("" if what["counted"] else " (not counted)"), transform=right, fontsize=5.8, va="center")
         ticks.append(y)
         labels.append(what["part"])
-        if what["margin"]:   # the no-effect band, beside the parts that have one (the sweeps')
+        if what["margin"]:   # the no-effect band, beside the parts that have one (sweeps, damping over seeds)
             ax.vlines([-what["margin"], what["margin"]], y - 0.5, y + 0.5, color="0.55", lw=0.7, ls=":")
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(ticks, labels, fontsize=5.8)
@@ -101,9 +101,11 @@ def forest_figure(claims, path):
         ax.set_title(PANELS[name], loc="left")
     handles = [(Line2D([], [], color="black", marker="o", ls="-", mfc="black", ms=3.6), COUNTED),
                (Line2D([], [], color="black", marker="o", ls="-", mfc="white", ms=3.6), SHOWN)]
-    if any(r["margin"] for r in rows):
-        margin = max(r["margin"] for r in rows if r["margin"])
-        handles.append((Line2D([], [], color="0.55", ls=":"), f"no-effect margin of the sweeps' parts (±{margin:g})"))
+    margins = {family(r["unit"]): r["margin"] for r in rows if r["margin"]}
+    if margins:
+        handles.append((Line2D([], [], color="0.55", ls=":"), "no-effect margin: "
+                        + ", ".join(f"±{m:g} {'points' if unit == 'points' else 'rel. change'}"
+                                    for unit, m in margins.items())))
     legend_below(fig, handles=handles, ncol=len(handles))
     suptitle(fig, "Seed claims: each part's effect with its 95 % interval (right: its status)")
     return save(fig, path)

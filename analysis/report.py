@@ -17,7 +17,7 @@ from analysis import captions, size_series
 from analysis.compare_figures import MAX_DOT_EPS
 from analysis.damping_figures import CONVERGED_CMD, EPS_CMD
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS
-from analysis.effects import NO_EFFECT_POINTS, Effect, interval_text
+from analysis.effects import NO_EFFECT_POINTS, NO_EFFECT_RATIO, Effect, interval_text
 from analysis.forest_figure import forest_figure
 from analysis.provenance_table import provenance_section
 from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, pooled_text, redraw, \
@@ -340,9 +340,11 @@ def front_matter(made: dict, claims: list[Claim], forest: list[str]) -> list[str
             "Each part of a claim is an effect with its 95 % interval, in brackets after the estimate (two standard "
             "errors where a proportion on one test set is all there is): reproduced when the interval excludes 0 on "
             "the claim's side, reversed on the other; a sweep part is 'no effect' when its whole interval lies within "
-            f"±{NO_EFFECT_POINTS:g} ASR points, inconclusive when it includes 0 and larger effects too. A claim is "
-            "reproduced when every counted part is, 'no effect' when every part is, 'partly' (its parts named) when "
-            "some are, not reproduced otherwise. The forest plot below the table shows every part."
+            f"±{NO_EFFECT_POINTS:g} ASR points (a damping part over seeds: ±{NO_EFFECT_RATIO:g} of the input's change), "
+            "inconclusive when it includes 0 and larger effects too. A claim is "
+            "reproduced when every counted part is, 'no effect' when every part is, inconclusive when every part is, "
+            "'partly' (its parts named) when some are reproduced, not reproduced otherwise. The forest plot below "
+            "the table shows every part."
             + (f" A part whose claim is that there is no effect ('claim = 0' in the plot) is reproduced when its whole "
                f"interval lies within ±{NO_EFFECT_POINTS:g} points, 'effect found' when it excludes 0 and reaches "
                "beyond that." if any(e.expect == 0 for c in claims for e in c.effects) else ""), "",

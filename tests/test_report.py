@@ -129,6 +129,7 @@ def test_verdict_words_from_named_parts():
     assert effects.verdict_of([("a", "reproduced"), ("b", "reproduced")]) == ("reproduced", "")
     assert effects.verdict_of([("a", "no effect"), ("b", "no effect")]) == ("no effect", "")
     assert effects.verdict_of([("a", "no effect"), ("b", "inconclusive")]) == ("not reproduced", "")
+    assert effects.verdict_of([("a", "inconclusive"), ("b", "inconclusive")]) == ("inconclusive", "")
     assert effects.verdict_of([("a", "reproduced"), ("b", "reversed"), ("c", "no effect")]) == \
         ("partly", "reproduced for a; not for b (reversed), c (no effect)")
     assert effects.verdict_of([]) == ("not reproduced", "")
@@ -217,9 +218,13 @@ def test_damping_claim_over_seeds_decides_like_the_sweeps():
     claim = seed_claims.damping_claim(damping_pair(0.3, 0.4), None, converged_of(cnn, snn))
     assert claim.verdict == "not reproduced" and [effects.status(e) for e in claim.effects[:2]] == ["reversed"] * 2
     assert "(Welch; SNN higher)" in claim.numbers
-    # overlapping seeds: within noise, not a finding
+    # overlapping seeds far apart: inconclusive, not a finding either way (the margin: NO_EFFECT_RATIO)
     claim = seed_claims.damping_claim(None, None, converged_of([0.5, 0.9, 0.3], [0.6, 0.4, 0.8]))
-    assert claim.verdict == "not reproduced" and effects.status(claim.effects[0]) == "within noise"
+    assert claim.verdict == "inconclusive" and effects.status(claim.effects[0]) == "inconclusive"
+    assert "(Welch; inconclusive)" in claim.numbers
+    # close seeds, the same gain: no effect, within +- NO_EFFECT_RATIO
+    same = seed_claims.damping_claim(None, None, converged_of([0.60, 0.61, 0.62], [0.61, 0.60, 0.62])).effects[0]
+    assert same.margin == effects.NO_EFFECT_RATIO and effects.status(same) == "no effect"
     # the hidden layer alone damped: partly, its parts named
     claim = seed_claims.damping_claim(None, None, converged_of(cnn, cnn, snn_hidden=snn))
     assert claim.verdict == "partly" and "reproduced for SNN - CNN, last hidden / input" in claim.parts
