@@ -43,6 +43,18 @@ def test_without_snakemake_the_wrapper_says_how_to_install(monkeypatch, capsys):
 
 
 @needs_snakemake
+@pytest.mark.parametrize("options", [[], ["--root", "build/x"], ["-n"], ["--profile", "p"]])
+def test_targets_after_the_double_dash_reach_snakemake_as_targets(options):
+    """`python -m workflow -- TARGET` once handed TARGET to --rerun-triggers as one more value (exit 2)."""
+    from snakemake.cli import get_argument_parser
+    from workflow.__main__ import parse_args, snakemake_command
+    cmd = snakemake_command(parse_args([*options, "--", "results/attack/size-n100/attack.json", "--keep-going"]))
+    parsed = get_argument_parser().parse_args(cmd[3:])
+    assert parsed.targets == ["results/attack/size-n100/attack.json"] and parsed.keep_going
+    assert {str(getattr(t, "name", t)).lower() for t in parsed.rerun_triggers} == {"mtime", "params", "input"}
+
+
+@needs_snakemake
 def test_every_result_the_report_reads_is_a_target_of_the_full_study():
     text = snakemake_dry_run("full")
     outputs = {o.strip() for line in re.findall(r"^\s+output: (.*)$", text, re.M) for o in line.split(",")}

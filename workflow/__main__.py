@@ -45,11 +45,14 @@ def config_file(study: str) -> Path:
 
 
 def snakemake_command(args) -> list[str]:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--configfile", str(config_file(args.study)),
-           "--cores", args.cores, "--rerun-triggers", "mtime", "params", "input"]
+    # Options that take several values come first and --cores (one value) after them: a target given after --
+    # would otherwise be read as one more value of the last such option (--rerun-triggers, --config).
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--rerun-triggers", "mtime", "params", "input",
+           "--configfile", str(config_file(args.study))]
     if args.root:
         root = Path(args.root)
         cmd += ["--config", f"runs={root / 'runs'}", f"results={root / 'results'}"]
+    cmd += ["--cores", args.cores]
     if args.profile:
         cmd += ["--profile", args.profile]
     return cmd + (["-n", "-p"] if args.dry_run else []) + args.extra
