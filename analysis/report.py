@@ -252,7 +252,8 @@ def size_trend_text(series: dict) -> str:
     parts = []
     for d in series["trend"]:
         what = d["name"].split(":")[0]
-        what = "clean accuracy" if what == "clean" else f"accuracy under {what}"
+        what = ("clean accuracy" if what == "clean" else f"attack success rate under {what[:-len(' ASR')]}"
+                if what.endswith(" ASR") else f"accuracy under {what}")
         parts.append(f"{what} {interval_text(Effect(**d))} points ({size_series.direction(d)})")
     return (f"From {small:,} to {large:,} excitatory neurons ({large:,} minus {small:,}, with its 95 % interval, "
             f"{size_series.TREND_HOW} on the test images): " + "; ".join(parts) + ".")
@@ -271,7 +272,8 @@ def size_section(page: Report, series: dict | None) -> None:
     page.lines += ["### Accuracy against network size (analysis.attack, attack/size-n*)", ""]
     page.table(["excitatory neurons", "n", "clean %"]
                + [f"{size_series.attack_label(a, steps)} eps {e:g} %" for a, e in keys],
-               [[f"{s['n_exc']:,}", str(s["n"]), ci_text(s["clean"])]
+               [[f"{s['n_exc']:,}" + (f" (epoch {s['epoch']} weights)" if s.get("epoch") else ""), str(s["n"]),
+                 ci_text(s["clean"])]
                 + [ci_text((size_series.row(s, a, e) or {}).get("adv_accuracy")) for a, e in keys] for s in sizes],
                f"Brian2's accuracy ({series['readout']} readout) on the first n test images, attacks crafted on the "
                f"twin with the project's protocol (docs/attacks.md), one trained network per size (seed 0); in "

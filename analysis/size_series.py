@@ -111,7 +111,7 @@ def size_series(summaries: dict, readout: str = READOUT) -> dict:
                     rows.append(row_of(r, folder, readout))
         pgd = [got[k][1]["settings"].get("steps") for k in got if "pgd" in got[k][1]["settings"].get("attack", [])]
         sizes.append({"n_exc": n_exc, "folders": [got[k][0] for k in ("main", "fgsm") if k in got],
-                      "run": first["settings"].get("run"), "n": first["n_test"],
+                      "run": first["settings"].get("run"), "epoch": first.get("epoch"), "n": first["n_test"],
                       "clean": proportion(first["clean"]["brian2"][readout], first["n_test"]),
                       "pgd_steps": pgd[0] if pgd else None,
                       "rows": sorted(rows, key=lambda r: (r["attack"] != "fgsm", r["attack"], r["eps"]))})
@@ -156,8 +156,9 @@ def attack_label(attack: str, size_or_steps) -> str:
 
 
 def trend(series: dict, eps: float = MAIN_EPS) -> list[Effect]:
-    """The largest size measured minus the smallest, in accuracy points with their 95 % intervals: clean, and
-    FGSM and PGD at ``eps`` where both sizes have them. None with fewer than two sizes."""
+    """The largest size measured minus the smallest, in points with their 95 % intervals: clean accuracy, and
+    for FGSM and PGD at ``eps`` where both sizes have them the accuracy and the attack success rate. None with
+    fewer than two sizes."""
     sizes = series["sizes"]
     if len(sizes) < 2:
         return []
@@ -169,9 +170,14 @@ def trend(series: dict, eps: float = MAIN_EPS) -> list[Effect]:
     for attack in ("fgsm", "pgd"):
         a, b = row(large, attack, eps), row(small, attack, eps)
         if a and b:
-            out.append(Effect(f"{attack_label(attack, large)} eps {eps:g}: {span}", *scaled(proportion_interval(
+            label = f"{attack_label(attack, large)} eps {eps:g}"
+            out.append(Effect(f"{label}: {span}", *scaled(proportion_interval(
                 a["adv_accuracy"]["value"], b["adv_accuracy"]["value"], a["n"], b["n"]), 100), "accuracy points",
                 how=TREND_HOW))
+            # clean accuracy grows with size too: the ASR (on each size's clean-correct images) is robustness alone
+            ra, rb = a["attack_success_rate"], b["attack_success_rate"]
+            out.append(Effect(f"{label} ASR: {span}", *scaled(proportion_interval(
+                ra["value"], rb["value"], ra["n"], rb["n"]), 100), "ASR points", how=TREND_HOW))
     return out
 
 

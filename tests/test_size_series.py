@@ -121,10 +121,17 @@ def test_intervals_match_a_hand_computation():
     assert size_series.direction(fg) == "grows"
     pgd = trend["PGD-10 eps 0.1"]
     assert pgd["estimate"] == pytest.approx(7.0) and size_series.direction(pgd) == "grows"
+    # the ASR on each size's clean-correct images: 6,400 (930 correct) 230 / 930 fooled, 100: 240 / 840
+    asr = trend["FGSM eps 0.1 ASR"]
+    a, b = 230 / 930, 240 / 840
+    half = 200 * math.sqrt(a * (1 - a) / 930 + b * (1 - b) / 840)
+    assert (asr["estimate"], asr["low"], asr["high"]) == pytest.approx((100 * (a - b), 100 * (a - b) - half,
+                                                                         100 * (a - b) + half))
+    assert asr["unit"] == "ASR points" and size_series.direction(asr) == "no change beyond noise"
     flat = size_series.size_series({"size-n100": main_of(100, 0.9, 0.60, 0.55),
                                     "size-n400": main_of(400, 0.9, 0.61, 0.45)})
     assert [size_series.direction(e) for e in flat["trend"]] == ["no change beyond noise", "no change beyond noise",
-                                                                  "shrinks"]
+                                                                  "no change beyond noise", "shrinks", "grows"]
 
 
 def test_the_protocol_is_full_yamls():
@@ -148,8 +155,8 @@ def test_report_shows_the_table_trend_and_figure_and_names_missing_sizes(tmp_pat
     write(res, "size-n100", main_of(100, 0.84, 0.60, 0.55))
     write(res, "size-n100-fgsm", fgsm_of(100, 0.84, [0.75, 0.35, 0.14]))
     write(res, "size-n400", main_of(400, 0.90, 0.70, 0.66, network=False))
-    write(res, "size-n6400", main_of(6400, 0.93, 0.70, 0.62))
-    write(res, "size-n6400-fgsm", fgsm_of(6400, 0.93, [0.88, 0.40, 0.10]))
+    write(res, "size-n6400", {**main_of(6400, 0.93, 0.70, 0.62), "epoch": 7})
+    write(res, "size-n6400-fgsm", {**fgsm_of(6400, 0.93, [0.88, 0.40, 0.10]), "epoch": 7})
     write(res, "n100-s0", main_of(100, 0.84, 0.63, 0.58))   # an attack run outside the series
     made, report = draw(res, tmp_path)
     drawn, caption = made["figures"]["attack_size"], made["captions"]["attack_size"]
@@ -175,11 +182,12 @@ def test_report_shows_the_table_trend_and_figure_and_names_missing_sizes(tmp_pat
             "| PGD-10 eps 0.1 % |") in section
     assert "| 100 | 1000 | 84.0 [81.6, 86.1] | 75.0 [72.2, 77.6] | 60.0 [56.9, 63.0] |" in section
     assert "| 400 | 1000 | 90.0 [88.0, 91.7] | - | 70.0 [67.1, 72.8] | - | - | 66.0 [63.0, 68.9] |" in section
-    assert "| 6,400 | 1000 |" in section
     # the trend, 6,400 minus 100 at eps 0.1, each with its interval
     assert "From 100 to 6,400 excitatory neurons" in section
     assert "accuracy under FGSM eps 0.1 +10.0 [+5.8, +14.2] points (grows)" in section
     assert "accuracy under PGD-10 eps 0.1 +7.0 [+2.6, +11.4] points (grows)" in section
+    assert "attack success rate under FGSM eps 0.1 " in section
+    assert "| 6,400 (epoch 7 weights) | 1000 |" in section   # analysis.attack --epoch: the epoch is named
     assert "![attack_size](attack/accuracy_vs_size.png)" in section
     assert section.index("| 100 |") < section.index("![attack_size]")
 
