@@ -278,8 +278,23 @@ def size_section(page: Report, series: dict | None) -> None:
                f"Brian2's accuracy ({series['readout']} readout) on the first n test images, attacks crafted on the "
                f"twin with the project's protocol (docs/attacks.md), one trained network per size (seed 0); in "
                f"brackets the {series['interval']}, the images' sampling only (not the training's). "
-               + size_trend_text(series))
+               + size_trend_text(series) + pgd_gain_text(series))
     page.fig("attack_size", captions.attack_size(series))
+
+
+def pgd_gain_text(series: dict) -> str:
+    """How much PGD takes beyond FGSM at each size (eps 0.1): ten steps that find no more than one are the sign
+    of a gradient that informs less, and then a falling attack success rate is not robustness."""
+    eps = size_series.MAIN_EPS
+    gains = [(s["n_exc"], 100 * (f["adv_accuracy"]["value"] - g["adv_accuracy"]["value"])) for s in series["sizes"]
+             if (f := size_series.row(s, "fgsm", eps)) and (g := size_series.row(s, "pgd", eps))]
+    if not gains:
+        return ""
+    return (f" PGD's gain over FGSM at eps {eps:g} (accuracy points): "
+            + ", ".join(f"{n:,} exc {d:+.1f}" for n, d in gains)
+            + "; where it vanishes the twin's gradient stops finding more than one step does, so a falling attack "
+              "success rate there may be the gradient failing rather than the network resisting: a gradient-free "
+              "check decides (docs/attacks.md).")
 
 
 def evaluated(made: dict):

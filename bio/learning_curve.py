@@ -74,7 +74,8 @@ def learning_curve(run, window: int = WINDOW) -> dict:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = Parser(prog="python -m bio.learning_curve", description=__doc__.split("\n\n")[0])
-    p.add_argument("--run", required=True, type=existing_dir, help="a bio.train_stdp run trained with --test-each-epoch")
+    p.add_argument("--run", required=True, type=existing_dir,
+                   help="a bio.train_stdp run trained with --test-each-epoch")
     p.add_argument("--window", type=positive_int, default=WINDOW, help="the last epochs the line is fitted to")
     return p.parse_args(argv)
 

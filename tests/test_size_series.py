@@ -187,6 +187,7 @@ def test_report_shows_the_table_trend_and_figure_and_names_missing_sizes(tmp_pat
     assert "accuracy under FGSM eps 0.1 +10.0 [+5.8, +14.2] points (grows)" in section
     assert "accuracy under PGD-10 eps 0.1 +7.0 [+2.6, +11.4] points (grows)" in section
     assert "attack success rate under FGSM eps 0.1 " in section
+    assert "PGD's gain over FGSM at eps 0.1 (accuracy points): 100 exc +5.0, 400 exc +4.0, 6,400 exc +8.0;" in section
     assert "| 6,400 (epoch 7 weights) | 1000 |" in section   # analysis.attack --epoch: the epoch is named
     assert "![attack_size](attack/accuracy_vs_size.png)" in section
     assert section.index("| 100 |") < section.index("![attack_size]")
