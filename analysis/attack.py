@@ -34,7 +34,6 @@ from analysis.metrics import robustness
 from bio.devices import DEVICES
 from bio.frozen import load_assignments, weights_file
 from networks.devices import add_torch_device_option, torch_device
-from networks.twin import DiehlCookTwin
 from runstore.cli import Parser, UserError, pixel_eps, existing_dir, exit_with, positive_float, positive_int
 from runstore.files import load_npz, save_json, save_npz
 from runstore.provenance import provenance
@@ -124,8 +123,7 @@ def attack_run(args):
     x_np = images[:n].reshape(n, -1).astype(np.float64) / 255.0
     y_np = labels[:n]
     # Crafting needs no exactness, so float32 and no rest period (state starts at rest).
-    twin = DiehlCookTwin.from_run_dir(run, epoch=args.epoch, surrogate=args.surrogate, slope=args.slope,
-                                      rest=False, dtype=torch.float32, device=device)
+    twin = victim.twin(surrogate=args.surrogate, slope=args.slope, rest=False, dtype=torch.float32, device=device)
     model = victim.twin_scores(twin, args.readout)
     x = torch.tensor(x_np, dtype=torch.float32, device=device)
     y = torch.tensor(y_np, dtype=torch.long, device=device)

@@ -17,7 +17,7 @@ from analysis import captions, size_series
 from analysis.compare_figures import MAX_DOT_EPS
 from analysis.damping_figures import CONVERGED_CMD, EPS_CMD
 from analysis.defaults import DSET_NAMES, MODEL_ORDER, NET_LABELS
-from analysis.effects import NO_EFFECT_POINTS, NO_EFFECT_RATIO, Effect, interval_text
+from analysis.effects import NO_EFFECT_POINTS, NO_EFFECT_RATIO
 from analysis.forest_figure import forest_figure
 from analysis.provenance_table import provenance_section
 from analysis.saved_results import adv, changes, last_hidden, main_delta, main_eps, num, pct, pooled_text, redraw, \
@@ -243,22 +243,6 @@ def ci_text(p: dict | None) -> str:
     return f"{pct(p['value'])} [{pct(p['ci95'][0])}, {pct(p['ci95'][1])}]"
 
 
-def size_trend_text(series: dict) -> str:
-    """The measured trend: the largest size minus the smallest at eps 0.1, each effect with its 95 % interval."""
-    sizes = series["sizes"]
-    if len(sizes) < 2:
-        return f"One size measured so far ({sizes[0]['n_exc']:,} excitatory neurons): no trend yet."
-    small, large = sizes[0]["n_exc"], sizes[-1]["n_exc"]
-    parts = []
-    for d in series["trend"]:
-        what = d["name"].split(":")[0]
-        what = ("clean accuracy" if what == "clean" else f"attack success rate under {what[:-len(' ASR')]}"
-                if what.endswith(" ASR") else f"accuracy under {what}")
-        parts.append(f"{what} {interval_text(Effect(**d))} points ({size_series.direction(d)})")
-    return (f"From {small:,} to {large:,} excitatory neurons ({large:,} minus {small:,}, with its 95 % interval, "
-            f"{size_series.TREND_HOW} on the test images): " + "; ".join(parts) + ".")
-
-
 def size_section(page: Report, series: dict | None) -> None:
     """Issue 27's size series (analysis.size_series): a row per network size, clean and under each attack with
     their 95 % intervals, the trend from the smallest size to the largest, and the figure; without any size
@@ -278,23 +262,8 @@ def size_section(page: Report, series: dict | None) -> None:
                f"Brian2's accuracy ({series['readout']} readout) on the first n test images, attacks crafted on the "
                f"twin with the project's protocol (docs/attacks.md), one trained network per size (seed 0); in "
                f"brackets the {series['interval']}, the images' sampling only (not the training's). "
-               + size_trend_text(series) + pgd_gain_text(series))
+               + size_series.trend_text(series) + size_series.pgd_gain_text(series))
     page.fig("attack_size", captions.attack_size(series))
-
-
-def pgd_gain_text(series: dict) -> str:
-    """How much PGD takes beyond FGSM at each size (eps 0.1): ten steps that find no more than one are the sign
-    of a gradient that informs less, and then a falling attack success rate is not robustness."""
-    eps = size_series.MAIN_EPS
-    gains = [(s["n_exc"], 100 * (f["adv_accuracy"]["value"] - g["adv_accuracy"]["value"])) for s in series["sizes"]
-             if (f := size_series.row(s, "fgsm", eps)) and (g := size_series.row(s, "pgd", eps))]
-    if not gains:
-        return ""
-    return (f" PGD's gain over FGSM at eps {eps:g} (accuracy points): "
-            + ", ".join(f"{n:,} exc {d:+.1f}" for n, d in gains)
-            + "; where it vanishes the twin's gradient stops finding more than one step does, so a falling attack "
-              "success rate there may be the gradient failing rather than the network resisting: a gradient-free "
-              "check decides (docs/attacks.md).")
 
 
 def evaluated(made: dict):

@@ -8,7 +8,8 @@ attack success rate, every one with its 95 % Wilson interval on its images (anal
 the sizes or folders not computed yet, with the workflow targets that make them; and the trend, the largest size
 measured minus the smallest at eps 0.1, as effects with their 95 % intervals (two standard errors of two
 proportions, analysis.effects.proportion_interval). analysis.figures saves it as attack/accuracy_vs_size.json
-beside its figure (analysis.attack_figures.size_figure); analysis.report writes its table. Saved JSON only.
+beside its figure (analysis.attack_figures.size_figure); analysis.report writes its table with the text of
+:func:`trend_text` and :func:`pgd_gain_text` under it. Saved JSON only.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import math
 import re
 from pathlib import Path
 
-from analysis.effects import Effect, proportion_interval, scaled, sign_of, wilson_interval
+from analysis.effects import Effect, interval_text, proportion_interval, scaled, sign_of, wilson_interval
 
 SIZES = (100, 400, 1600, 6400)   # excitatory neurons of the series (full.yaml's attack/size-n* entries)
 MAIN_EPS = 0.1                   # FGSM and PGD-10 in size-nNNN; the trend is taken here
@@ -182,5 +183,37 @@ def trend(series: dict, eps: float = MAIN_EPS) -> list[Effect]:
 
 
 def direction(effect: dict) -> str:
-    """Whether accuracy grows with size, shrinks, or neither beyond the interval."""
+    """Whether the quantity (accuracy or attack success rate) grows with size, shrinks, or neither beyond the
+    interval."""
     return {1: "grows", -1: "shrinks", 0: "no change beyond noise"}[sign_of(Effect(**effect))]
+
+
+def trend_text(series: dict) -> str:
+    """The measured trend: the largest size minus the smallest at eps 0.1, each effect with its 95 % interval."""
+    sizes = series["sizes"]
+    if len(sizes) < 2:
+        return f"One size measured so far ({sizes[0]['n_exc']:,} excitatory neurons): no trend yet."
+    small, large = sizes[0]["n_exc"], sizes[-1]["n_exc"]
+    parts = []
+    for d in series["trend"]:
+        what = d["name"].split(":")[0]
+        what = ("clean accuracy" if what == "clean" else f"attack success rate under {what[:-len(' ASR')]}"
+                if what.endswith(" ASR") else f"accuracy under {what}")
+        parts.append(f"{what} {interval_text(Effect(**d))} points ({direction(d)})")
+    return (f"From {small:,} to {large:,} excitatory neurons ({large:,} minus {small:,}, with its 95 % interval, "
+            f"{TREND_HOW} on the test images): " + "; ".join(parts) + ".")
+
+
+def pgd_gain_text(series: dict) -> str:
+    """How much PGD takes beyond FGSM at each size (eps 0.1): ten steps that find no more than one are the sign
+    of a gradient that informs less, and then a falling attack success rate is not robustness."""
+    eps = MAIN_EPS
+    gains = [(s["n_exc"], 100 * (f["adv_accuracy"]["value"] - g["adv_accuracy"]["value"])) for s in series["sizes"]
+             if (f := row(s, "fgsm", eps)) and (g := row(s, "pgd", eps))]
+    if not gains:
+        return ""
+    return (f" PGD's gain over FGSM at eps {eps:g} (accuracy points): "
+            + ", ".join(f"{n:,} exc {d:+.1f}" for n, d in gains)
+            + "; where it vanishes the twin's gradient stops finding more than one step does, so a falling attack "
+              "success rate there may be the gradient failing rather than the network resisting: a gradient-free "
+              "check decides (docs/attacks.md).")

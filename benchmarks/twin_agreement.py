@@ -89,10 +89,9 @@ def clean_with_retry(twin, w, theta_mV, x, y, assignments, cfg, seed, device, ch
             "brian2_retried_share": float((brian.boost_hz > 0).mean()), "brian2_s": brian_s, "twin_s": twin_s}
 
 
-def grad_speed(run, epoch, x, y, assignments, batch, reps, dtype, rest, surrogate, slope, device) -> dict:
-    """Examples/s of forward + backward to the input, Poisson sampling inside."""
-    twin = DiehlCookTwin.from_run_dir(run, epoch=epoch, surrogate=surrogate, slope=slope, rest=rest,
-                                      dtype=dtype).to(device)
+def grad_speed(trained, x, y, assignments, batch, reps, dtype, rest, surrogate, slope, device) -> dict:
+    """Examples/s of forward + backward to the input, Poisson sampling inside; ``trained``: (w, theta_mV, config)."""
+    twin = DiehlCookTwin(*trained, surrogate=surrogate, slope=slope, rest=rest, dtype=dtype).to(device)
     xb = torch.tensor(x[:batch].reshape(batch, -1) / 255.0, dtype=dtype, device=device)
     yb = torch.tensor(y[:batch], device=device)
     gen = torch.Generator(device=device).manual_seed(0)
@@ -185,15 +184,15 @@ def main(argv=None):
     brian_s = time.perf_counter() - t0
     exc, inh, replay_rate = replay(twin, brian, cfg.n_input, args.batch)
     results = (exc, inh)
-    summary = {"run": str(run), "epoch": args.epoch, "n_test": n, "seed": args.seed, "chunk_size": min(args.chunk_size, n),
-               "network": cfg.to_dict(), "brian2_s": brian_s,
+    summary = {"run": str(run), "epoch": args.epoch, "n_test": n, "seed": args.seed,
+               "chunk_size": min(args.chunk_size, n), "network": cfg.to_dict(), "brian2_s": brian_s,
                "brian2_exc_spikes_per_example": float(brian.exc.sum(1).mean())}
     summary["agreement"] = compare(brian, exc, inh, assignments, y)
     summary["replay_examples_per_s"] = replay_rate
     summary["clean_with_retry"] = clean_with_retry(twin, w, theta_mV, x, y, assignments, cfg, args.seed, args.device,
                                                    args.chunk_size, args.batch)
     summary["grad_speed"] = [
-        grad_speed(run, args.epoch, x, y, assignments, min(args.speed_batch, n), args.speed_reps, dtype, rest,
+        grad_speed((w, theta_mV, cfg), x, y, assignments, min(args.speed_batch, n), args.speed_reps, dtype, rest,
                    args.surrogate, args.slope, device)
         for dtype, rest in ((torch.float64, True), (torch.float64, False), (torch.float32, False))]
     summary["machine"] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),

@@ -78,16 +78,18 @@ def load_assignments(run_dir, epoch: int | None = None) -> np.ndarray:
         path = run_dir / COUNTS
         if not path.is_file():
             raise UserError(f"{run_dir} has no {COUNTS}: train it first with python -m bio.train_stdp --out {run_dir}")
+        z = load_npz(path)
     else:
-        path = weights_file(run_dir, epoch)
-        if "assignments" not in load_npz(path):
+        kept = weights_file(run_dir, epoch)
+        path, z = kept, load_npz(kept)
+        if "assignments" not in z:
             n_label = load_json(run_dir / "config.json")["n_label"]
             path = run_dir / "relabel" / f"n{n_label}-epoch{epoch}.npz"
             if not path.is_file():
-                raise UserError(f"{weights_file(run_dir, epoch)} has no label assignments (kept before they were "
-                                f"saved with the weights): python -m bio.relabel --run {run_dir} --n-label {n_label} "
-                                f"--epoch {epoch} computes them with the run's own protocol")
-    z = load_npz(path)
+                raise UserError(f"{kept} has no label assignments (kept before they were saved with the weights): "
+                                f"python -m bio.relabel --run {run_dir} --n-label {n_label} --epoch {epoch} "
+                                "computes them with the run's own protocol")
+            z = load_npz(path)
     check_keys(path, z, ("assignments",))
     return check_array(path, "assignments", z["assignments"], (None,), "i")
 

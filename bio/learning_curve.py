@@ -43,9 +43,9 @@ def slope_interval(epochs, accuracies, level: float = LEVEL) -> tuple[float, flo
     """Least-squares slope of accuracy per epoch and its two-sided ``level`` t-interval (n - 2 degrees of
     freedom); NaN bounds for fewer than three epochs, where a line leaves no residual to judge it by."""
     x, y = np.asarray(epochs, float), np.asarray(accuracies, float)
-    fit = stats.linregress(x, y) if len(x) >= 2 else None
-    if fit is None:
+    if len(x) < 2:
         return math.nan, math.nan, math.nan
+    fit = stats.linregress(x, y)
     if len(x) < 3:
         return float(fit.slope), math.nan, math.nan
     half = stats.t.ppf(0.5 + level / 2, len(x) - 2) * fit.stderr

@@ -226,6 +226,7 @@ def test_a_kept_epoch_is_attacked_with_its_own_weights_and_assignments(tmp_path,
     assert victim.softmax is None   # fitted to the last weights only
     twin = DiehlCookTwin.from_run_dir(run, epoch=1)
     assert np.array_equal(twin.w.numpy(), kept["w"]) and not np.array_equal(kept["w"], Brian2Target(run).w)
+    assert np.array_equal(victim.twin().w.numpy(), kept["w"])   # the twin the attacks are crafted on
 
     # weights kept before assignments were saved with them: bio.relabel's, the run's own protocol
     save_npz(run / "epochs" / "weights-epoch-1.npz", w=kept["w"], theta_mV=kept["theta_mV"])

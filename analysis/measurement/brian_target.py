@@ -71,6 +71,11 @@ class Brian2Target:
             out["softmax"] = self.softmax.predict(counts)
         return out
 
+    def twin(self, **kwargs):
+        """The torch twin of the weights this target scores (networks.twin.DiehlCookTwin's options)."""
+        from networks.twin import DiehlCookTwin   # imports Brian2's twin: only when the network is attacked
+        return DiehlCookTwin(self.w, self.theta, self.config, **kwargs)
+
     def twin_scores(self, twin, readout: str):
         """Images (B, 784) in [0, 1] -> class scores, differentiable through the twin (networks.twin)."""
         if readout == "softmax":
@@ -86,9 +91,7 @@ class Brian2Target:
     def cells_model(self, batch_size: int, device) -> Model:
         """The network as a cell model: attacks crafted on its twin (float32, no rest period, the
         assignment readout's scores), scored on Brian2 with the draw the cell names."""
-        from networks.twin import DiehlCookTwin   # imports Brian2's twin: only when the network is attacked
-        twin = DiehlCookTwin.from_run_dir(self.run, epoch=self.epoch, surrogate="fast_sigmoid", slope=5.0,
-                                          rest=False, dtype=torch.float32, device=device)
+        twin = self.twin(surrogate="fast_sigmoid", slope=5.0, rest=False, dtype=torch.float32, device=device)
         head = self.twin_scores(twin, "assignment")
         flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
 
@@ -113,8 +116,6 @@ class Brian2Target:
                  device: torch.device | str = "cpu") -> "Brian2Target":
         """This target, ready for :func:`analysis.measurement.evaluate`: inputs quantized to ``levels``,
         stages from runs of ``chunk_size`` examples, twins on the torch ``device``."""
-        from networks.twin import DiehlCookTwin
-
         self.levels, self.chunk_size = int(levels), chunk_size
         cfg = self.config
         self.label = label or f"Brian2 STDP ({cfg.n_exc} exc, tau {cfg.tau_exc_ms:g} ms, {cfg.present_ms:g} ms)"
@@ -122,9 +123,8 @@ class Brian2Target:
         # the released dt) and with it cut (a stable gradient at any dt; the loop's gain grows with
         # the number of steps and gave NaN gradients at dt = 0.1 ms). See white_box.
         self.torch_device = torch.device(device)
-        self.twins = [self.twin_scores(DiehlCookTwin.from_run_dir(self.run, epoch=self.epoch, rest=False,
-                                                                  dtype=torch.float32, detach_inhibition=cut,
-                                                                  device=self.torch_device), "assignment")
+        self.twins = [self.twin_scores(self.twin(rest=False, dtype=torch.float32, detach_inhibition=cut,
+                                                 device=self.torch_device), "assignment")
                       for cut in (False, True)]
         self.batch_size = 100      # twin examples per attack batch
         self.stage_batch = None    # stages: all examples in one set of compiled runs
